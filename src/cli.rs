@@ -1,0 +1,204 @@
+//! The command line: `parlab [tui|run|sweep|list]`, every flag with its default.
+
+use crate::strategy::queue::Discipline;
+use crate::strategy::{OnError, StrategyKind};
+use crate::workload::fib::CacheSize;
+use crate::workload::{primes, WorkloadKind};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// parlab: a live terminal laboratory for concurrency.
+#[derive(Debug, Parser)]
+#[command(
+    name = "parlab",
+    version,
+    about = "A live terminal laboratory for concurrency: threads, processes, pools, queues, the GIL and Amdahl's law.",
+    long_about = None
+)]
+pub struct Cli {
+    /// Read settings from FILE [default: $PARLAB_CONFIG, else ./parlab.toml, else the platform's config folder]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore every config file: built-in defaults and flags only
+    #[arg(long, global = true)]
+    pub no_config: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the live lab (the default) with these settings preselected
+    Tui(RunArgs),
+    /// Run once without the TUI and print a summary (or JSON)
+    Run(RunCmd),
+    /// List the workloads and strategies
+    List,
+    /// A worker process, started by parlab itself
+    #[command(hide = true)]
+    Worker,
+}
+
+/// `parlab run`.
+#[derive(Debug, Args)]
+pub struct RunCmd {
+    #[command(flatten)]
+    pub args: RunArgs,
+    /// Print exactly one JSON object on stdout instead of the human summary
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_workers(s: &str) -> Result<u32, String> {
+    let max = crate::engine::MAX_WORKERS;
+    match s.parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("must be 1..={max}")),
+    }
+}
+
+fn parse_positive_u64(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("must be a whole number of at least 1".into()),
+    }
+}
+
+fn parse_positive_u32(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("must be a whole number of at least 1".into()),
+    }
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err("must be a number in 0..=1".into()),
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err("must be a positive number of items per second".into()),
+    }
+}
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r > 0.0 && r <= 10_000.0 => Ok(r),
+        _ => Err("must be above 0 and at most 10000 (milliseconds)".into()),
+    }
+}
+
+fn parse_inputs(s: &str) -> Result<Vec<u32>, String> {
+    let bad = || "must be a comma-separated list of k in 0..=90, like 30,25,32".to_string();
+    let ks: Vec<u32> = s
+        .split(',')
+        .map(|k| k.trim().parse::<u32>().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    if ks.is_empty() || ks.iter().any(|&k| k > crate::workload::fib::MAX_INPUT) {
+        return Err(bad());
+    }
+    Ok(ks)
+}
+
+/// Everything a run takes; shared by `run`, `tui` (and later `sweep`).
+/// Unset flags fall back to the config file, then to the defaults shown.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RunArgs {
+    /// What to compute [default: collatz]
+    #[arg(long, short = 'W', value_enum)]
+    pub workload: Option<WorkloadKind>,
+    /// How to run it [default: pool]
+    #[arg(long, short = 's', value_enum)]
+    pub strategy: Option<StrategyKind>,
+    /// Worker threads or processes, 1..=1024 [default: the logical cores; threads and processes: one per task]
+    #[arg(long, short = 'w', value_parser = parse_workers)]
+    pub workers: Option<u32>,
+    /// Seed for seeded inputs (sleep units, fib inputs) [default: 42]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run thread strategies under a simulated GIL [default: off]
+    #[arg(long, overrides_with = "no_gil")]
+    pub gil: bool,
+    /// No simulated GIL (the default)
+    #[arg(long)]
+    pub no_gil: bool,
+    /// GIL switch interval in ms, like sys.setswitchinterval [default: 5]
+    #[arg(long, value_parser = parse_interval)]
+    pub switch_interval_ms: Option<f64>,
+    /// When a task fails: stop the run, or continue with the others [default: stop]
+    #[arg(long, value_enum)]
+    pub on_error: Option<OnError>,
+
+    /// Problem size: collatz and primes range 1..=size; race increments [default: collatz 3000000, primes 5000000, race 400000]
+    #[arg(long, value_parser = parse_positive_u64)]
+    pub size: Option<u64>,
+    /// Number of tasks the work is split into [default: collatz 32, primes 32, amdahl 32, race 8]
+    #[arg(long, value_parser = parse_positive_u32)]
+    pub tasks: Option<u32>,
+    /// collatz: lengths|first; race: unsynchronized|mutex|atomic [default: lengths, unsynchronized]
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// primes: trial division or segmented sieve [default: trial]
+    #[arg(long, value_enum)]
+    pub method: Option<primes::Method>,
+    /// fib: the inputs k, like 30,25,32 [default: a seeded list]
+    #[arg(long, value_parser = parse_inputs)]
+    pub inputs: Option<Vec<u32>>,
+    /// fib: how many seeded inputs [default: 12]
+    #[arg(long, value_parser = parse_positive_u32)]
+    pub count: Option<u32>,
+    /// fib: the largest seeded input, at most 90 [default: 32]
+    #[arg(long)]
+    pub max_input: Option<u32>,
+    /// fib: lru_cache maxsize, a number or none (unbounded); 0 caches nothing [default: 128]
+    #[arg(long, value_parser = CacheSize::parse)]
+    pub cache_size: Option<CacheSize>,
+    /// sleep, shell: milliseconds in one time unit [default: 100]
+    #[arg(long, value_parser = parse_positive_u64)]
+    pub unit_ms: Option<u64>,
+    /// shell: kill a command running longer than this [default: 30000]
+    #[arg(long, value_parser = parse_positive_u64)]
+    pub task_timeout_ms: Option<u64>,
+    /// shell: run this script instead of the bundled one (sh SCRIPT NAME UNITS UNIT_MS) [default: bundled]
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<String>,
+    /// amdahl: the serial fraction, 0..=1 [default: 0.1]
+    #[arg(long, value_parser = parse_fraction)]
+    pub serial: Option<f64>,
+    /// amdahl: total kernel iterations [default: 2000000000]
+    #[arg(long, value_parser = parse_positive_u64)]
+    pub work: Option<u64>,
+
+    /// queue: producer threads [default: 1]
+    #[arg(long, value_parser = parse_workers)]
+    pub producers: Option<u32>,
+    /// queue: consumer threads [default: --workers, else the logical cores]
+    #[arg(long, value_parser = parse_workers)]
+    pub consumers: Option<u32>,
+    /// queue: capacity (maxsize) [default: 8]
+    #[arg(long, value_parser = parse_positive_u32)]
+    pub capacity: Option<u32>,
+    /// queue: items per second, all producers together [default: as fast as they can]
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// queue: fifo (Queue), lifo (LifoQueue) or priority (PriorityQueue, smallest cost first) [default: fifo]
+    #[arg(long, value_enum)]
+    pub discipline: Option<Discipline>,
+    /// queue: producers fill the queue before any consumer starts [default: off]
+    #[arg(long)]
+    pub prefill: bool,
+
+    /// Record no events (to measure what recording costs) [default: events on]
+    #[arg(long)]
+    pub no_events: bool,
+    /// The executable to start as a worker process [default: this one]
+    #[arg(long, hide = true)]
+    pub worker_exe: Option<PathBuf>,
+}

@@ -1,0 +1,115 @@
+//! One clock per run, shared by every thread and every worker process.
+//!
+//! Timestamps are nanoseconds since the run's origin on the machine-wide
+//! monotonic clock, so a child process can stamp its own events on the same
+//! axis as parlab: it is told the origin and reads the same clock.
+
+/// Nanoseconds on the machine-wide monotonic clock (the same value in every process).
+#[cfg(unix)]
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC exists on Linux and macOS.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Portable fallback: the system clock is shared by processes, though not monotonic.
+#[cfg(not(unix))]
+pub fn monotonic_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// The run's clock: nanoseconds since its origin.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    origin: u64,
+}
+
+impl Clock {
+    /// A clock whose origin is now.
+    pub fn start() -> Self {
+        Self {
+            origin: monotonic_ns(),
+        }
+    }
+
+    /// A clock on an origin received from elsewhere (a worker process).
+    pub fn from_origin(origin: u64) -> Self {
+        Self { origin }
+    }
+
+    /// The origin, to hand to a worker process.
+    pub fn origin(&self) -> u64 {
+        self.origin
+    }
+
+    /// Nanoseconds since the origin.
+    pub fn now(&self) -> u64 {
+        monotonic_ns().saturating_sub(self.origin)
+    }
+}
+
+/// Milliseconds as a float, the unit of every `*_ms` field.
+pub fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// Wall-clock `HH:MM:SS.mmm` in local time, like Python's logging.
+pub fn wall_clock_hms(at: std::time::SystemTime) -> String {
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs() as i64;
+    let millis = since.subsec_millis();
+    let (h, m, s) = local_hms(secs);
+    format!("{h:02}:{m:02}:{s:02}.{millis:03}")
+}
+
+#[cfg(unix)]
+fn local_hms(secs: i64) -> (i32, i32, i32) {
+    let t: libc::time_t = secs as libc::time_t;
+    // SAFETY: zeroed `tm` is a valid out-parameter; localtime_r is thread-safe.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if ok {
+        (tm.tm_hour, tm.tm_min, tm.tm_sec)
+    } else {
+        utc_hms(secs)
+    }
+}
+
+#[cfg(not(unix))]
+fn local_hms(secs: i64) -> (i32, i32, i32) {
+    utc_hms(secs)
+}
+
+fn utc_hms(secs: i64) -> (i32, i32, i32) {
+    let day = secs.rem_euclid(86_400) as i32;
+    (day / 3600, day / 60 % 60, day % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_is_monotonic_and_starts_near_zero() {
+        let c = Clock::start();
+        let a = c.now();
+        let b = c.now();
+        assert!(b >= a);
+        assert!(a < 1_000_000_000);
+    }
+
+    #[test]
+    fn hms_is_well_formed() {
+        let s = wall_clock_hms(std::time::SystemTime::now());
+        assert_eq!(s.len(), 12);
+        assert_eq!(&s[2..3], ":");
+        assert_eq!(&s[8..9], ".");
+    }
+}

@@ -1,0 +1,369 @@
+//! The instrumentation stream: what workers record, and the probe that carries it.
+//!
+//! A worker records [`Event`]s into its own [`Probe`], which buffers them and
+//! sends them in batches, so recording costs a clock read and a push, and the
+//! work never waits for the viewer. Every event sent and received is counted.
+
+use crate::clock::Clock;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A lane is one worker: a thread, a process, a producer, a consumer or the event loop.
+pub type LaneId = u32;
+
+/// What a worker is doing. One list everywhere: events, model, timeline, JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WorkerState {
+    /// Computing.
+    Running,
+    /// Waiting for the (simulated) GIL.
+    GilWait,
+    /// Waiting for a lock held by another worker.
+    LockWait,
+    /// Waiting on I/O: a sleep, a subprocess, a pipe.
+    Io,
+    /// A producer blocked on a full queue.
+    QueueFull,
+    /// A consumer blocked on an empty queue.
+    QueueEmpty,
+    /// Nothing to do.
+    Idle,
+    /// The worker or its task failed.
+    Failed,
+}
+
+impl WorkerState {
+    /// Every state, in display order.
+    pub const ALL: [WorkerState; 8] = [
+        WorkerState::Running,
+        WorkerState::GilWait,
+        WorkerState::LockWait,
+        WorkerState::Io,
+        WorkerState::QueueFull,
+        WorkerState::QueueEmpty,
+        WorkerState::Idle,
+        WorkerState::Failed,
+    ];
+
+    /// The state's name in the JSON and the legend.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkerState::Running => "running",
+            WorkerState::GilWait => "gil_wait",
+            WorkerState::LockWait => "lock_wait",
+            WorkerState::Io => "io",
+            WorkerState::QueueFull => "queue_full",
+            WorkerState::QueueEmpty => "queue_empty",
+            WorkerState::Idle => "idle",
+            WorkerState::Failed => "failed",
+        }
+    }
+
+    /// A glyph per state, so the timeline reads without colour.
+    pub fn glyph(self) -> char {
+        match self {
+            WorkerState::Running => '█',
+            WorkerState::GilWait => 'G',
+            WorkerState::LockWait => 'L',
+            WorkerState::Io => '~',
+            WorkerState::QueueFull => '>',
+            WorkerState::QueueEmpty => '<',
+            WorkerState::Idle => '·',
+            WorkerState::Failed => 'X',
+        }
+    }
+
+    /// Index into per-state arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What kind of worker a lane is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// A thread of parlab's.
+    Thread,
+    /// A worker process.
+    Process,
+    /// A queue producer.
+    Producer,
+    /// A queue consumer.
+    Consumer,
+    /// The async event loop.
+    EventLoop,
+}
+
+impl Role {
+    /// The word used in lane titles and log lines.
+    pub fn word(self) -> &'static str {
+        match self {
+            Role::Thread => "thread",
+            Role::Process => "process",
+            Role::Producer => "producer",
+            Role::Consumer => "consumer",
+            Role::EventLoop => "loop",
+        }
+    }
+}
+
+/// A cache operation, streamed live by memoised workloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CacheOp {
+    Hit,
+    Miss,
+    Evict,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// A lane announces itself; `spawned_at` is when its creator began starting it.
+    Lane {
+        name: String,
+        role: Role,
+        pid: u32,
+        tid: Option<u64>,
+        spawned_at: u64,
+    },
+    /// The worker entered a state.
+    State(WorkerState),
+    /// The worker began a task.
+    TaskStart { task: u32 },
+    /// The worker finished a task (`ok` false: it failed).
+    TaskEnd { task: u32, ok: bool },
+    /// parlab sent a task to this lane's worker process.
+    Dispatched { task: u32 },
+    /// parlab received the result of a task from this lane's worker process.
+    Collected { task: u32 },
+    /// A line for the log.
+    Log { text: String },
+    /// An item was put into the queue; `depth` is the queue's size after it.
+    QueuePut { task: u32, depth: u32 },
+    /// An item was taken from the queue; `depth` is the queue's size after it.
+    QueueGet { task: u32, depth: u32 },
+    /// A cache hit, miss or eviction; `currsize` after it.
+    Cache { op: CacheOp, currsize: u64 },
+    /// The GIL passed to this lane from another.
+    GilSwitch,
+    /// This lane asked the GIL holder to drop it (its switch interval ran out).
+    GilDropRequest,
+}
+
+/// One timestamped event of one lane.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Nanoseconds since the run's origin.
+    pub t: u64,
+    pub lane: LaneId,
+    pub kind: EventKind,
+}
+
+/// Events travel in batches: one channel send per batch, not per event.
+pub type Batch = Vec<Event>;
+
+/// Where a probe's batches go: the run's channel, or a worker process's pipe.
+pub trait BatchSink: Send + Sync {
+    /// Deliver one batch; called from the worker's own thread.
+    fn deliver(&self, batch: Batch);
+}
+
+/// The run's channel, counting every event it carries.
+pub struct ChannelSink {
+    tx: crossbeam_channel::Sender<Batch>,
+    sent: Arc<AtomicU64>,
+}
+
+impl ChannelSink {
+    /// A sink onto `tx` that adds every event to `sent`.
+    pub fn new(tx: crossbeam_channel::Sender<Batch>, sent: Arc<AtomicU64>) -> Self {
+        Self { tx, sent }
+    }
+}
+
+impl BatchSink for ChannelSink {
+    fn deliver(&self, batch: Batch) {
+        let n = batch.len() as u64;
+        // The receiver outlives every run thread; a send only fails once the
+        // viewer has gone, when nobody counts any more.
+        if self.tx.send(batch).is_ok() {
+            self.sent.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A sink that discards everything (`--no-events`).
+pub struct NullSink;
+
+impl BatchSink for NullSink {
+    fn deliver(&self, _batch: Batch) {}
+}
+
+/// Flush when a batch holds this many events...
+const BATCH_EVENTS: usize = 256;
+/// ...or when its oldest event is this old, so the view stays live.
+const BATCH_AGE_NS: u64 = 2_000_000;
+
+/// A worker's recorder: buffers events and sends them in batches.
+pub struct Probe {
+    lane: LaneId,
+    clock: Clock,
+    sink: Arc<dyn BatchSink>,
+    buf: Batch,
+    first_at: u64,
+    enabled: bool,
+}
+
+impl Probe {
+    /// A probe for `lane` on the run's clock.
+    pub fn new(lane: LaneId, clock: Clock, sink: Arc<dyn BatchSink>, enabled: bool) -> Self {
+        Self {
+            lane,
+            clock,
+            sink,
+            buf: Vec::with_capacity(BATCH_EVENTS),
+            first_at: 0,
+            enabled,
+        }
+    }
+
+    /// This probe's lane.
+    pub fn lane(&self) -> LaneId {
+        self.lane
+    }
+
+    /// The run's clock.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Record an event now.
+    pub fn record(&mut self, kind: EventKind) {
+        if !self.enabled {
+            return;
+        }
+        let t = self.clock.now();
+        self.record_at(t, kind);
+    }
+
+    /// Record an event at a known time.
+    pub fn record_at(&mut self, t: u64, kind: EventKind) {
+        if !self.enabled {
+            return;
+        }
+        if self.buf.is_empty() {
+            self.first_at = t;
+        }
+        self.buf.push(Event {
+            t,
+            lane: self.lane,
+            kind,
+        });
+        if self.buf.len() >= BATCH_EVENTS || t.saturating_sub(self.first_at) >= BATCH_AGE_NS {
+            self.flush();
+        }
+    }
+
+    /// Announce this lane: the first event of every worker.
+    pub fn announce(&mut self, name: &str, role: Role, spawned_at: u64) {
+        self.record(EventKind::Lane {
+            name: name.to_string(),
+            role,
+            pid: std::process::id(),
+            tid: os_thread_id(),
+            spawned_at,
+        });
+        self.record(EventKind::State(WorkerState::Idle));
+    }
+
+    /// Enter a state. Entering a waiting state flushes first: the worker is
+    /// about to block, and the viewer should see why.
+    pub fn state(&mut self, state: WorkerState) {
+        self.record(EventKind::State(state));
+        if state != WorkerState::Running {
+            self.flush();
+        }
+    }
+
+    /// A log line from this lane.
+    pub fn log(&mut self, text: impl Into<String>) {
+        self.record(EventKind::Log { text: text.into() });
+    }
+
+    /// Flush if the oldest buffered event is old: called from long CPU loops.
+    pub fn maybe_flush(&mut self) {
+        if !self.buf.is_empty() && self.clock.now().saturating_sub(self.first_at) >= BATCH_AGE_NS {
+            self.flush();
+        }
+    }
+
+    /// Send what is buffered.
+    pub fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH_EVENTS));
+            self.sink.deliver(batch);
+        }
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// The OS thread id where the platform has one.
+pub fn os_thread_id() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions.
+        Some(unsafe { libc::gettid() } as u64)
+    }
+    #[cfg(target_os = "macos")]
+    {
+        let mut tid: u64 = 0;
+        // SAFETY: a null thread means the calling thread; `tid` is writable.
+        let rc = unsafe { libc::pthread_threadid_np(0, &mut tid) };
+        (rc == 0).then_some(tid)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_batches_and_counts_every_event() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let sent = Arc::new(AtomicU64::new(0));
+        let sink: Arc<dyn BatchSink> = Arc::new(ChannelSink::new(tx, sent.clone()));
+        let mut probe = Probe::new(3, Clock::start(), sink, true);
+        for task in 0..1000 {
+            probe.record(EventKind::TaskStart { task });
+        }
+        drop(probe);
+        let batches: Vec<Batch> = rx.try_iter().collect();
+        let received: usize = batches.iter().map(Vec::len).sum();
+        assert_eq!(received, 1000);
+        assert_eq!(sent.load(Ordering::Relaxed), 1000);
+        assert!(batches.len() < 1000, "events travel in batches");
+        assert!(batches.iter().flatten().all(|e| e.lane == 3));
+        let ts: Vec<u64> = batches.iter().flatten().map(|e| e.t).collect();
+        assert!(ts.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn every_state_has_its_own_glyph_and_name() {
+        let glyphs: std::collections::HashSet<char> =
+            WorkerState::ALL.iter().map(|s| s.glyph()).collect();
+        let names: std::collections::HashSet<&str> =
+            WorkerState::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(glyphs.len(), 8);
+        assert_eq!(names.len(), 8);
+    }
+}

@@ -1,0 +1,43 @@
+//! parlab: a live terminal laboratory for concurrency.
+//!
+//! Data flows one way: workers → events → model → view.
+//! - [`workload`]: what is computed; [`strategy`]: how it is run (threads,
+//!   processes, pools, a queue, an event loop, under a simulated GIL).
+//! - [`event`]: the instrumentation stream; [`engine`]: a run's life.
+//! - [`model`]: the lab every panel reads; [`report`]: summaries and JSON.
+//! - [`ui`]: the live TUI; [`config`] and [`cli`]: settings.
+
+pub mod cancel;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod event;
+pub mod headless;
+pub mod ipc;
+pub mod model;
+pub mod report;
+pub mod strategy;
+pub mod ui;
+pub mod worker;
+pub mod workload;
+
+/// A user mistake (a bad flag, a bad config value): one clear line on
+/// stderr and exit status 2. Anything else is exit status 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserError(pub String);
+
+impl UserError {
+    /// A user error with this message.
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UserError {}

@@ -1,0 +1,116 @@
+//! The `parlab` binary: parse, load the config, dispatch. Errors: a user
+//! mistake is one line and exit status 2; anything else exit status 1.
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::Parser;
+use parlab::cli::{Cli, Command, RunArgs};
+use parlab::{config, headless, report, UserError};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(u) = e.downcast_ref::<UserError>() {
+                eprintln!("parlab: {u}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("parlab: {e:#}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::Worker) = cli.command {
+        parlab::worker::main()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = config::load(cli.config.as_deref(), cli.no_config)?;
+    match cli.command {
+        None => parlab::ui::main(&config, config.to_spec(&RunArgs::default())?),
+        Some(Command::Tui(args)) => parlab::ui::main(&config, config.to_spec(&args)?),
+        Some(Command::Run(cmd)) => {
+            let spec = config.to_spec(&cmd.args)?;
+            let finished = headless::run(spec)?;
+            if cmd.json {
+                println!("{}", report::to_json(&finished));
+            } else {
+                print!("{}", report::human(&finished));
+            }
+            for f in &finished.outcome.failures {
+                let task = f
+                    .task
+                    .as_ref()
+                    .map(|t| format!(", task {t}"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "parlab: {} (pid {}){task} failed: {}",
+                    f.lane, f.pid, f.reason
+                );
+            }
+            Ok(if finished.outcome.failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Some(Command::List) => {
+            print!("{}", list());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Worker) => unreachable!("handled above"),
+    }
+}
+
+/// `parlab list`: every workload and strategy, one line each.
+fn list() -> String {
+    use parlab::strategy::StrategyKind;
+    use parlab::workload::WorkloadKind;
+    let mut out = String::from("workloads\n");
+    for w in WorkloadKind::ALL {
+        out += &format!("  {:<13} {}\n", w.name(), w.about());
+    }
+    out += "strategies\n";
+    for s in StrategyKind::ALL {
+        out += &format!("  {:<13} {}\n", s.name(), s.about());
+    }
+    out
+}
+
+/// clap's errors, as one line naming the bad value and the valid ones.
+fn clap_error(e: clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let rendered = e.kind().as_str().unwrap_or("invalid arguments").to_string();
+    let first = e
+        .to_string()
+        .lines()
+        .next()
+        .map(|l| l.trim_start_matches("error: ").to_string())
+        .unwrap_or(rendered);
+    let valid = match e.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(v)) if !first.contains("possible values") => {
+            format!(" (valid: {})", v.join(", "))
+        }
+        _ => String::new(),
+    };
+    let suggestion = match e.get(ContextKind::SuggestedArg) {
+        Some(ContextValue::String(s)) => format!(" (did you mean '{s}'?)"),
+        _ => String::new(),
+    };
+    eprintln!("parlab: {first}{valid}{suggestion}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,350 @@
+//! The lab: what every panel and every summary reads. Plain data, fed by
+//! event batches ([`Lab::apply`]), testable without a terminal; it imports
+//! nothing from the UI.
+
+pub mod lane;
+
+use crate::clock::{ms, wall_clock_hms};
+use crate::event::{Batch, CacheOp, Event, EventKind, LaneId, Role, WorkerState};
+use crate::workload::TaskSpec;
+use lane::Lane;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, SystemTime};
+
+/// Log lines kept for the Log panel.
+pub const LOG_LINES: usize = 10_000;
+/// Depth points kept for the Queue panel before older ones are thinned.
+const DEPTH_POINTS: usize = 100_000;
+
+/// One line of the lecture-style log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    pub t: u64,
+    pub lane: Option<LaneId>,
+    pub text: String,
+}
+
+/// Queue depth and traffic.
+#[derive(Clone, Debug, Default)]
+pub struct QueueModel {
+    /// (time, depth after a put or get), in arrival order.
+    pub depth: Vec<(u64, u32)>,
+    pub puts: u64,
+    pub gets: u64,
+    /// The order items were taken in (task ids), as the event stream shows it.
+    pub get_order: Vec<u32>,
+}
+
+/// Cache traffic, streamed live.
+#[derive(Clone, Debug, Default)]
+pub struct CacheModel {
+    pub hits: u64,
+    pub misses: u64,
+    pub evictions: u64,
+    /// Per process: (hits, misses, currsize).
+    pub per_pid: BTreeMap<u32, (u64, u64, u64)>,
+    /// (time, hits, misses) sampled every few milliseconds, for the ratio over time.
+    pub series: Vec<(u64, u64, u64)>,
+}
+
+/// Everything known about the current run.
+#[derive(Debug)]
+pub struct Lab {
+    pub lanes: Vec<Lane>,
+    index: HashMap<LaneId, usize>,
+    pub log: VecDeque<LogLine>,
+    pub tasks: Vec<TaskSpec>,
+    pub started: SystemTime,
+    /// Events applied.
+    pub received: u64,
+    /// The latest timestamp seen.
+    pub now: u64,
+    pub queue: QueueModel,
+    pub cache: CacheModel,
+    pub gil_switches: u64,
+    pub tasks_done: u64,
+    pub tasks_failed: u64,
+}
+
+impl Lab {
+    /// An empty lab for a run of these tasks, started at `started` (wall clock).
+    pub fn new(tasks: Vec<TaskSpec>, started: SystemTime) -> Self {
+        Self {
+            lanes: Vec::new(),
+            index: HashMap::new(),
+            log: VecDeque::new(),
+            tasks,
+            started,
+            received: 0,
+            now: 0,
+            queue: QueueModel::default(),
+            cache: CacheModel::default(),
+            gil_switches: 0,
+            tasks_done: 0,
+            tasks_failed: 0,
+        }
+    }
+
+    /// Apply one batch of events.
+    pub fn apply(&mut self, batch: Batch) {
+        for e in batch {
+            self.apply_event(e);
+        }
+    }
+
+    fn lane_mut(&mut self, id: LaneId) -> &mut Lane {
+        let i = *self.index.entry(id).or_insert_with(|| {
+            self.lanes.push(Lane::new(id));
+            self.lanes.len() - 1
+        });
+        &mut self.lanes[i]
+    }
+
+    /// The lane with this id.
+    pub fn lane(&self, id: LaneId) -> Option<&Lane> {
+        self.index.get(&id).map(|&i| &self.lanes[i])
+    }
+
+    fn apply_event(&mut self, e: Event) {
+        self.received += 1;
+        self.now = self.now.max(e.t);
+        let t = e.t;
+        match e.kind {
+            EventKind::Lane {
+                name,
+                role,
+                pid,
+                tid,
+                spawned_at,
+            } => {
+                let lane = self.lane_mut(e.lane);
+                lane.name = name;
+                lane.role = role;
+                lane.pid = pid;
+                lane.tid = tid;
+                lane.spawn_ns = Some(t.saturating_sub(spawned_at));
+                lane.since = lane.since.min(t);
+                lane.first_t = Some(lane.first_t.map_or(t, |f| f.min(t)));
+            }
+            EventKind::State(s) => self.lane_mut(e.lane).enter(t, s),
+            EventKind::TaskStart { task } => self.lane_mut(e.lane).task_start(t, task),
+            EventKind::TaskEnd { task, ok } => {
+                let took = self.lane_mut(e.lane).task_end(t, task, ok);
+                if ok {
+                    self.tasks_done += 1;
+                } else {
+                    self.tasks_failed += 1;
+                }
+                if ok {
+                    let text = self.completed_line(e.lane, task, took);
+                    self.push_log(t, Some(e.lane), text);
+                }
+            }
+            EventKind::Log { text } => {
+                let who = self
+                    .lane(e.lane)
+                    .map(|l| l.name.clone())
+                    .unwrap_or_default();
+                self.push_log(t, Some(e.lane), format!("INFO:{who}: {text}"));
+            }
+            EventKind::QueuePut { depth, .. } => {
+                self.queue.puts += 1;
+                self.push_depth(t, depth);
+            }
+            EventKind::QueueGet { task, depth } => {
+                self.queue.gets += 1;
+                self.queue.get_order.push(task);
+                self.push_depth(t, depth);
+            }
+            EventKind::Cache { op, currsize } => self.apply_cache(e.lane, t, op, currsize),
+            EventKind::GilSwitch => self.gil_switches += 1,
+            EventKind::GilDropRequest
+            | EventKind::Dispatched { .. }
+            | EventKind::Collected { .. } => {}
+        }
+    }
+
+    fn push_depth(&mut self, t: u64, depth: u32) {
+        if self.queue.depth.len() >= DEPTH_POINTS {
+            // Keep memory bounded: thin the older half to every other point.
+            let half = self.queue.depth.len() / 2;
+            let thinned: Vec<_> = self.queue.depth[..half]
+                .iter()
+                .step_by(2)
+                .copied()
+                .collect();
+            self.queue.depth.splice(..half, thinned);
+        }
+        self.queue.depth.push((t, depth));
+    }
+
+    fn apply_cache(&mut self, lane: LaneId, t: u64, op: CacheOp, currsize: u64) {
+        let pid = self.lane(lane).map(|l| l.pid).unwrap_or(0);
+        let c = &mut self.cache;
+        let entry = c.per_pid.entry(pid).or_default();
+        match op {
+            CacheOp::Hit => {
+                c.hits += 1;
+                entry.0 += 1;
+            }
+            CacheOp::Miss => {
+                c.misses += 1;
+                entry.1 += 1;
+            }
+            CacheOp::Evict => c.evictions += 1,
+        }
+        entry.2 = currsize;
+        if c.series
+            .last()
+            .is_none_or(|&(last, _, _)| t >= last + 5_000_000)
+        {
+            c.series.push((t, c.hits, c.misses));
+        }
+    }
+
+    /// `NAME (thread worker-3/TID, pid PID) completed in N units`, as the lecture's log reads.
+    fn completed_line(&self, lane: LaneId, task: u32, took: u64) -> String {
+        let spec = self.tasks.get(task as usize);
+        let name = spec.map(|s| s.name.as_str()).unwrap_or("?");
+        let (who, tid, pid) = match self.lane(lane) {
+            Some(l) => (
+                format!("{} {}", l.role.word(), l.name),
+                l.tid.map(|t| t.to_string()).unwrap_or_else(|| "-".into()),
+                l.pid,
+            ),
+            None => ("thread ?".into(), "-".into(), 0),
+        };
+        let took = match spec.and_then(|s| s.units) {
+            Some(units) => format!("{units} units"),
+            None => format!("{:.1} ms", ms(took)),
+        };
+        format!("INFO:execute_task: {name} ({who}/{tid}, pid {pid}) completed in {took}")
+    }
+
+    fn push_log(&mut self, t: u64, lane: Option<LaneId>, text: String) {
+        if self.log.len() >= LOG_LINES {
+            self.log.pop_front();
+        }
+        let at = self.started + Duration::from_nanos(t);
+        self.log.push_back(LogLine {
+            t,
+            lane,
+            text: format!("[{}] {text}", wall_clock_hms(at)),
+        });
+    }
+
+    /// Add a line from the lab itself (a control changed, a run started).
+    pub fn note(&mut self, text: impl Into<String>) {
+        let t = self.now;
+        self.push_log(t, None, format!("INFO:parlab: {}", text.into()));
+    }
+
+    /// Close every lane's open state at `t` (the end of the run).
+    pub fn finish(&mut self, t: u64) {
+        self.now = self.now.max(t);
+        for lane in &mut self.lanes {
+            lane.close(t);
+        }
+    }
+
+    /// Time all lanes of a role spent in a state.
+    pub fn state_ns(&self, role: Role, state: WorkerState) -> u64 {
+        self.lanes
+            .iter()
+            .filter(|l| l.role == role)
+            .map(|l| l.state_ns_at(state, self.now))
+            .sum()
+    }
+
+    /// The depth series in time order, at most `max` points (the deepest of each stretch).
+    pub fn depth_series(&self, max: usize) -> Vec<(u64, u32)> {
+        let mut points = self.queue.depth.clone();
+        points.sort_by_key(|p| p.0);
+        if points.len() <= max || max == 0 {
+            return points;
+        }
+        let stride = points.len().div_ceil(max);
+        points
+            .chunks(stride)
+            .map(|c| *c.iter().max_by_key(|p| p.1).expect("non-empty chunk"))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(t: u64, lane: LaneId, kind: EventKind) -> Event {
+        Event { t, lane, kind }
+    }
+
+    #[test]
+    fn states_accumulate_per_lane_and_tasks_log_in_the_lectures_words() {
+        let tasks = vec![TaskSpec {
+            id: 0,
+            name: "Dopey".into(),
+            cost: 3,
+            units: Some(3),
+            phase: 0,
+        }];
+        let mut lab = Lab::new(tasks, SystemTime::now());
+        lab.apply(vec![
+            ev(
+                0,
+                7,
+                EventKind::Lane {
+                    name: "worker-3".into(),
+                    role: Role::Thread,
+                    pid: 42,
+                    tid: Some(99),
+                    spawned_at: 0,
+                },
+            ),
+            ev(0, 7, EventKind::State(WorkerState::Idle)),
+            ev(10, 7, EventKind::TaskStart { task: 0 }),
+            ev(10, 7, EventKind::State(WorkerState::Io)),
+            ev(40, 7, EventKind::TaskEnd { task: 0, ok: true }),
+            ev(40, 7, EventKind::State(WorkerState::Idle)),
+        ]);
+        lab.finish(50);
+        let lane = lab.lane(7).unwrap();
+        assert_eq!(lane.state_ns_at(WorkerState::Io, 50), 30);
+        assert_eq!(lane.state_ns_at(WorkerState::Idle, 50), 20);
+        assert_eq!(lane.busy_ns, 30);
+        assert_eq!(lane.tasks_done, 1);
+        assert_eq!(lab.received, 6);
+        let line = &lab.log.back().unwrap().text;
+        assert!(
+            line.ends_with(
+                "INFO:execute_task: Dopey (thread worker-3/99, pid 42) completed in 3 units"
+            ),
+            "{line}"
+        );
+        assert_eq!(line.as_bytes()[0], b'[');
+        assert_eq!(&line[13..15], "] ");
+    }
+
+    #[test]
+    fn depth_series_is_sorted_and_bounded() {
+        let mut lab = Lab::new(Vec::new(), SystemTime::now());
+        let batch = (0..5000u64)
+            .rev()
+            .map(|t| {
+                ev(
+                    t,
+                    0,
+                    EventKind::QueuePut {
+                        task: 0,
+                        depth: (t % 9) as u32,
+                    },
+                )
+            })
+            .collect();
+        lab.apply(batch);
+        let s = lab.depth_series(1000);
+        assert!(s.len() <= 1000);
+        assert!(s.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert_eq!(s.iter().map(|p| p.1).max(), Some(8));
+    }
+}

@@ -1,0 +1,241 @@
+//! What a finished run reports: the JSON object of `parlab run --json`
+//! (schema in `tests/run.schema.json`) and the human summary.
+
+use crate::clock::ms;
+use crate::event::{Role, WorkerState};
+use crate::headless::Finished;
+use serde_json::{json, Map, Value};
+
+/// Bump when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The run as one JSON object. Fields that do not apply are absent, not null.
+pub fn to_json(f: &Finished) -> Value {
+    let spec = &f.info.spec;
+    let lab = &f.lab;
+    let mut o = Map::new();
+    o.insert("schema_version".into(), json!(SCHEMA_VERSION));
+    o.insert("workload".into(), json!(spec.workload.kind.name()));
+    o.insert("strategy".into(), json!(spec.strategy.name()));
+    o.insert("workers".into(), json!(f.info.workers));
+    o.insert("pid".into(), json!(std::process::id()));
+    o.insert("wall_ms".into(), json!(ms(f.outcome.wall_ns)));
+    o.insert("tasks".into(), json!(f.info.tasks.len()));
+    if let Some(r) = &f.outcome.result {
+        o.insert("result".into(), r.clone());
+    }
+    let received = if spec.events { lab.received } else { 0 };
+    o.insert(
+        "events".into(),
+        json!({ "sent": f.outcome.events_sent, "received": received }),
+    );
+    o.insert("lanes".into(), Value::Array(lanes(f)));
+    let failures: Vec<Value> = f
+        .outcome
+        .failures
+        .iter()
+        .map(|x| json!({ "lane": x.lane, "pid": x.pid, "task": x.task, "reason": x.reason }))
+        .collect();
+    o.insert("failures".into(), Value::Array(failures));
+    if f.outcome.cancelled {
+        o.insert("cancelled".into(), json!(true));
+    }
+    if let Some(switches) = f.outcome.gil_switches {
+        o.insert(
+            "gil".into(),
+            json!({ "switches": switches, "switch_interval_ms": spec.switch_interval_ms }),
+        );
+    }
+    if let Some(c) = &f.outcome.cache {
+        let mut cache = json!({
+            "hits": c.total.hits,
+            "misses": c.total.misses,
+            "maxsize": c.total.maxsize,
+            "currsize": c.total.currsize,
+        });
+        if let Some(per) = &c.per_process {
+            cache["per_process"] = per
+                .iter()
+                .map(|(pid, i)| json!({ "pid": pid, "hits": i.hits, "misses": i.misses, "maxsize": i.maxsize, "currsize": i.currsize }))
+                .collect();
+        }
+        o.insert("cache".into(), cache);
+    }
+    if let Some(q) = &f.outcome.queue {
+        let depth: Vec<Value> = lab
+            .depth_series(1000)
+            .iter()
+            .map(|&(t, d)| json!([ms(t), d]))
+            .collect();
+        o.insert(
+            "queue".into(),
+            json!({
+                "capacity": q.capacity,
+                "discipline": q.discipline,
+                "producers": q.producers,
+                "consumers": q.consumers,
+                "max_depth": q.max_depth,
+                "produced": q.produced,
+                "consumed": q.consumed,
+                "producer_blocked_ms": ms(lab.state_ns(Role::Producer, WorkerState::QueueFull)),
+                "consumer_blocked_ms": ms(lab.state_ns(Role::Consumer, WorkerState::QueueEmpty)),
+                "depth": depth,
+            }),
+        );
+    }
+    Value::Object(o)
+}
+
+fn lanes(f: &Finished) -> Vec<Value> {
+    let now = f.lab.now;
+    f.lab
+        .lanes
+        .iter()
+        .map(|l| {
+            let states: Map<String, Value> = WorkerState::ALL
+                .iter()
+                .map(|&s| (s.name().to_string(), json!(ms(l.state_ns_at(s, now)))))
+                .collect();
+            let mut lane = json!({
+                "id": l.id,
+                "name": l.name,
+                "role": l.role.word(),
+                "pid": l.pid,
+                "tid": l.tid,
+                "busy_ms": ms(l.busy_ns_at(now)),
+                "tasks": l.tasks_done,
+                "state_ms": states,
+            });
+            if let Some(s) = l.spawn_ns {
+                lane["spawn_ms"] = json!(ms(s));
+            }
+            lane
+        })
+        .collect()
+}
+
+/// The human summary.
+pub fn human(f: &Finished) -> String {
+    let spec = &f.info.spec;
+    let o = &f.outcome;
+    let mut out = String::new();
+    let gil = if o.gil_switches.is_some() {
+        " under the GIL"
+    } else {
+        ""
+    };
+    out += &format!(
+        "parlab: {} with {}{gil}, {} worker{}\n",
+        spec.workload.kind.name(),
+        spec.strategy.name(),
+        f.info.workers,
+        if f.info.workers == 1 { "" } else { "s" }
+    );
+    if spec.workers.is_some() && !spec.strategy.takes_workers() {
+        out += &format!(
+            "note: --workers does not apply to {} (it ran 1 worker)\n",
+            spec.strategy.name()
+        );
+    }
+    out += &format!("wall time  {:.1} ms\n", ms(o.wall_ns));
+    match &o.result {
+        Some(r) => out += &format!("result     {}\n", compact(r)),
+        None if o.cancelled && o.failures.is_empty() => {
+            out += "result     none: the run was cancelled\n"
+        }
+        None => out += "result     none: the run failed\n",
+    }
+    if let Some(c) = &o.cache {
+        let max = c
+            .total
+            .maxsize
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "None".into());
+        out += &format!(
+            "cache      CacheInfo(hits={}, misses={}, maxsize={max}, currsize={})\n",
+            c.total.hits, c.total.misses, c.total.currsize
+        );
+        for (pid, i) in c.per_process.iter().flatten() {
+            out += &format!(
+                "           pid {pid}: hits={}, misses={}, currsize={}\n",
+                i.hits, i.misses, i.currsize
+            );
+        }
+    }
+    if let Some(s) = o.gil_switches {
+        out += &format!(
+            "gil        {s} switches, interval {} ms\n",
+            spec.switch_interval_ms
+        );
+    }
+    if let Some(q) = &o.queue {
+        out += &format!(
+            "queue      {} capacity {}, {} producer(s), {} consumer(s); max depth {}; produced {}, consumed {}\n",
+            q.discipline, q.capacity, q.producers, q.consumers, q.max_depth, q.produced, q.consumed
+        );
+        out += &format!(
+            "           producers blocked {:.1} ms (queue_full), consumers blocked {:.1} ms (queue_empty)\n",
+            ms(f.lab.state_ns(Role::Producer, WorkerState::QueueFull)),
+            ms(f.lab.state_ns(Role::Consumer, WorkerState::QueueEmpty))
+        );
+    }
+    out += "lanes\n";
+    let now = f.lab.now;
+    for l in &f.lab.lanes {
+        let spawn = l
+            .spawn_ns
+            .map(|s| format!(", started in {:.2} ms", ms(s)))
+            .unwrap_or_default();
+        let states: Vec<String> = WorkerState::ALL
+            .iter()
+            .filter_map(|&s| {
+                let t = l.state_ns_at(s, now);
+                (t > 0).then(|| format!("{} {:.1}", s.name(), ms(t)))
+            })
+            .collect();
+        out += &format!(
+            "  {:<12} pid {:<7} {:>3} tasks, busy {:>9.1} ms{spawn}  [{} ms]\n",
+            l.name,
+            l.pid,
+            l.tasks_done,
+            ms(l.busy_ns_at(now)),
+            states.join(", ")
+        );
+    }
+    let received = if spec.events { f.lab.received } else { 0 };
+    out += &format!("events     sent {}, received {}\n", o.events_sent, received);
+    for x in &o.failures {
+        out += &format!(
+            "FAILED     {} (pid {}){}: {}\n",
+            x.lane,
+            x.pid,
+            x.task
+                .as_ref()
+                .map(|t| format!(", task {t}"))
+                .unwrap_or_default(),
+            x.reason
+        );
+    }
+    out
+}
+
+/// A result on one line: `key=value` pairs, long arrays shortened.
+fn compact(v: &Value) -> String {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    Value::Array(a) if a.len() > 10 => format!("[{} items]", a.len()),
+                    Value::Array(a) if a.iter().any(Value::is_object) => {
+                        format!("[{} items]", a.len())
+                    }
+                    other => other.to_string(),
+                };
+                format!("{k}={s}")
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,15 @@
+//! One task after another on one thread: the baseline every speedup is measured against.
+
+use super::RunCtx;
+use crate::event::Role;
+use std::sync::Arc;
+
+/// Run every task in order on one lane.
+pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
+    let name = "worker-1";
+    let mut probe = ctx.worker_probe(name, Role::Thread, ctx.clock.now());
+    for task in ctx.phases().concat() {
+        ctx.execute(&task, &mut probe, name);
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! The worker process: `parlab worker`, started by the process strategies.
+//!
+//! It reads a [`Hello`] and tasks on stdin and writes events and results on
+//! stdout. It exits at once when stdin closes without a goodbye: parlab is
+//! gone, and no worker outlives it.
+
+use crate::cancel::Cancel;
+use crate::clock::Clock;
+use crate::event::{Batch, BatchSink, Role};
+use crate::ipc::{read_frame, write_frame, FromWorker, Hello, ToWorker};
+use crate::strategy::{OnError, QueueParams, RunCtx, RunSetup, StrategyKind};
+use crate::workload::{self, WorkloadSpec};
+use anyhow::{bail, Context, Result};
+use std::io::{BufReader, BufWriter, Stdout, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The pipe to parlab, shared by the probe and the result messages.
+struct Pipe {
+    out: Mutex<BufWriter<Stdout>>,
+    sent: AtomicU64,
+}
+
+impl Pipe {
+    fn send(&self, msg: &FromWorker) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if write_frame(&mut *out, msg).is_err() {
+            std::process::exit(0); // parlab is gone
+        }
+    }
+}
+
+impl BatchSink for Pipe {
+    fn deliver(&self, batch: Batch) {
+        let n = batch.len() as u64;
+        self.send(&FromWorker::Events(batch));
+        self.sent.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Serve tasks until parlab says goodbye (or disappears).
+pub fn main() -> Result<()> {
+    let mut input = BufReader::new(std::io::stdin());
+    let hello: Hello = match read_frame(&mut input)? {
+        Some(ToWorker::Hello(h)) => h,
+        _ => bail!(
+            "parlab worker: expected a hello frame on stdin (this command is started by parlab)"
+        ),
+    };
+    let spec: WorkloadSpec = serde_json::from_str(&hello.workload).context("bad workload spec")?;
+    let pipe = Arc::new(Pipe {
+        out: Mutex::new(BufWriter::new(std::io::stdout())),
+        sent: AtomicU64::new(0),
+    });
+    // One process, one interpreter, one worker thread: a GIL here would never
+    // be contended, so none is simulated (as with ProcessPoolExecutor).
+    let ctx = RunCtx::new(RunSetup {
+        workload: workload::build(&spec)?,
+        strategy: StrategyKind::ProcessPool,
+        workers: 1,
+        clock: Clock::from_origin(hello.origin),
+        sink: pipe.clone(),
+        events: hello.events,
+        cancel: Cancel::new(),
+        gil_on: false,
+        switch_interval_ns: 5_000_000,
+        on_error: OnError::Continue,
+        queue: QueueParams::default(),
+        worker_exe: Default::default(),
+        workload_json: hello.workload.clone(),
+    });
+    let mut probe = ctx.probe(hello.lane);
+    probe.announce(&hello.name, Role::Process, hello.spawned_at);
+    probe.flush();
+    // A reader thread, so a closed pipe ends the process even mid-task.
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || loop {
+        match read_frame::<_, ToWorker>(&mut input) {
+            Ok(Some(msg)) => {
+                let last = msg == ToWorker::Finish;
+                if tx.send(msg).is_err() || last {
+                    return; // after the goodbye, the closing pipe is expected
+                }
+            }
+            // The pipe from parlab closed without a goodbye: parlab is gone.
+            Ok(None) | Err(_) => std::process::exit(0),
+        }
+    });
+    loop {
+        match rx.recv() {
+            Ok(ToWorker::Task(task)) => {
+                ctx.execute(&task, &mut probe, &hello.name);
+                probe.flush();
+                let output = match ctx.take_output(task.id) {
+                    Some(v) => Ok(v.to_string()),
+                    None => Err(ctx.take_failures().pop().map(|f| f.reason)),
+                };
+                pipe.send(&FromWorker::Done {
+                    task: task.id,
+                    output,
+                });
+            }
+            Ok(ToWorker::Finish) | Err(_) => break,
+            Ok(ToWorker::Hello(_)) => bail!("parlab worker: a second hello"),
+        }
+    }
+    drop(probe);
+    let sent = pipe.sent.load(Ordering::Relaxed);
+    pipe.send(&FromWorker::Bye {
+        sent,
+        cache: ctx.workload.cache_info(),
+    });
+    pipe.out.lock().unwrap_or_else(|e| e.into_inner()).flush()?;
+    Ok(())
+}

@@ -1,0 +1,342 @@
+//! Memoisation: recursive Fibonacci under an LRU cache with exactly the
+//! semantics of Python's `functools.lru_cache(maxsize)`.
+//!
+//! As in CPython's `bounded_lru_cache_wrapper`: a hit moves the entry to the
+//! most-recent end; a miss calls the function *without* holding the cache,
+//! then inserts the result unless a nested (or concurrent) call already did,
+//! evicting the least recently used entry when full. `maxsize = 0` caches
+//! nothing and counts every call a miss; `maxsize = None` never evicts.
+//!
+//! Threads share one cache behind a lock (its waits are `lock_wait`); each
+//! process builds its own, as each Python process has its own.
+
+use super::{bad_param, CacheInfo, SplitMix64, TaskCtx, TaskSpec, Workload};
+use crate::event::{CacheOp, EventKind};
+use anyhow::Result;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{json, Value};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// `lru_cache(maxsize)`: a bound, or `None` for unbounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheSize {
+    Bounded(u64),
+    Unbounded,
+}
+
+impl CacheSize {
+    /// Parse `128`, `0` or `none`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("none") {
+            return Ok(CacheSize::Unbounded);
+        }
+        s.parse::<u64>()
+            .map(CacheSize::Bounded)
+            .map_err(|_| format!("invalid value '{s}' for --cache-size: a number (0 caches nothing) or none (unbounded)"))
+    }
+
+    fn maxsize(self) -> Option<u64> {
+        match self {
+            CacheSize::Bounded(n) => Some(n),
+            CacheSize::Unbounded => None,
+        }
+    }
+}
+
+impl std::fmt::Display for CacheSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CacheSize::Bounded(n) => write!(f, "{n}"),
+            CacheSize::Unbounded => f.write_str("none"),
+        }
+    }
+}
+
+impl Serialize for CacheSize {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CacheSize::Bounded(n) => s.serialize_u64(*n),
+            CacheSize::Unbounded => s.serialize_str("none"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CacheSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected a number (0 caches nothing) or \"none\" (unbounded)")
+        })? {
+            Raw::N(n) => Ok(CacheSize::Bounded(n)),
+            Raw::S(s) => CacheSize::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// `[fib]` in the config file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Params {
+    /// The k of each call fib(k); empty: a seeded list.
+    pub inputs: Vec<u32>,
+    /// How many seeded inputs when `inputs` is empty.
+    pub count: u32,
+    /// The largest seeded input (at most 90: fib(90) is the last to fit 63 bits comfortably).
+    pub max_input: u32,
+    /// `lru_cache(maxsize)`: a number, or "none" for unbounded.
+    pub cache_size: CacheSize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            inputs: Vec::new(),
+            count: 12,
+            max_input: 32,
+            cache_size: CacheSize::Bounded(128),
+        }
+    }
+}
+
+/// Largest k accepted.
+pub const MAX_INPUT: u32 = 90;
+
+struct Lru {
+    map: lru::LruCache<u32, u64>,
+}
+
+/// The fib workload and its cache (one per process).
+pub struct Fib {
+    inputs: Vec<u32>,
+    seeded: Option<u64>,
+    size: CacheSize,
+    cache: Mutex<Lru>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Fib {
+    /// Validate, and draw the seeded inputs when none are given.
+    pub fn new(p: &Params, seed: u64) -> Result<Self> {
+        let seeded = p.inputs.is_empty();
+        let inputs = if seeded {
+            if p.max_input > MAX_INPUT {
+                return Err(bad_param(
+                    "--max-input",
+                    p.max_input,
+                    &format!("must be 0..={MAX_INPUT}"),
+                ));
+            }
+            if p.count == 0 || p.count > 10_000 {
+                return Err(bad_param("--count", p.count, "must be 1..=10000"));
+            }
+            let mut rng = SplitMix64::new(seed);
+            let lo = (p.max_input / 2) as u64;
+            (0..p.count)
+                .map(|_| rng.range(lo, p.max_input as u64) as u32)
+                .collect()
+        } else {
+            if let Some(k) = p.inputs.iter().find(|&&k| k > MAX_INPUT) {
+                return Err(bad_param(
+                    "--inputs",
+                    k,
+                    &format!("each k must be 0..={MAX_INPUT}"),
+                ));
+            }
+            p.inputs.clone()
+        };
+        let map = match p.cache_size {
+            CacheSize::Bounded(n) => match NonZeroUsize::new(n as usize) {
+                Some(cap) => lru::LruCache::new(cap),
+                None => lru::LruCache::unbounded(), // never used: maxsize 0 bypasses it
+            },
+            CacheSize::Unbounded => lru::LruCache::unbounded(),
+        };
+        Ok(Self {
+            inputs,
+            seeded: seeded.then_some(seed),
+            size: p.cache_size,
+            cache: Mutex::new(Lru { map }),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        })
+    }
+
+    /// The memoised function: `fib(k)` through the cache wrapper.
+    fn call(&self, k: u32, ctx: &mut TaskCtx) -> Result<u64> {
+        ctx.tick()?;
+        if self.size == CacheSize::Bounded(0) {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            ctx.probe.record(EventKind::Cache {
+                op: CacheOp::Miss,
+                currsize: 0,
+            });
+            return self.body(k, ctx);
+        }
+        {
+            let mut c = ctx.lock(&self.cache);
+            if let Some(&v) = c.map.get(&k) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                let currsize = c.map.len() as u64;
+                drop(c);
+                ctx.probe.record(EventKind::Cache {
+                    op: CacheOp::Hit,
+                    currsize,
+                });
+                return Ok(v);
+            }
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            let currsize = c.map.len() as u64;
+            drop(c);
+            ctx.probe.record(EventKind::Cache {
+                op: CacheOp::Miss,
+                currsize,
+            });
+        }
+        let v = self.body(k, ctx)?;
+        let mut c = ctx.lock(&self.cache);
+        // Added meanwhile by a nested or concurrent call: keep that entry where it is.
+        if !c.map.contains(&k) {
+            let evicted = c.map.push(k, v).is_some();
+            let currsize = c.map.len() as u64;
+            drop(c);
+            if evicted {
+                ctx.probe.record(EventKind::Cache {
+                    op: CacheOp::Evict,
+                    currsize,
+                });
+            }
+        }
+        Ok(v)
+    }
+
+    /// The function's own body, calling fib(k-1) then fib(k-2).
+    fn body(&self, k: u32, ctx: &mut TaskCtx) -> Result<u64> {
+        if k < 2 {
+            return Ok(k as u64);
+        }
+        Ok(self.call(k - 1, ctx)? + self.call(k - 2, ctx)?)
+    }
+}
+
+impl Workload for Fib {
+    fn tasks(&self) -> Vec<TaskSpec> {
+        self.inputs
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| TaskSpec {
+                id: i as u32,
+                name: format!("fib({k})"),
+                cost: k as u64,
+                units: None,
+                phase: 0,
+            })
+            .collect()
+    }
+
+    fn run(&self, task: &TaskSpec, ctx: &mut TaskCtx) -> Result<Value> {
+        let k = self.inputs[task.id as usize];
+        Ok(json!({ "k": k, "value": self.call(k, ctx)? }))
+    }
+
+    fn result(&self, outputs: &[Value]) -> Value {
+        let values: Vec<Value> = outputs.iter().map(|o| o["value"].clone()).collect();
+        let mut r =
+            json!({ "inputs": self.inputs, "values": values, "cache_size": self.size.to_string() });
+        if let Some(seed) = self.seeded {
+            r["seed"] = json!(seed);
+        }
+        r
+    }
+
+    fn cache_info(&self) -> Option<CacheInfo> {
+        let currsize = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .len() as u64;
+        Some(CacheInfo {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            maxsize: self.size.maxsize(),
+            currsize: if self.size == CacheSize::Bounded(0) {
+                0
+            } else {
+                currsize
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::testing::run_sequentially;
+
+    fn run(inputs: &[u32], size: CacheSize) -> (Value, CacheInfo) {
+        let w = Fib::new(
+            &Params {
+                inputs: inputs.to_vec(),
+                cache_size: size,
+                ..Params::default()
+            },
+            1,
+        )
+        .unwrap();
+        let r = run_sequentially(&w);
+        (r, w.cache_info().unwrap())
+    }
+
+    #[test]
+    fn values_are_fibonacci() {
+        let (r, _) = run(&[0, 1, 2, 10, 30, 90], CacheSize::Bounded(128));
+        assert_eq!(
+            r["values"],
+            json!([0, 1, 1, 55, 832040, 2880067194370816120u64])
+        );
+    }
+
+    #[test]
+    fn uncached_counts_every_call_a_miss() {
+        let (_, info) = run(&[10], CacheSize::Bounded(0));
+        assert_eq!(
+            info,
+            CacheInfo {
+                hits: 0,
+                misses: 177,
+                maxsize: Some(0),
+                currsize: 0
+            }
+        );
+    }
+
+    #[test]
+    fn unbounded_matches_python() {
+        // functools.lru_cache(None): fib(30) -> hits=28, misses=31, currsize=31
+        let (_, info) = run(&[30], CacheSize::Unbounded);
+        assert_eq!(
+            info,
+            CacheInfo {
+                hits: 28,
+                misses: 31,
+                maxsize: None,
+                currsize: 31
+            }
+        );
+    }
+
+    #[test]
+    fn cache_size_parses_numbers_and_none() {
+        assert_eq!(CacheSize::parse("none"), Ok(CacheSize::Unbounded));
+        assert_eq!(CacheSize::parse("2"), Ok(CacheSize::Bounded(2)));
+        assert!(CacheSize::parse("-1").is_err());
+    }
+}

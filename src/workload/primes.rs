@@ -1,0 +1,229 @@
+//! Count and sum the primes up to `size`.
+//!
+//! `trial` (the default) tests each number by trial division, so later
+//! numbers cost more: equal chunks have unequal cost, and the load imbalance
+//! shows in the timeline. `sieve` runs a segmented sieve of Eratosthenes.
+
+use super::{bad_param, chunks, TaskCtx, TaskSpec, Workload};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// How primes are found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Trial division by odd numbers up to the square root.
+    #[default]
+    Trial,
+    /// Segmented sieve of Eratosthenes, one segment per task.
+    Sieve,
+}
+
+/// `[primes]` in the config file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Params {
+    /// Primes up to and including size.
+    pub size: u64,
+    /// The range is split into this many chunks.
+    pub tasks: u32,
+    /// `trial` or `sieve`.
+    pub method: Method,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            size: 5_000_000,
+            tasks: 32,
+            method: Method::Trial,
+        }
+    }
+}
+
+/// Largest size accepted.
+pub const MAX_SIZE: u64 = 1_000_000_000_000;
+
+/// The primes workload.
+pub struct Primes {
+    ranges: Vec<(u64, u64)>,
+    method: Method,
+    size: u64,
+}
+
+impl Primes {
+    /// Validate and split.
+    pub fn new(p: &Params) -> Result<Self> {
+        if p.size == 0 || p.size > MAX_SIZE {
+            return Err(bad_param(
+                "--size",
+                p.size,
+                &format!("must be 1..={MAX_SIZE}"),
+            ));
+        }
+        if p.tasks == 0 {
+            return Err(bad_param("--tasks", 0, "must be at least 1"));
+        }
+        Ok(Self {
+            ranges: chunks(p.size, p.tasks),
+            method: p.method,
+            size: p.size,
+        })
+    }
+}
+
+/// Trial division.
+pub fn is_prime(n: u64) -> bool {
+    if n < 4 {
+        return n >= 2;
+    }
+    if n % 2 == 0 {
+        return false;
+    }
+    let mut d = 3;
+    while d * d <= n {
+        if n % d == 0 {
+            return false;
+        }
+        d += 2;
+    }
+    true
+}
+
+fn trial(a: u64, b: u64, ctx: &mut TaskCtx) -> Result<(u64, u64)> {
+    let (mut count, mut sum) = (0, 0);
+    for n in a..=b {
+        if n % 256 == 0 {
+            ctx.tick()?;
+        }
+        if is_prime(n) {
+            count += 1;
+            sum += n;
+        }
+    }
+    Ok((count, sum))
+}
+
+/// The primes up to `n` by a plain sieve: the base primes of a segment.
+fn small_primes(n: u64) -> Vec<u64> {
+    let n = n as usize;
+    let mut composite = vec![false; n + 1];
+    let mut out = Vec::new();
+    for i in 2..=n {
+        if !composite[i] {
+            out.push(i as u64);
+            let mut j = i * i;
+            while j <= n {
+                composite[j] = true;
+                j += i;
+            }
+        }
+    }
+    out
+}
+
+fn sieve(a: u64, b: u64, ctx: &mut TaskCtx) -> Result<(u64, u64)> {
+    let root = (b as f64).sqrt() as u64 + 1;
+    let mut composite = vec![false; (b - a + 1) as usize];
+    for (i, p) in small_primes(root).into_iter().enumerate() {
+        if i % 64 == 0 {
+            ctx.tick()?;
+        }
+        let first = (p * p).max(a.div_ceil(p) * p);
+        let mut m = first;
+        while m <= b {
+            composite[(m - a) as usize] = true;
+            m += p;
+        }
+    }
+    let (mut count, mut sum) = (0, 0);
+    for (i, &c) in composite.iter().enumerate() {
+        let n = a + i as u64;
+        if !c && n >= 2 {
+            count += 1;
+            sum += n;
+        }
+    }
+    Ok((count, sum))
+}
+
+impl Workload for Primes {
+    fn tasks(&self) -> Vec<TaskSpec> {
+        self.ranges
+            .iter()
+            .enumerate()
+            .map(|(i, &(a, b))| TaskSpec {
+                id: i as u32,
+                name: format!("chunk {a}..={b}"),
+                // Trial division costs about sqrt(n) per number.
+                cost: match self.method {
+                    Method::Trial => ((b as f64).powf(1.5) - (a as f64).powf(1.5)) as u64 + 1,
+                    Method::Sieve => b - a + 1,
+                },
+                units: None,
+                phase: 0,
+            })
+            .collect()
+    }
+
+    fn run(&self, task: &TaskSpec, ctx: &mut TaskCtx) -> Result<Value> {
+        let (a, b) = self.ranges[task.id as usize];
+        let (count, sum) = match self.method {
+            Method::Trial => trial(a, b, ctx)?,
+            Method::Sieve => sieve(a, b, ctx)?,
+        };
+        Ok(json!({ "count": count, "sum": sum }))
+    }
+
+    fn result(&self, outputs: &[Value]) -> Value {
+        let count: u64 = outputs
+            .iter()
+            .map(|o| o["count"].as_u64().unwrap_or(0))
+            .sum();
+        let sum: u64 = outputs.iter().map(|o| o["sum"].as_u64().unwrap_or(0)).sum();
+        let method = match self.method {
+            Method::Trial => "trial",
+            Method::Sieve => "sieve",
+        };
+        json!({ "size": self.size, "method": method, "count": count, "sum": sum })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::testing::run_sequentially;
+
+    #[test]
+    fn both_methods_match_the_reference() {
+        for method in [Method::Trial, Method::Sieve] {
+            for (size, tasks, count, sum) in
+                [(1000, 3, 168, 76127), (100_000, 7, 9592, 454396537u64)]
+            {
+                let w = Primes::new(&Params {
+                    size,
+                    tasks,
+                    method,
+                })
+                .unwrap();
+                let r = run_sequentially(&w);
+                assert_eq!(r["count"], count, "{method:?} {size}");
+                assert_eq!(r["sum"], sum, "{method:?} {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn tiny_ranges_are_right() {
+        for method in [Method::Trial, Method::Sieve] {
+            let w = Primes::new(&Params {
+                size: 2,
+                tasks: 2,
+                method,
+            })
+            .unwrap();
+            assert_eq!(run_sequentially(&w)["count"], 1);
+        }
+    }
+}

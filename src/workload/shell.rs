@@ -1,0 +1,263 @@
+//! `subprocess.run([...], check=True, capture_output=True)`: every task is a
+//! real child process running a small script (bundled in the binary) that
+//! sleeps its units and prints `Task "NAME" completed in N units`.
+//!
+//! Each command runs in its own process group, and the whole group is killed
+//! on timeout, stop or quit, so no grandchild (the script's `sleep`) survives.
+
+use super::sleep::{check_unit_ms, seven_specs, seven_tasks};
+use super::{bad_param, LocalFuture, TaskCtx, TaskSpec, Workload};
+use crate::cancel::Cancel;
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The bundled script, embedded so parlab works from any folder.
+pub const SCRIPT: &str = include_str!("../../assets/task.sh");
+
+/// `[shell]` in the config file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Params {
+    /// Milliseconds in one time unit.
+    pub unit_ms: u64,
+    /// A command running longer than this is killed (with its process group).
+    pub task_timeout_ms: u64,
+    /// A script to run instead of the bundled one: `sh SCRIPT NAME UNITS UNIT_MS`.
+    pub script: Option<String>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            unit_ms: 100,
+            task_timeout_ms: 30_000,
+            script: None,
+        }
+    }
+}
+
+/// The shell workload.
+pub struct Shell {
+    tasks: Vec<(&'static str, u32)>,
+    params: Params,
+}
+
+impl Shell {
+    /// Validate.
+    pub fn new(p: &Params, seed: u64) -> Result<Self> {
+        check_unit_ms(p.unit_ms)?;
+        if p.task_timeout_ms == 0 {
+            return Err(bad_param("--task-timeout-ms", 0, "must be at least 1"));
+        }
+        if cfg!(not(unix)) {
+            bail!(crate::UserError::new(
+                "the shell workload needs a POSIX sh (Linux or macOS)"
+            ));
+        }
+        Ok(Self {
+            tasks: seven_tasks(seed),
+            params: p.clone(),
+        })
+    }
+
+    fn spawn(&self, task: &TaskSpec) -> Result<Running> {
+        let mut cmd = Command::new("sh");
+        match &self.params.script {
+            Some(path) => cmd.arg(path),
+            None => cmd.arg("-c").arg(SCRIPT).arg("task.sh"),
+        };
+        cmd.arg(&task.name)
+            .arg(task.units.unwrap_or(0).to_string())
+            .arg(self.params.unit_ms.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut child = cmd.spawn().context("cannot start sh")?;
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        Ok(Running {
+            child,
+            stdout,
+            stderr,
+            started: Instant::now(),
+            timeout: Duration::from_millis(self.params.task_timeout_ms),
+        })
+    }
+
+    fn output(&self, task: &TaskSpec, run: Running, status: ExitStatus) -> Result<Value> {
+        let stdout = run.stdout.join().unwrap_or_default();
+        let stderr = run.stderr.join().unwrap_or_default();
+        if !status.success() {
+            bail!(
+                "command for {} failed ({status}): {}",
+                task.name,
+                stderr.trim()
+            );
+        }
+        Ok(json!({
+            "name": task.name,
+            "units": task.units,
+            "exit_code": status.code(),
+            "stdout": stdout.trim_end(),
+        }))
+    }
+}
+
+/// A command under way.
+struct Running {
+    child: Child,
+    stdout: JoinHandle<String>,
+    stderr: JoinHandle<String>,
+    started: Instant,
+    timeout: Duration,
+}
+
+impl Running {
+    /// `Some` once the command has exited; an error once it must be stopped.
+    fn poll(&mut self, cancel: &Cancel) -> Result<Option<ExitStatus>> {
+        if let Some(status) = self.child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if cancel.is_cancelled() {
+            self.kill();
+            return Err(crate::cancel::Cancelled.into());
+        }
+        if self.started.elapsed() > self.timeout {
+            self.kill();
+            return Err(anyhow!(
+                "timed out after {} ms (killed)",
+                self.timeout.as_millis()
+            ));
+        }
+        Ok(None)
+    }
+
+    /// Kill the command's whole process group, then reap it.
+    fn kill(&mut self) {
+        kill_group(&mut self.child);
+        let _ = self.child.wait();
+    }
+}
+
+/// Kill a child started with its own process group, and the group with it.
+pub fn kill_group(child: &mut Child) {
+    #[cfg(unix)]
+    // SAFETY: kill(2) with a negative pid signals the group the child leads.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    let _ = child.kill();
+}
+
+/// Read a pipe to its end on a helper thread, so a chatty command never blocks.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_string(&mut s);
+        }
+        s
+    })
+}
+
+const POLL: Duration = Duration::from_millis(2);
+
+impl Workload for Shell {
+    fn tasks(&self) -> Vec<TaskSpec> {
+        seven_specs(&self.tasks)
+    }
+
+    fn run(&self, task: &TaskSpec, ctx: &mut TaskCtx) -> Result<Value> {
+        let mut run = self.spawn(task)?;
+        let status = ctx.io(|cancel| loop {
+            match run.poll(cancel) {
+                Ok(Some(status)) => return Ok(status),
+                Ok(None) => std::thread::sleep(POLL),
+                Err(e) => return Err(e),
+            }
+        })?;
+        self.output(task, run, status)
+    }
+
+    fn run_async<'a>(&'a self, task: &'a TaskSpec, cancel: &'a Cancel) -> Option<LocalFuture<'a>> {
+        Some(Box::pin(async move {
+            let mut run = self.spawn(task)?;
+            let status = loop {
+                match run.poll(cancel)? {
+                    Some(status) => break status,
+                    None => {
+                        async_io::Timer::after(POLL).await;
+                    }
+                }
+            };
+            self.output(task, run, status)
+        }))
+    }
+
+    fn result(&self, outputs: &[Value]) -> Value {
+        json!({ "tasks": outputs, "unit_ms": self.params.unit_ms })
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::workload::testing::{run_sequentially, try_run_sequentially};
+
+    #[test]
+    fn each_task_is_a_real_command_with_its_output() {
+        let w = Shell::new(
+            &Params {
+                unit_ms: 1,
+                ..Params::default()
+            },
+            3,
+        )
+        .unwrap();
+        let r = run_sequentially(&w);
+        let tasks = r["tasks"].as_array().unwrap();
+        assert_eq!(tasks.len(), 7);
+        for t in tasks {
+            assert_eq!(t["exit_code"], 0);
+            let expect = format!(
+                "Task \"{}\" completed in {} units",
+                t["name"].as_str().unwrap(),
+                t["units"]
+            );
+            assert_eq!(t["stdout"], expect);
+        }
+    }
+
+    #[test]
+    fn a_failing_command_is_a_failed_task_with_its_stderr() {
+        let dir = std::env::temp_dir().join(format!("parlab-shell-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("fail.sh");
+        std::fs::write(&script, "echo broken pipe dream >&2; exit 3\n").unwrap();
+        let p = Params {
+            unit_ms: 1,
+            script: Some(script.display().to_string()),
+            ..Params::default()
+        };
+        let err = try_run_sequentially(&Shell::new(&p, 1).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("broken pipe dream"), "{err}");
+    }
+
+    #[test]
+    fn a_hung_command_is_killed_at_its_timeout() {
+        let p = Params {
+            unit_ms: 60_000,
+            task_timeout_ms: 50,
+            ..Params::default()
+        };
+        let err = try_run_sequentially(&Shell::new(&p, 1).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("timed out"), "{err}");
+    }
+}
