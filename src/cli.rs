@@ -95,7 +95,11 @@ fn parse_interval(s: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_inputs(s: &str) -> Result<Vec<u32>, String> {
+/// fib's `--inputs`: a list in one value, `30,25,32`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inputs(pub Vec<u32>);
+
+fn parse_inputs(s: &str) -> Result<Inputs, String> {
     let bad = || "must be a comma-separated list of k in 0..=90, like 30,25,32".to_string();
     let ks: Vec<u32> = s
         .split(',')
@@ -104,7 +108,7 @@ fn parse_inputs(s: &str) -> Result<Vec<u32>, String> {
     if ks.is_empty() || ks.iter().any(|&k| k > crate::workload::fib::MAX_INPUT) {
         return Err(bad());
     }
-    Ok(ks)
+    Ok(Inputs(ks))
 }
 
 /// Everything a run takes; shared by `run`, `tui` (and later `sweep`).
@@ -150,7 +154,7 @@ pub struct RunArgs {
     pub method: Option<primes::Method>,
     /// fib: the inputs k, like 30,25,32 [default: a seeded list]
     #[arg(long, value_parser = parse_inputs)]
-    pub inputs: Option<Vec<u32>>,
+    pub inputs: Option<Inputs>,
     /// fib: how many seeded inputs [default: 12]
     #[arg(long, value_parser = parse_positive_u32)]
     pub count: Option<u32>,

@@ -404,7 +404,7 @@ fn apply_workload_flags(kind: WorkloadKind, a: &RunArgs, p: &mut WorkloadParams)
         }
     }
     if let Some(v) = &a.inputs {
-        p.fib.inputs = v.clone();
+        p.fib.inputs = v.0.clone();
     }
     if let Some(v) = a.count {
         p.fib.count = v;

@@ -93,10 +93,13 @@ impl Lab {
     }
 
     fn lane_mut(&mut self, id: LaneId) -> &mut Lane {
-        let i = *self.index.entry(id).or_insert_with(|| {
-            self.lanes.push(Lane::new(id));
-            self.lanes.len() - 1
-        });
+        if !self.index.contains_key(&id) {
+            // Lanes stay in id order (the order workers were started).
+            let at = self.lanes.partition_point(|l| l.id < id);
+            self.lanes.insert(at, Lane::new(id));
+            self.index = self.lanes.iter().enumerate().map(|(i, l)| (l.id, i)).collect();
+        }
+        let i = self.index[&id];
         &mut self.lanes[i]
     }
 

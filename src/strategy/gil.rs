@@ -119,11 +119,12 @@ impl Gil {
     #[cold]
     fn yield_to_waiter(&self, probe: &mut Probe) {
         let me = probe.lane();
+        // Stamped before the release, so no two lanes ever overlap in `running`.
+        probe.state(WorkerState::GilWait);
+        probe.flush();
         let mut g = self.lock();
         g.locked = false;
         self.released.notify_one();
-        probe.state(WorkerState::GilWait);
-        probe.flush();
         // Forced switching: do not race the waiter for the GIL just dropped.
         while g.last_holder == Some(me) && self.drop_request.load(Ordering::Acquire) {
             let (guard, wait) = self

@@ -327,6 +327,7 @@ impl RunCtx {
             self.workload.run(task, &mut tctx)
         }));
         if let Some(gil) = &self.gil {
+            probe.state(WorkerState::Idle); // stamped before another thread can take it
             gil.release();
         }
         self.settle(task, result, probe, lane_name);
