@@ -25,13 +25,27 @@ fn assert_ms_fields_are_floats(text: &str) {
         if v.starts_with('{') || v.starts_with('[') {
             continue;
         }
-        assert!(v.contains('.') || v.contains('e'), "a *_ms field is not a float: {v}");
+        assert!(
+            v.contains('.') || v.contains('e'),
+            "a *_ms field is not a float: {v}"
+        );
     }
 }
 
 #[test]
 fn collatz_9999_on_a_pool_of_2_gives_the_reference_numbers_and_matches_the_schema() {
-    let out = parlab(&["run", "--workload", "collatz", "--size", "9999", "--strategy", "pool", "--workers", "2", "--json"]);
+    let out = parlab(&[
+        "run",
+        "--workload",
+        "collatz",
+        "--size",
+        "9999",
+        "--strategy",
+        "pool",
+        "--workers",
+        "2",
+        "--json",
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.trim().lines().count(), 1, "exactly one JSON object");
@@ -45,17 +59,41 @@ fn collatz_9999_on_a_pool_of_2_gives_the_reference_numbers_and_matches_the_schem
     assert_eq!(v["lanes"].as_array().unwrap().len(), 2);
     assert_eq!(v["events"]["sent"], v["events"]["received"]);
     assert!(v["events"]["sent"].as_u64().unwrap() > 0);
-    let tasks: u64 = v["lanes"].as_array().unwrap().iter().map(|l| l["tasks"].as_u64().unwrap()).sum();
+    let tasks: u64 = v["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["tasks"].as_u64().unwrap())
+        .sum();
     assert_eq!(tasks, v["tasks"].as_u64().unwrap());
-    assert!(v.get("gil").is_none() && v.get("queue").is_none() && v.get("cache").is_none(), "absent when they do not apply");
+    assert!(
+        v.get("gil").is_none() && v.get("queue").is_none() && v.get("cache").is_none(),
+        "absent when they do not apply"
+    );
 }
 
 #[test]
 fn every_strategy_gives_the_sequential_result() {
     let cases: [&[&str]; 5] = [
         &["--workload", "collatz", "--size", "20000", "--tasks", "9"],
-        &["--workload", "collatz", "--size", "3000", "--mode", "first", "--tasks", "5"],
-        &["--workload", "primes", "--size", "30000", "--method", "sieve"],
+        &[
+            "--workload",
+            "collatz",
+            "--size",
+            "3000",
+            "--mode",
+            "first",
+            "--tasks",
+            "5",
+        ],
+        &[
+            "--workload",
+            "primes",
+            "--size",
+            "30000",
+            "--method",
+            "sieve",
+        ],
         &["--workload", "fib", "--inputs", "30,25,32,10"],
         &["--workload", "sleep", "--unit-ms", "1"],
     ];
@@ -64,7 +102,15 @@ fn every_strategy_gives_the_sequential_result() {
         seq.extend(["--strategy", "sequential"]);
         let reference = run_json(&seq)["result"].clone();
         assert!(reference.is_object());
-        for s in ["threads", "pool", "processes", "process-pool", "rayon", "queue", "async"] {
+        for s in [
+            "threads",
+            "pool",
+            "processes",
+            "process-pool",
+            "rayon",
+            "queue",
+            "async",
+        ] {
             let mut args = case.to_vec();
             args.extend(["--strategy", s, "--workers", "2"]);
             let v = run_json(&args);
@@ -78,14 +124,40 @@ fn every_strategy_gives_the_sequential_result() {
 #[test]
 fn workers_do_not_apply_to_sequential_and_async() {
     for s in ["sequential", "async"] {
-        let v = run_json(&["--workload", "sleep", "--unit-ms", "1", "--strategy", s, "--workers", "4"]);
+        let v = run_json(&[
+            "--workload",
+            "sleep",
+            "--unit-ms",
+            "1",
+            "--strategy",
+            s,
+            "--workers",
+            "4",
+        ]);
         assert_eq!(v["workers"], 1);
         assert_eq!(v["lanes"].as_array().unwrap().len(), 1);
-        let out = parlab(&["run", "--workload", "sleep", "--unit-ms", "1", "--strategy", s, "--workers", "4"]);
+        let out = parlab(&[
+            "run",
+            "--workload",
+            "sleep",
+            "--unit-ms",
+            "1",
+            "--strategy",
+            s,
+            "--workers",
+            "4",
+        ]);
         let human = String::from_utf8(out.stdout).unwrap();
         assert!(human.contains("--workers does not apply"), "{human}");
     }
-    let v = run_json(&["--workload", "sleep", "--unit-ms", "1", "--strategy", "threads"]);
+    let v = run_json(&[
+        "--workload",
+        "sleep",
+        "--unit-ms",
+        "1",
+        "--strategy",
+        "threads",
+    ]);
     assert_eq!(v["workers"], 7, "threads uncapped: one per task");
 }
 
@@ -96,20 +168,42 @@ fn bad_input_is_one_line_on_stderr_with_status_2() {
         (&["run", "--strategy", "fork"], &["fork", "process-pool"]),
         (&["run", "--workers", "0"], &["0", "1..=1024"]),
         (&["run", "--size", "0"], &["0", "at least 1"]),
-        (&["run", "--workload", "collatz", "--mode", "bogus"], &["bogus", "lengths, first"]),
-        (&["run", "--workload", "race", "--mode", "bogus"], &["bogus", "unsynchronized"]),
-        (&["run", "--workload", "fib", "--cache-size", "lots"], &["lots", "none"]),
-        (&["run", "--workload", "race", "--strategy", "processes"], &["race", "shared memory", "threads"]),
-        (&["run", "--workload", "sleep", "--size", "5"], &["--size", "sleep"]),
+        (
+            &["run", "--workload", "collatz", "--mode", "bogus"],
+            &["bogus", "lengths, first"],
+        ),
+        (
+            &["run", "--workload", "race", "--mode", "bogus"],
+            &["bogus", "unsynchronized"],
+        ),
+        (
+            &["run", "--workload", "fib", "--cache-size", "lots"],
+            &["lots", "none"],
+        ),
+        (
+            &["run", "--workload", "race", "--strategy", "processes"],
+            &["race", "shared memory", "threads"],
+        ),
+        (
+            &["run", "--workload", "sleep", "--size", "5"],
+            &["--size", "sleep"],
+        ),
     ];
     for (args, needles) in cases {
         let out = parlab(args);
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: one line: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {err}"
+        );
         assert!(err.starts_with("parlab: "), "{err}");
-        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{err}"
+        );
         for n in needles {
             assert!(err.contains(n), "{args:?}: '{n}' missing from: {err}");
         }
@@ -120,10 +214,21 @@ fn bad_input_is_one_line_on_stderr_with_status_2() {
 fn list_names_every_workload_and_strategy() {
     let out = parlab(&["list"]);
     let text = String::from_utf8(out.stdout).unwrap();
-    for name in ["collatz", "primes", "fib", "sleep", "shell", "amdahl", "race"] {
+    for name in [
+        "collatz", "primes", "fib", "sleep", "shell", "amdahl", "race",
+    ] {
         assert!(text.contains(&format!("  {name} ")), "{name}");
     }
-    for name in ["sequential", "threads", "pool", "processes", "process-pool", "rayon", "queue", "async"] {
+    for name in [
+        "sequential",
+        "threads",
+        "pool",
+        "processes",
+        "process-pool",
+        "rayon",
+        "queue",
+        "async",
+    ] {
         assert!(text.contains(&format!("  {name} ")), "{name}");
     }
 }
@@ -134,14 +239,27 @@ fn help_documents_every_flag_with_its_default() {
     let text = String::from_utf8(out.stdout).unwrap();
     let mut flags = 0;
     // Each option is a block: the flag line, its description, a blank line.
-    for block in text.split("\n\n").filter(|b| b.trim_start().starts_with('-')) {
+    for block in text
+        .split("\n\n")
+        .filter(|b| b.trim_start().starts_with('-'))
+    {
         let flag = block.trim();
-        let skip = ["-h,", "-V,", "--json", "--config", "--no-config", "--no-gil"];
+        let skip = [
+            "-h,",
+            "-V,",
+            "--json",
+            "--config",
+            "--no-config",
+            "--no-gil",
+        ];
         if skip.iter().any(|s| flag.starts_with(s)) {
             continue;
         }
         flags += 1;
-        assert!(block.contains("[default:"), "no default documented: {block}");
+        assert!(
+            block.contains("[default:"),
+            "no default documented: {block}"
+        );
     }
     assert!(flags > 20, "{text}");
 }
@@ -159,9 +277,19 @@ fn config_errors_name_the_file_line_and_key() {
         .unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("bad.toml") && err.contains("line 3") && err.contains("workerz") && err.contains("workers"), "{err}");
+    assert!(
+        err.contains("bad.toml")
+            && err.contains("line 3")
+            && err.contains("workerz")
+            && err.contains("workers"),
+        "{err}"
+    );
     // A good file is used, and flags override it.
-    std::fs::write(&file, "[run]\nworkload = \"sleep\"\nstrategy = \"sequential\"\n[sleep]\nunit_ms = 1\n").unwrap();
+    std::fs::write(
+        &file,
+        "[run]\nworkload = \"sleep\"\nstrategy = \"sequential\"\n[sleep]\nunit_ms = 1\n",
+    )
+    .unwrap();
     let out = std::process::Command::new(common::BIN)
         .args(["run", "--json", "--strategy", "async", "--config"])
         .arg(&file)

@@ -97,7 +97,12 @@ impl Lab {
             // Lanes stay in id order (the order workers were started).
             let at = self.lanes.partition_point(|l| l.id < id);
             self.lanes.insert(at, Lane::new(id));
-            self.index = self.lanes.iter().enumerate().map(|(i, l)| (l.id, i)).collect();
+            self.index = self
+                .lanes
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.id, i))
+                .collect();
         }
         let i = self.index[&id];
         &mut self.lanes[i]

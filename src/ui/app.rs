@@ -132,7 +132,11 @@ impl App {
             outcome: None,
             lab: Lab::new(Vec::new(), SystemTime::now()),
             history: Vec::new(),
-            view: TimelineView { cell_ns: 50_000_000, follow: true, end_ns: 0 },
+            view: TimelineView {
+                cell_ns: 50_000_000,
+                follow: true,
+                end_ns: 0,
+            },
             help: false,
             quit: false,
             message: None,
@@ -171,9 +175,16 @@ impl App {
                 self.quit = true;
             }
             NextField | PrevField => {
-                let i = Field::ALL.iter().position(|&f| f == self.field).unwrap_or(0);
+                let i = Field::ALL
+                    .iter()
+                    .position(|&f| f == self.field)
+                    .unwrap_or(0);
                 let n = Field::ALL.len();
-                let j = if action == NextField { (i + 1) % n } else { (i + n - 1) % n };
+                let j = if action == NextField {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
                 self.field = Field::ALL[j];
             }
             Increase | Decrease => self.change_field(action == Increase),
@@ -207,8 +218,12 @@ impl App {
 
     fn change_field(&mut self, up: bool) {
         match self.field {
-            Field::Workload => self.spec.workload.kind = cycle(&WorkloadKind::ALL, self.spec.workload.kind, up),
-            Field::Strategy => self.spec.strategy = cycle(&StrategyKind::ALL, self.spec.strategy, up),
+            Field::Workload => {
+                self.spec.workload.kind = cycle(&WorkloadKind::ALL, self.spec.workload.kind, up)
+            }
+            Field::Strategy => {
+                self.spec.strategy = cycle(&StrategyKind::ALL, self.spec.strategy, up)
+            }
             Field::Workers => self.step_workers(if up { 1 } else { -1 }),
             Field::Gil => self.spec.gil = !self.spec.gil,
         }
@@ -225,13 +240,18 @@ impl App {
         let rate = c.rate().unwrap_or(100.0);
         let next = if faster { rate * 1.5 } else { rate / 1.5 };
         c.set_rate(Some(next));
-        self.lab.note(format!("producer rate set to {next:.1} items/s"));
+        self.lab
+            .note(format!("producer rate set to {next:.1} items/s"));
     }
 
     fn change_consumers(&mut self, more: bool) {
         let Some(run) = &self.run else { return };
         let c = run.queue_control();
-        let n = if more { c.consumers() + 1 } else { c.consumers().saturating_sub(1).max(1) };
+        let n = if more {
+            c.consumers() + 1
+        } else {
+            c.consumers().saturating_sub(1).max(1)
+        };
         c.set_consumers(n);
         self.lab.note(format!("consumers set to {n}"));
     }
@@ -250,7 +270,11 @@ impl App {
                     run.info.spec.workload.kind.name(),
                     run.info.spec.strategy.name(),
                     run.info.workers,
-                    if run.info.spec.gil && run.info.spec.strategy.gil_applies() { ", GIL on" } else { "" }
+                    if run.info.spec.gil && run.info.spec.strategy.gil_applies() {
+                        ", GIL on"
+                    } else {
+                        ""
+                    }
                 ));
                 self.info = Some(run.info.clone());
                 self.outcome = None;
@@ -283,7 +307,13 @@ impl App {
                 let ok = outcome.failures.is_empty() && !outcome.cancelled;
                 self.lab.note(format!(
                     "run {} in {:.1} ms",
-                    if ok { "finished" } else if outcome.cancelled && outcome.failures.is_empty() { "stopped" } else { "failed" },
+                    if ok {
+                        "finished"
+                    } else if outcome.cancelled && outcome.failures.is_empty() {
+                        "stopped"
+                    } else {
+                        "failed"
+                    },
                     crate::clock::ms(outcome.wall_ns)
                 ));
                 self.history.push(RunRow {

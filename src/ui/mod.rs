@@ -31,7 +31,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.error())), area);
         return;
     }
-    let strategy = app.info.as_ref().map(|i| i.spec.strategy).unwrap_or(app.spec.strategy);
+    let strategy = app
+        .info
+        .as_ref()
+        .map(|i| i.spec.strategy)
+        .unwrap_or(app.spec.strategy);
     let lanes = app.lab.lanes.len().max(2) as u16;
     let body = area.height - 2;
     let extra = extra_panel(app, strategy);
@@ -51,7 +55,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     if let Some(panel) = extra {
         panel(frame, extra_area, app, theme);
     }
-    let [log, summary] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(bottom);
+    let [log, summary] =
+        Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(bottom);
     panels::log(frame, log, app, theme);
     panels::summary(frame, summary, app, theme);
     panels::status(frame, status, app, theme);
@@ -66,7 +71,9 @@ type Panel = fn(&mut Frame, Rect, &App, &Theme);
 fn extra_panel(app: &App, strategy: StrategyKind) -> Option<Panel> {
     if strategy == StrategyKind::Queue {
         Some(panels::queue)
-    } else if app.lab.cache.hits + app.lab.cache.misses > 0 || app.spec.workload.kind == crate::workload::WorkloadKind::Fib {
+    } else if app.lab.cache.hits + app.lab.cache.misses > 0
+        || app.spec.workload.kind == crate::workload::WorkloadKind::Fib
+    {
         Some(panels::cache)
     } else {
         None
@@ -81,7 +88,12 @@ pub enum Input {
 
 /// The app loop: drain events into the lab, draw, wait for input until the
 /// next frame's deadline. Data rate and frame rate are independent.
-pub fn run_app<B: Backend>(terminal: &mut Terminal<B>, app: &mut App, theme: &Theme, input: &Receiver<Input>) -> anyhow::Result<()>
+pub fn run_app<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    theme: &Theme,
+    input: &Receiver<Input>,
+) -> anyhow::Result<()>
 where
     B::Error: Send + Sync + 'static,
 {
@@ -121,17 +133,19 @@ pub fn main(config: &Config, spec: RunSpec) -> anyhow::Result<ExitCode> {
     let _restore = RestoreOnDrop;
     quiet_worker_panics();
     let (tx, rx) = crossbeam_channel::unbounded();
-    std::thread::Builder::new().name("parlab-input".into()).spawn(move || loop {
-        let sent = match crossterm::event::read() {
-            Ok(crossterm::event::Event::Key(k)) => tx.send(Input::Key(k)),
-            Ok(crossterm::event::Event::Resize(..)) => tx.send(Input::Resize),
-            Ok(_) => Ok(()),
-            Err(_) => return,
-        };
-        if sent.is_err() {
-            return;
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("parlab-input".into())
+        .spawn(move || loop {
+            let sent = match crossterm::event::read() {
+                Ok(crossterm::event::Event::Key(k)) => tx.send(Input::Key(k)),
+                Ok(crossterm::event::Event::Resize(..)) => tx.send(Input::Resize),
+                Ok(_) => Ok(()),
+                Err(_) => return,
+            };
+            if sent.is_err() {
+                return;
+            }
+        })?;
     let result = run_app(&mut terminal, &mut app, &theme, &rx);
     drop(terminal);
     result.map(|_| ExitCode::SUCCESS)
@@ -152,7 +166,10 @@ impl Drop for RestoreOnDrop {
 fn quiet_worker_panics() {
     let restore_then_report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let name = std::thread::current().name().map(str::to_string).unwrap_or_default();
+        let name = std::thread::current()
+            .name()
+            .map(str::to_string)
+            .unwrap_or_default();
         let worker = name.starts_with("worker-")
             || name.starts_with("Thread-")
             || name.starts_with("consumer-")

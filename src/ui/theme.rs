@@ -17,7 +17,10 @@ impl Theme {
     /// The configured theme, without colour when `NO_COLOR` is set.
     pub fn new(name: ThemeName) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Self { color: !no_color, light: name == ThemeName::Light }
+        Self {
+            color: !no_color,
+            light: name == ThemeName::Light,
+        }
     }
 
     /// A state's colour.
@@ -50,7 +53,13 @@ impl Theme {
     /// Titles and highlights.
     pub fn accent(&self) -> Style {
         if self.color {
-            Style::new().fg(if self.light { Color::Rgb(0, 90, 140) } else { Color::Rgb(86, 180, 233) }).add_modifier(Modifier::BOLD)
+            Style::new()
+                .fg(if self.light {
+                    Color::Rgb(0, 90, 140)
+                } else {
+                    Color::Rgb(86, 180, 233)
+                })
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::new().add_modifier(Modifier::BOLD)
         }
@@ -73,7 +82,9 @@ impl Theme {
     /// Errors.
     pub fn error(&self) -> Style {
         if self.color {
-            Style::new().fg(Color::Rgb(255, 60, 60)).add_modifier(Modifier::BOLD)
+            Style::new()
+                .fg(Color::Rgb(255, 60, 60))
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::new().add_modifier(Modifier::BOLD)
         }

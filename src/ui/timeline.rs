@@ -16,7 +16,11 @@ const LABEL: u16 = 24;
 /// The time window shown: `(start, cell)` for a strip `width` cells wide.
 pub fn window(app: &App, width: u16) -> (u64, u64) {
     let cell = app.view.cell_ns.max(1);
-    let end = if app.view.follow { app.now_ns() } else { app.view.end_ns };
+    let end = if app.view.follow {
+        app.now_ns()
+    } else {
+        app.view.end_ns
+    };
     let span = cell * width as u64;
     (end.saturating_sub(span), cell)
 }
@@ -26,7 +30,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mode = if app.view.follow { "live" } else { "frozen" };
     let title = Line::from(vec![
         Span::styled(" Timeline ", theme.accent()),
-        Span::styled(format!("{:.0} ms/cell, {mode} ", ms(app.view.cell_ns)), theme.dim()),
+        Span::styled(
+            format!("{:.0} ms/cell, {mode} ", ms(app.view.cell_ns)),
+            theme.dim(),
+        ),
     ]);
     let block = Block::bordered().title(title).title_bottom(legend(theme));
     let inner = block.inner(area);
@@ -39,7 +46,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let now = app.now_ns();
     let lab = &app.lab;
     if lab.lanes.is_empty() {
-        let hint = if app.running() { "starting workers…" } else { "Enter starts a run" };
+        let hint = if app.running() {
+            "starting workers…"
+        } else {
+            "Enter starts a run"
+        };
         frame.render_widget(Paragraph::new(Span::styled(hint, theme.dim())), inner);
         return;
     }
@@ -47,10 +58,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let skip = lab.lanes.len().saturating_sub(rows);
     for (row, lane) in lab.lanes.iter().skip(skip).take(rows).enumerate() {
         let y = inner.y + row as u16;
-        let spawn = lane.spawn_ns.filter(|_| lane.role == crate::event::Role::Process).map(|s| format!(" +{:.1}ms", ms(s))).unwrap_or_default();
+        let spawn = lane
+            .spawn_ns
+            .filter(|_| lane.role == crate::event::Role::Process)
+            .map(|s| format!(" +{:.1}ms", ms(s)))
+            .unwrap_or_default();
         let label = format!("{} pid {}{spawn}", lane.name, lane.pid);
         let label: String = label.chars().take(LABEL as usize).collect();
-        frame.render_widget(Paragraph::new(Span::styled(label, theme.state(lane.state))), Rect::new(inner.x, y, LABEL, 1));
+        frame.render_widget(
+            Paragraph::new(Span::styled(label, theme.state(lane.state))),
+            Rect::new(inner.x, y, LABEL, 1),
+        );
         let buf = frame.buffer_mut();
         for c in 0..strip {
             let t0 = start + c as u64 * cell;
@@ -58,8 +76,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             if t0 > now {
                 break;
             }
-            let Some(state) = lane.dominant_state(t0, t1, now) else { continue };
-            let glyph = if lane.task_began_in(t0, t1) && state != WorkerState::Idle { '▌' } else { state.glyph() };
+            let Some(state) = lane.dominant_state(t0, t1, now) else {
+                continue;
+            };
+            let glyph = if lane.task_began_in(t0, t1) && state != WorkerState::Idle {
+                '▌'
+            } else {
+                state.glyph()
+            };
             if let Some(cellref) = buf.cell_mut((inner.x + LABEL + 1 + c, y)) {
                 cellref.set_char(glyph).set_style(theme.state(state));
             }
@@ -71,7 +95,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn legend(theme: &Theme) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     for s in WorkerState::ALL {
-        spans.push(Span::styled(format!("{} {}", s.glyph(), s.name()), theme.state(s)));
+        spans.push(Span::styled(
+            format!("{} {}", s.glyph(), s.name()),
+            theme.state(s),
+        ));
         spans.push(Span::raw("  "));
     }
     spans.push(Span::styled("▌ task start ", theme.dim()));
