@@ -22,6 +22,7 @@ const NAME: &str = "event-loop";
 /// Run each phase's tasks concurrently on one event loop (`asyncio.gather`).
 pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
     let probe = Rc::new(RefCell::new(ctx.worker_probe(
+        ctx.new_lane(),
         NAME,
         Role::EventLoop,
         ctx.clock.now(),

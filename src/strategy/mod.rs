@@ -251,9 +251,15 @@ impl RunCtx {
         Probe::new(lane, self.clock, self.sink.clone(), self.events)
     }
 
-    /// A new lane's probe, announced: the first thing a worker does.
-    pub fn worker_probe(&self, name: &str, role: Role, spawned_at: u64) -> Probe {
-        let mut probe = self.probe(self.new_lane());
+    /// `n` consecutive lane ids, the first returned.
+    pub fn new_lanes(&self, n: u32) -> LaneId {
+        self.next_lane.fetch_add(n, Ordering::Relaxed)
+    }
+
+    /// A lane's probe, announced: the first thing a worker does. The lane id
+    /// is taken by the creator, so lanes list in the order workers were started.
+    pub fn worker_probe(&self, lane: LaneId, name: &str, role: Role, spawned_at: u64) -> Probe {
+        let mut probe = self.probe(lane);
         probe.announce(name, role, spawned_at);
         probe
     }

@@ -15,9 +15,10 @@ pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
     for i in 1..=ctx.workers {
         let (ctx, task_rx, done_tx) = (ctx.clone(), task_rx.clone(), done_tx.clone());
         let spawned_at = ctx.clock.now();
+        let lane = ctx.new_lane();
         let name = format!("worker-{i}");
         handles.push(spawn_named(name.clone(), move || {
-            let mut probe = ctx.worker_probe(&name, Role::Thread, spawned_at);
+            let mut probe = ctx.worker_probe(lane, &name, Role::Thread, spawned_at);
             loop {
                 let task = match task_rx.try_recv() {
                     Ok(task) => task,

@@ -318,8 +318,9 @@ fn spawn_consumer(
     crew.alive.fetch_add(1, Ordering::Relaxed);
     let name = format!("consumer-{n}");
     let spawned_at = ctx.clock.now();
+    let lane = ctx.new_lane();
     spawn_named(name.clone(), move || {
-        let mut probe = ctx.worker_probe(&name, Role::Consumer, spawned_at);
+        let mut probe = ctx.worker_probe(lane, &name, Role::Consumer, spawned_at);
         loop {
             // Retire when there are more consumers than asked for.
             let alive = crew.alive.load(Ordering::Relaxed);
@@ -356,9 +357,10 @@ fn spawn_producer(
     let (ctx, q) = (ctx.clone(), q.clone());
     let name = format!("producer-{}", index + 1);
     let spawned_at = ctx.clock.now();
+    let lane = ctx.new_lane();
     let producers = ctx.queue.producers.max(1) as f64;
     spawn_named(name.clone(), move || {
-        let mut probe = ctx.worker_probe(&name, Role::Producer, spawned_at);
+        let mut probe = ctx.worker_probe(lane, &name, Role::Producer, spawned_at);
         let mut next = Instant::now();
         for task in tasks {
             if let Some(rate) = ctx.queue_control.rate() {

@@ -15,6 +15,7 @@ thread_local! {
 /// Run each phase as a parallel loop over its tasks.
 pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
     let spawned_at = ctx.clock.now();
+    let first_lane = ctx.new_lanes(ctx.workers);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(ctx.workers as usize)
         .thread_name(|i| format!("worker-{}", i + 1))
@@ -22,7 +23,12 @@ pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
     // Every thread announces its lane before any work, so all show at once.
     pool.broadcast(|b| {
         let name = format!("worker-{}", b.index() + 1);
-        let probe = ctx.worker_probe(&name, Role::Thread, spawned_at);
+        let probe = ctx.worker_probe(
+            first_lane + b.index() as u32,
+            &name,
+            Role::Thread,
+            spawned_at,
+        );
         LANE.with(|l| *l.borrow_mut() = Some((probe, name)));
     });
     for phase in ctx.phases() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// Run every task in order on one lane.
 pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
     let name = "worker-1";
-    let mut probe = ctx.worker_probe(name, Role::Thread, ctx.clock.now());
+    let mut probe = ctx.worker_probe(ctx.new_lane(), name, Role::Thread, ctx.clock.now());
     for task in ctx.phases().concat() {
         ctx.execute(&task, &mut probe, name);
     }

@@ -59,8 +59,9 @@ pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
             let (ctx, permits) = (ctx.clone(), permits.clone());
             let name = format!("Thread-{index}");
             let spawned_at = ctx.clock.now();
+            let lane = ctx.new_lane();
             handles.push(spawn_named(name.clone(), move || {
-                let mut probe = ctx.worker_probe(&name, Role::Thread, spawned_at);
+                let mut probe = ctx.worker_probe(lane, &name, Role::Thread, spawned_at);
                 if !permits.try_acquire() {
                     probe.state(WorkerState::LockWait);
                     probe.flush();

@@ -84,8 +84,8 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
 /// The timeline's view: zoom, follow or frozen.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TimelineView {
-    /// Nanoseconds per cell.
-    pub cell_ns: u64,
+    /// Nanoseconds per cell; `None`: chosen so the whole run fits.
+    pub cell_ns: Option<u64>,
     /// Follow the run live; when frozen, `end_ns` is the right edge.
     pub follow: bool,
     pub end_ns: u64,
@@ -133,7 +133,7 @@ impl App {
             lab: Lab::new(Vec::new(), SystemTime::now()),
             history: Vec::new(),
             view: TimelineView {
-                cell_ns: 50_000_000,
+                cell_ns: None,
                 follow: true,
                 end_ns: 0,
             },
@@ -155,6 +155,13 @@ impl App {
             (Some(run), _) => run.info.clock.now(),
             _ => self.lab.now,
         }
+    }
+
+    /// The timeline's cell width now (zooming starts from it).
+    fn current_cell(&self) -> u64 {
+        self.view
+            .cell_ns
+            .unwrap_or_else(|| super::timeline::auto_cell(self.now_ns(), 100))
     }
 
     /// Do what the user asked.
@@ -191,8 +198,8 @@ impl App {
             MoreWorkers => self.step_workers(1),
             FewerWorkers => self.step_workers(-1),
             ToggleGil => self.spec.gil = !self.spec.gil,
-            ZoomIn => self.view.cell_ns = (self.view.cell_ns / 2).max(100_000),
-            ZoomOut => self.view.cell_ns = (self.view.cell_ns * 2).min(60_000_000_000),
+            ZoomIn => self.view.cell_ns = Some((self.current_cell() / 2).max(100_000)),
+            ZoomOut => self.view.cell_ns = Some((self.current_cell() * 2).min(60_000_000_000)),
             Freeze => {
                 self.view.follow = !self.view.follow;
                 self.view.end_ns = self.now_ns();
@@ -202,7 +209,7 @@ impl App {
                     self.view.follow = false;
                     self.view.end_ns = self.now_ns();
                 }
-                let step = self.view.cell_ns * 20;
+                let step = self.current_cell() * 20;
                 self.view.end_ns = if action == ScrollBack {
                     self.view.end_ns.saturating_sub(step)
                 } else {

@@ -15,7 +15,11 @@ const LABEL: u16 = 24;
 
 /// The time window shown: `(start, cell)` for a strip `width` cells wide.
 pub fn window(app: &App, width: u16) -> (u64, u64) {
-    let cell = app.view.cell_ns.max(1);
+    let cell = app
+        .view
+        .cell_ns
+        .unwrap_or_else(|| auto_cell(app.now_ns(), width))
+        .max(1);
     let end = if app.view.follow {
         app.now_ns()
     } else {
@@ -25,13 +29,34 @@ pub fn window(app: &App, width: u16) -> (u64, u64) {
     (end.saturating_sub(span), cell)
 }
 
+/// A round cell width (1, 2 or 5 × 10^k ns, at least 1 ms) that fits `span` into `width` cells.
+pub fn auto_cell(span: u64, width: u16) -> u64 {
+    let need = span / width.max(1) as u64 + 1;
+    let mut unit = 1_000_000u64;
+    loop {
+        for m in [1, 2, 5] {
+            if unit * m >= need {
+                return unit * m;
+            }
+        }
+        unit *= 10;
+    }
+}
+
 /// Draw the panel.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mode = if app.view.follow { "live" } else { "frozen" };
+    let strip_w = area.width.saturating_sub(LABEL + 3).max(1);
+    let (_, cell_ns) = window(app, strip_w);
+    let zoom = if app.view.cell_ns.is_some() {
+        ""
+    } else {
+        " (fit)"
+    };
     let title = Line::from(vec![
         Span::styled(" Timeline ", theme.accent()),
         Span::styled(
-            format!("{:.0} ms/cell, {mode} ", ms(app.view.cell_ns)),
+            format!("{} ms/cell{zoom}, {mode} ", ms(cell_ns)),
             theme.dim(),
         ),
     ]);

@@ -1,0 +1,183 @@
+//! The real binary in a pseudo-terminal: open, press keys, read the screen, quit.
+#![cfg(unix)]
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Session {
+    screen: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Session {
+    fn start(args: &[&str], rows: u16, cols: u16) -> Self {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pseudo-terminal");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_parlab"));
+        cmd.arg("--no-config");
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        let child = pty.slave.spawn_command(cmd).expect("parlab starts");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let writer = pty.master.take_writer().unwrap();
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (s, r) = (screen.clone(), raw.clone());
+        std::thread::spawn(move || {
+            let _master = pty.master; // keep the pty open while reading
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                s.lock().unwrap().process(&buf[..n]);
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Self {
+            screen,
+            raw,
+            writer,
+            child,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.contents().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "'{text}' never appeared:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "parlab did not quit:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn raw(&self) -> String {
+        String::from_utf8_lossy(&self.raw.lock().unwrap()).into_owned()
+    }
+}
+
+#[test]
+fn open_run_watch_lanes_fill_and_quit_with_the_terminal_restored() {
+    let mut s = Session::start(
+        &[
+            "tui",
+            "--workload",
+            "sleep",
+            "--strategy",
+            "threads",
+            "--unit-ms",
+            "40",
+        ],
+        40,
+        150,
+    );
+    s.wait_for("Timeline");
+    s.wait_for("Enter starts a run");
+    s.press("\r");
+    s.wait_for("Thread-7 pid");
+    s.wait_for("completed in");
+    s.press("?");
+    s.wait_for("Help");
+    s.press("\x1b");
+    s.wait_for("run finished");
+    s.press("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    let raw = s.raw();
+    let left_alt = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
+    let entered = raw
+        .find("\x1b[?1049h")
+        .expect("entered the alternate screen");
+    assert!(left_alt > entered);
+    assert!(
+        raw[left_alt..].contains("\x1b[?25h")
+            || raw[..left_alt].rfind("\x1b[?25h") > raw.rfind("\x1b[?25l"),
+        "cursor shown again"
+    );
+}
+
+#[test]
+fn ctrl_c_mid_run_quits_and_reaps_worker_processes() {
+    let mut s = Session::start(
+        &[
+            "tui",
+            "--workload",
+            "collatz",
+            "--size",
+            "400000000",
+            "--strategy",
+            "process-pool",
+            "--workers",
+            "2",
+        ],
+        40,
+        150,
+    );
+    s.wait_for("Timeline");
+    s.press("\r");
+    s.wait_for("process-2 pid");
+    let screen = s.contents();
+    let pids: Vec<i32> = screen
+        .lines()
+        .filter_map(|l| l.split("process-").nth(1))
+        .filter_map(|rest| rest.split_whitespace().nth(2).and_then(|p| p.parse().ok()))
+        .collect();
+    assert_eq!(pids.len(), 2, "{screen}");
+    s.press("\x03");
+    let status = s.wait_exit();
+    assert!(status.success());
+    for pid in pids {
+        // SAFETY: signal 0 only checks existence.
+        assert!(
+            unsafe { libc::kill(pid, 0) } != 0,
+            "worker {pid} outlived parlab"
+        );
+    }
+}
+
+#[test]
+fn a_small_terminal_says_so() {
+    let mut s = Session::start(&["tui"], 20, 60);
+    s.wait_for("terminal too small (need 80x24)");
+    s.press("q");
+    assert!(s.wait_exit().success());
+}

@@ -1,0 +1,195 @@
+//! The TUI rendered into ratatui's TestBackend: whole sessions driven by
+//! actions, panels checked by content and by snapshot.
+
+use parlab::config::{Config, ThemeName};
+use parlab::event::{Event, EventKind, Role, WorkerState};
+use parlab::model::Lab;
+use parlab::ui::app::{Action, App};
+use parlab::ui::theme::Theme;
+use parlab::ui::{draw, timeline};
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use ratatui::Terminal;
+use std::time::{Duration, Instant};
+
+fn screen(terminal: &Terminal<TestBackend>) -> String {
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn app(args: &[&str]) -> App {
+    use clap::Parser;
+    let mut argv = vec!["parlab", "--no-config", "run"];
+    argv.extend_from_slice(args);
+    let cli = parlab::cli::Cli::parse_from(argv);
+    let Some(parlab::cli::Command::Run(cmd)) = cli.command else {
+        unreachable!()
+    };
+    let mut spec = Config::default().to_spec(&cmd.args).unwrap();
+    spec.worker_exe = Some(env!("CARGO_BIN_EXE_parlab").into());
+    App::new(spec, 30)
+}
+
+fn theme() -> Theme {
+    Theme {
+        color: false,
+        light: false,
+    }
+}
+
+/// Pump and draw until `done` or a generous bound.
+fn run_until(terminal: &mut Terminal<TestBackend>, app: &mut App, done: impl Fn(&App) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done(app) && Instant::now() < deadline {
+        app.pump();
+        terminal.draw(|f| draw(f, app, &theme())).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(done(app), "timed out:\n{}", screen(terminal));
+    terminal.draw(|f| draw(f, app, &theme())).unwrap();
+}
+
+#[test]
+fn a_session_starts_a_run_fills_lanes_and_logs_in_the_lectures_words() {
+    let mut terminal = Terminal::new(TestBackend::new(200, 40)).unwrap();
+    let mut app = app(&[
+        "--workload",
+        "sleep",
+        "--strategy",
+        "threads",
+        "--unit-ms",
+        "5",
+    ]);
+    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    let s = screen(&terminal);
+    assert!(
+        s.contains("Timeline") && s.contains("Log") && s.contains("Summary"),
+        "{s}"
+    );
+    assert!(s.contains("Enter starts a run"));
+    app.apply(Action::Start);
+    run_until(&mut terminal, &mut app, |a| {
+        !a.running() && a.outcome.is_some()
+    });
+    let s = screen(&terminal);
+    for t in 1..=7 {
+        assert!(
+            s.contains(&format!("Thread-{t} pid")),
+            "lane Thread-{t}:\n{s}"
+        );
+    }
+    assert!(s.contains(") completed in "), "{s}");
+    assert!(s.contains("INFO:execute_task:"), "{s}");
+    assert!(s.contains("finished"), "{s}");
+    assert!(s.contains("~"), "io glyphs in the lanes:\n{s}");
+}
+
+#[test]
+fn keys_change_the_settings_and_help_opens_and_closes() {
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let mut app = app(&[]);
+    app.apply(Action::Increase); // workload: collatz -> primes
+    app.apply(Action::NextField);
+    app.apply(Action::Decrease); // strategy: pool -> threads
+    app.apply(Action::ToggleGil);
+    app.apply(Action::Help);
+    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    let s = screen(&terminal);
+    assert!(
+        s.contains("‹primes›") && s.contains("‹threads›") && s.contains("GIL ‹on›"),
+        "{s}"
+    );
+    assert!(s.contains("Help") && s.contains("Ctrl-C"), "{s}");
+    app.apply(Action::CloseOverlay);
+    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    assert!(!screen(&terminal).contains("this help"));
+}
+
+#[test]
+fn small_terminals_get_a_message_and_no_size_panics() {
+    let app = app(&[]);
+    for (w, h) in [
+        (1, 1),
+        (2, 1),
+        (10, 3),
+        (79, 24),
+        (80, 23),
+        (80, 24),
+        (200, 60),
+        (300, 100),
+    ] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+        if w >= 40 && (w < 80 || h < 24) {
+            assert!(screen(&terminal).contains("terminal too small (need 80x24)"));
+        }
+    }
+}
+
+#[test]
+fn the_timeline_panel_snapshot() {
+    // A synthetic lab: two lanes, fixed times, so the picture is stable.
+    let mut app = app(&[]);
+    let mut lab = Lab::new(Vec::new(), std::time::UNIX_EPOCH);
+    let ms = 1_000_000u64;
+    let lane = |id, name: &str| Event {
+        t: 0,
+        lane: id,
+        kind: EventKind::Lane {
+            name: name.into(),
+            role: Role::Thread,
+            pid: 4242,
+            tid: Some(7),
+            spawned_at: 0,
+        },
+    };
+    let st = |t, id, s| Event {
+        t: t * ms,
+        lane: id,
+        kind: EventKind::State(s),
+    };
+    lab.apply(vec![
+        lane(0, "worker-1"),
+        lane(1, "worker-2"),
+        st(0, 0, WorkerState::Running),
+        st(0, 1, WorkerState::GilWait),
+        Event {
+            t: 0,
+            lane: 0,
+            kind: EventKind::TaskStart { task: 0 },
+        },
+        st(400, 0, WorkerState::GilWait),
+        st(400, 1, WorkerState::Running),
+        st(800, 0, WorkerState::Io),
+        st(800, 1, WorkerState::LockWait),
+        st(1200, 0, WorkerState::Idle),
+        st(1200, 1, WorkerState::Failed),
+    ]);
+    lab.finish(1500 * ms);
+    app.lab = lab;
+    let mut terminal = Terminal::new(TestBackend::new(90, 5)).unwrap();
+    terminal
+        .draw(|f| timeline::render(f, Rect::new(0, 0, 90, 5), &app, &theme()))
+        .unwrap();
+    insta::assert_snapshot!(screen(&terminal));
+}
+
+#[test]
+fn the_themes_colour_every_state_differently() {
+    let t = Theme::new(ThemeName::Dark);
+    if t.color {
+        let styles: Vec<_> = WorkerState::ALL.iter().map(|&s| t.state(s).fg).collect();
+        for (i, a) in styles.iter().enumerate() {
+            for b in &styles[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+}
