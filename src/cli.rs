@@ -140,7 +140,7 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub on_error: Option<OnError>,
 
-    /// Problem size: collatz and primes range 1..=size; race increments [default: collatz 3000000, primes 5000000, race 400000]
+    /// Problem size: collatz and primes range 1..=size; race increments [default: collatz 20000000, primes 12000000, race 1000000]
     #[arg(long, value_parser = parse_positive_u64)]
     pub size: Option<u64>,
     /// Number of tasks the work is split into [default: collatz 32, primes 32, amdahl 32, race 8]

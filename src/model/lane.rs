@@ -205,7 +205,7 @@ mod tests {
             Some(WorkerState::GilWait)
         );
         assert_eq!(lane.dominant_state(100, 200, 150), Some(WorkerState::Idle));
-        assert_eq!(lane.dominant_state(0, 10, 0).is_some(), true);
+        assert!(lane.dominant_state(0, 10, 0).is_some());
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Self {
-            size: 3_000_000,
+            size: 20_000_000,
             tasks: 32,
             mode: Mode::Lengths,
         }
@@ -84,7 +84,7 @@ impl Collatz {
 /// The next term of a Collatz sequence.
 #[inline]
 fn step(n: u64) -> u64 {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         n / 2
     } else {
         3 * n + 1

@@ -172,7 +172,7 @@ impl<'a> TaskCtx<'a> {
             gil.check(self.probe);
         }
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % 64 == 0 {
+        if self.ticks.is_multiple_of(64) {
             self.probe.maybe_flush();
         }
         Ok(())

@@ -35,7 +35,7 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Self {
-            size: 5_000_000,
+            size: 12_000_000,
             tasks: 32,
             method: Method::Trial,
         }
@@ -78,12 +78,12 @@ pub fn is_prime(n: u64) -> bool {
     if n < 4 {
         return n >= 2;
     }
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         return false;
     }
     let mut d = 3;
     while d * d <= n {
-        if n % d == 0 {
+        if n.is_multiple_of(d) {
             return false;
         }
         d += 2;

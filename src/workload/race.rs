@@ -40,7 +40,7 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Self {
-            size: 400_000,
+            size: 1_000_000,
             tasks: 8,
             mode: Mode::Unsynchronized,
         }
