@@ -56,7 +56,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         panel(frame, extra_area, app, theme);
     }
     let [log, summary] =
-        Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(bottom);
+        Layout::horizontal([Constraint::Percentage(70), Constraint::Percentage(30)]).areas(bottom);
     panels::log(frame, log, app, theme);
     panels::summary(frame, summary, app, theme);
     panels::status(frame, status, app, theme);

@@ -157,7 +157,7 @@ impl Workload for Collatz {
             .enumerate()
             .map(|(i, &(a, b))| TaskSpec {
                 id: i as u32,
-                name: format!("chunk {a}..={b}"),
+                name: format!("chunk-{}", i + 1),
                 cost: b - a + 1,
                 units: None,
                 phase: 0,

@@ -155,7 +155,7 @@ impl Workload for Primes {
             .enumerate()
             .map(|(i, &(a, b))| TaskSpec {
                 id: i as u32,
-                name: format!("chunk {a}..={b}"),
+                name: format!("chunk-{}", i + 1),
                 // Trial division costs about sqrt(n) per number.
                 cost: match self.method {
                     Method::Trial => ((b as f64).powf(1.5) - (a as f64).powf(1.5)) as u64 + 1,
