@@ -7,12 +7,21 @@ use common::run_json;
 
 /// Median wall time of three runs.
 fn median_ms(args: &[&str]) -> f64 {
-    let mut t: Vec<f64> = (0..3).map(|_| run_json(args)["wall_ms"].as_f64().unwrap()).collect();
+    let mut t: Vec<f64> = (0..3)
+        .map(|_| run_json(args)["wall_ms"].as_f64().unwrap())
+        .collect();
     t.sort_by(|a, b| a.partial_cmp(b).unwrap());
     t[1]
 }
 
-const CPU: [&str; 6] = ["--workload", "collatz", "--size", "12000000", "--tasks", "64"];
+const CPU: [&str; 6] = [
+    "--workload",
+    "collatz",
+    "--size",
+    "12000000",
+    "--tasks",
+    "64",
+];
 
 fn speedup(strategy: &str, gil: bool) -> f64 {
     let one = [&CPU[..], &["--strategy", "sequential"]].concat();
@@ -38,9 +47,31 @@ fn cpu_bound_threads_do_not_speed_up_under_the_gil_and_do_without_it() {
 #[test]
 #[ignore = "timing: run with --ignored, one test at a time"]
 fn seven_sleepers_overlap_under_the_gil_and_on_the_event_loop() {
-    let seq = median_ms(&["--workload", "sleep", "--unit-ms", "50", "--strategy", "sequential"]);
-    let gil = median_ms(&["--workload", "sleep", "--unit-ms", "50", "--strategy", "threads", "--gil"]);
-    let aio = median_ms(&["--workload", "sleep", "--unit-ms", "50", "--strategy", "async"]);
+    let seq = median_ms(&[
+        "--workload",
+        "sleep",
+        "--unit-ms",
+        "50",
+        "--strategy",
+        "sequential",
+    ]);
+    let gil = median_ms(&[
+        "--workload",
+        "sleep",
+        "--unit-ms",
+        "50",
+        "--strategy",
+        "threads",
+        "--gil",
+    ]);
+    let aio = median_ms(&[
+        "--workload",
+        "sleep",
+        "--unit-ms",
+        "50",
+        "--strategy",
+        "async",
+    ]);
     eprintln!("seven sleepers: sequential {seq:.0} ms, threads+GIL {gil:.0} ms, async {aio:.0} ms");
     assert!(gil < seq * 0.6, "threads+GIL {gil} vs sequential {seq}");
     assert!(aio < seq * 0.6, "async {aio} vs sequential {seq}");
@@ -50,7 +81,16 @@ fn seven_sleepers_overlap_under_the_gil_and_on_the_event_loop() {
 #[ignore = "timing: run with --ignored, one test at a time"]
 fn amdahl_serial_share_is_close_to_the_requested_fraction() {
     for f in [0.1, 0.5] {
-        let v = run_json(&["--workload", "amdahl", "--serial", &f.to_string(), "--work", "400000000", "--strategy", "sequential"]);
+        let v = run_json(&[
+            "--workload",
+            "amdahl",
+            "--serial",
+            &f.to_string(),
+            "--work",
+            "400000000",
+            "--strategy",
+            "sequential",
+        ]);
         let r = &v["result"];
         let serial = r["serial_ms"].as_f64().unwrap();
         let share = serial / (serial + r["parallel_ms"].as_f64().unwrap());
