@@ -37,9 +37,37 @@ pub enum Command {
     Run(RunCmd),
     /// List the workloads and strategies
     List,
+    /// Run at each worker count and fit Amdahl's law to the speedups
+    Sweep(SweepCmd),
+    /// Measure the lab itself, and the lesson's figures beside CPython's
+    Bench(BenchArgs),
     /// A worker process, started by parlab itself
     #[command(hide = true)]
     Worker,
+}
+
+/// `parlab sweep`.
+#[derive(Debug, Args)]
+pub struct SweepCmd {
+    #[command(flatten)]
+    pub args: RunArgs,
+    /// Runs per point; each point is their median [default: 3]
+    #[arg(long, default_value_t = 3, value_parser = parse_positive_u32)]
+    pub repeat: u32,
+    /// Print exactly one JSON object instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `parlab bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Small and fast: proves the benchmarks work, figures not meaningful
+    #[arg(long)]
+    pub quick: bool,
+    /// Print one JSON object instead of the table
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `parlab run`.
@@ -54,10 +82,45 @@ pub struct RunCmd {
 
 fn parse_workers(s: &str) -> Result<u32, String> {
     let max = crate::engine::MAX_WORKERS;
-    match s.parse::<u32>() {
+    match s.trim().parse::<u32>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         _ => Err(format!("must be 1..={max}")),
     }
+}
+
+/// `--workers`: one count, or for a sweep a range `1..8` (inclusive) or a list `1,2,4,8`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workers(pub Vec<u32>);
+
+impl Workers {
+    /// The one count a run takes.
+    pub fn single(&self) -> Result<u32, crate::UserError> {
+        match self.0.as_slice() {
+            [n] => Ok(*n),
+            _ => Err(crate::UserError::new(
+                "--workers takes one number here; a range or a list is for parlab sweep",
+            )),
+        }
+    }
+}
+
+fn parse_worker_grid(s: &str) -> Result<Workers, String> {
+    let max = crate::engine::MAX_WORKERS;
+    let bad = || format!("must be 1..={max}, a range like 1..8, or a list like 1,2,4,8");
+    if let Some((a, b)) = s.split_once("..") {
+        let a = parse_workers(a).map_err(|_| bad())?;
+        let b = parse_workers(b.trim_start_matches('=')).map_err(|_| bad())?;
+        if a > b {
+            return Err(bad());
+        }
+        return Ok(Workers((a..=b).collect()));
+    }
+    let list: Vec<u32> = s
+        .split(',')
+        .map(parse_workers)
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    Ok(Workers(list))
 }
 
 fn parse_positive_u64(s: &str) -> Result<u64, String> {
@@ -121,9 +184,9 @@ pub struct RunArgs {
     /// How to run it [default: pool]
     #[arg(long, short = 's', value_enum)]
     pub strategy: Option<StrategyKind>,
-    /// Worker threads or processes, 1..=1024 [default: the logical cores; threads and processes: one per task]
-    #[arg(long, short = 'w', value_parser = parse_workers)]
-    pub workers: Option<u32>,
+    /// Worker threads or processes, 1..=1024; sweep: a range 1..8 or a list 1,2,4,8 [default: the logical cores; threads and processes: one per task; sweep: 1..=2×cores]
+    #[arg(long, short = 'w', value_parser = parse_worker_grid)]
+    pub workers: Option<Workers>,
     /// Seed for seeded inputs (sleep units, fib inputs) [default: 42]
     #[arg(long)]
     pub seed: Option<u64>,

@@ -314,7 +314,10 @@ impl Config {
                 params: p,
             },
             strategy: a.strategy.unwrap_or(self.run.strategy),
-            workers: a.workers.or(self.run.workers),
+            workers: match &a.workers {
+                Some(w) => Some(w.single()?),
+                None => self.run.workers,
+            },
             gil: if a.gil {
                 true
             } else if a.no_gil {

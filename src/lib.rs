@@ -7,6 +7,8 @@
 //! - [`model`]: the lab every panel reads; [`report`]: summaries and JSON.
 //! - [`ui`]: the live TUI; [`config`] and [`cli`]: settings.
 
+pub mod analysis;
+pub mod bench;
 pub mod cancel;
 pub mod cli;
 pub mod clock;
@@ -18,6 +20,7 @@ pub mod ipc;
 pub mod model;
 pub mod report;
 pub mod strategy;
+pub mod sweep;
 pub mod ui;
 pub mod worker;
 pub mod workload;

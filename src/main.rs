@@ -60,6 +60,38 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Some(Command::Sweep(cmd)) => {
+            let mut args = cmd.args.clone();
+            let grid = match args.workers.take() {
+                Some(w) => w.0,
+                None => parlab::sweep::default_grid(parlab::engine::logical_cores()),
+            };
+            let spec = config.to_spec(&args)?;
+            let quiet = cmd.json;
+            let sweep = parlab::sweep::run(&spec, &grid, cmd.repeat, |p| {
+                if !quiet {
+                    eprintln!(
+                        "  {} workers: {:.1} ms, speedup {:.2}",
+                        p.workers, p.wall_ms, p.speedup
+                    );
+                }
+            })?;
+            if cmd.json {
+                println!("{}", parlab::sweep::to_json(&spec, cmd.repeat, &sweep));
+            } else {
+                print!("{}", parlab::sweep::human(&spec, &sweep));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Bench(b)) => {
+            let v = parlab::bench::measure(parlab::bench::Scale { quick: b.quick })?;
+            if b.json {
+                println!("{v}");
+            } else {
+                print!("{}", parlab::bench::table(&v));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::List) => {
             print!("{}", list());
             Ok(ExitCode::SUCCESS)

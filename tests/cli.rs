@@ -300,3 +300,51 @@ fn config_errors_name_the_file_line_and_key() {
     assert_eq!(v["strategy"], "async");
     assert_eq!(v["result"]["unit_ms"], 1);
 }
+
+#[test]
+fn a_sweep_measures_each_worker_count_and_fits_p() {
+    let out = parlab(&[
+        "sweep",
+        "--workload",
+        "collatz",
+        "--size",
+        "200000",
+        "--strategy",
+        "pool",
+        "--workers",
+        "1..3",
+        "--repeat",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(
+        points
+            .iter()
+            .map(|p| p["workers"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(points[0]["speedup"], 1.0);
+    for p in points {
+        let (s, e, n) = (
+            p["speedup"].as_f64().unwrap(),
+            p["efficiency"].as_f64().unwrap(),
+            p["workers"].as_f64().unwrap(),
+        );
+        assert!((e - s / n).abs() < 1e-9);
+        assert!(p["wall_ms"].as_f64().unwrap() > 0.0);
+    }
+    let fitted = v["p"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&fitted));
+    let out = parlab(&["sweep", "--strategy", "sequential", "--workers", "1,2"]);
+    assert_eq!(out.status.code(), Some(2), "sequential takes no workers");
+    let out = parlab(&["run", "--workers", "1..4"]);
+    assert_eq!(out.status.code(), Some(2));
+}

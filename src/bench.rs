@@ -1,0 +1,391 @@
+//! `parlab bench`: measure the lab itself on the machine at hand, and the
+//! lesson's figures beside CPython's own when `python3` is present.
+//!
+//! Each section is a median of repeated runs; `--quick` makes every section
+//! small, to prove the benchmarks work (CI), not to gate on their timings.
+
+use crate::clock::ms;
+use crate::config::Config;
+use crate::engine::RunSpec;
+use crate::event::{BatchSink, ChannelSink, Event, EventKind, Probe, Role, WorkerState};
+use crate::headless::{self, Finished};
+use crate::ipc::{read_frame, write_frame, FromWorker};
+use crate::model::Lab;
+use crate::strategy::StrategyKind;
+use crate::workload::WorkloadKind;
+use anyhow::Result;
+use serde_json::{json, Value};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The bundled CPython script (same Collatz, threading and ProcessPoolExecutor).
+pub const GIL_SCRIPT: &str = include_str!("../assets/gil_bench.py");
+
+/// How big the measurements are.
+#[derive(Clone, Copy, Debug)]
+pub struct Scale {
+    pub quick: bool,
+}
+
+impl Scale {
+    fn repeats(&self) -> usize {
+        if self.quick {
+            1
+        } else {
+            3
+        }
+    }
+    fn collatz_size(&self) -> u64 {
+        if self.quick {
+            400_000
+        } else {
+            12_000_000
+        }
+    }
+    fn python_size(&self) -> u64 {
+        if self.quick {
+            20_000
+        } else {
+            600_000
+        }
+    }
+    fn events(&self) -> u64 {
+        if self.quick {
+            200_000
+        } else {
+            10_000_000
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn spec(workload: WorkloadKind, strategy: StrategyKind, workers: Option<u32>) -> RunSpec {
+    let mut s = Config::default()
+        .to_spec(&crate::cli::RunArgs::default())
+        .expect("defaults are valid");
+    s.workload.kind = workload;
+    s.strategy = strategy;
+    s.workers = workers;
+    s
+}
+
+fn run(spec: &RunSpec) -> Result<Finished> {
+    let f = headless::run(spec.clone())?;
+    if let Some(x) = f.outcome.failures.first() {
+        anyhow::bail!("benchmark run failed: {} {}", x.lane, x.reason);
+    }
+    Ok(f)
+}
+
+fn wall(spec: &RunSpec, scale: Scale) -> Result<f64> {
+    let mut v = Vec::new();
+    for _ in 0..scale.repeats() {
+        v.push(ms(run(spec)?.outcome.wall_ns));
+    }
+    Ok(median(v))
+}
+
+/// Spawn-to-first-event of threads and of processes.
+fn start_cost(scale: Scale) -> Result<Value> {
+    let mut out = json!({});
+    // Pools start their workers before any task, so nothing competes with the start.
+    for (key, strategy) in [
+        ("thread_ms", StrategyKind::Pool),
+        ("process_ms", StrategyKind::ProcessPool),
+    ] {
+        let mut s = spec(WorkloadKind::Collatz, strategy, Some(2));
+        s.workload.params.collatz.size = 1_000;
+        s.workload.params.collatz.tasks = 2;
+        let mut spawns = Vec::new();
+        for _ in 0..scale.repeats() * 5 {
+            spawns.extend(run(&s)?.lab.lanes.iter().filter_map(|l| l.spawn_ns).map(ms));
+        }
+        out[key] = json!(median(spawns));
+    }
+    out["ratio"] = json!(
+        out["process_ms"].as_f64().unwrap_or(0.0)
+            / out["thread_ms"].as_f64().unwrap_or(1.0).max(1e-9)
+    );
+    Ok(out)
+}
+
+/// CPU-bound Collatz at 2 workers against 1, for every CPU strategy.
+fn speedups(scale: Scale) -> Result<Value> {
+    let size = scale.collatz_size();
+    let with = |strategy, workers, gil: bool| {
+        let mut s = spec(WorkloadKind::Collatz, strategy, workers);
+        s.workload.params.collatz.size = size;
+        s.workload.params.collatz.tasks = 64;
+        s.gil = gil;
+        s
+    };
+    let one = wall(&with(StrategyKind::Sequential, None, false), scale)?;
+    let mut out = json!({ "size": size, "sequential_ms": one });
+    for (name, strategy, gil) in [
+        ("threads", StrategyKind::Threads, false),
+        ("pool", StrategyKind::Pool, false),
+        ("rayon", StrategyKind::Rayon, false),
+        ("processes", StrategyKind::Processes, false),
+        ("process_pool", StrategyKind::ProcessPool, false),
+        ("pool_gil", StrategyKind::Pool, true),
+        ("threads_gil", StrategyKind::Threads, true),
+    ] {
+        out[name] = json!(one / wall(&with(strategy, Some(2), gil), scale)?);
+    }
+    Ok(out)
+}
+
+/// CPython on the same machine, when `python3` is present.
+fn cpython(scale: Scale) -> Option<Value> {
+    let dir = std::env::temp_dir().join(format!("parlab-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let script = dir.join("gil_bench.py");
+    std::fs::write(&script, GIL_SCRIPT).ok()?;
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(scale.python_size().to_string())
+        .arg("16")
+        .output()
+        .ok()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !out.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Native speed: parlab's single-thread Collatz against CPython's, same size.
+fn native_ratio(scale: Scale, py: &Value) -> Result<f64> {
+    let mut s = spec(WorkloadKind::Collatz, StrategyKind::Sequential, None);
+    s.workload.params.collatz.size = scale.python_size();
+    s.workload.params.collatz.tasks = 16;
+    let f = run(&s)?;
+    let py_sum = py["sum_len"].as_u64().unwrap_or(0);
+    anyhow::ensure!(
+        f.outcome
+            .result
+            .as_ref()
+            .and_then(|r| r["sum_len"].as_u64())
+            == Some(py_sum),
+        "CPython and parlab disagree on sum_len"
+    );
+    Ok(py["one_thread_s"].as_f64().unwrap_or(0.0) * 1e3 / ms(f.outcome.wall_ns).max(1e-9))
+}
+
+fn sample_batch(n: usize) -> Vec<Event> {
+    (0..n)
+        .map(|i| Event {
+            t: i as u64 * 1000,
+            lane: 3,
+            kind: match i % 4 {
+                0 => EventKind::TaskStart { task: i as u32 },
+                1 => EventKind::State(WorkerState::Running),
+                2 => EventKind::Cache {
+                    op: crate::event::CacheOp::Hit,
+                    currsize: 64,
+                },
+                _ => EventKind::TaskEnd {
+                    task: i as u32,
+                    ok: true,
+                },
+            },
+        })
+        .collect()
+}
+
+/// The pipe between parlab and a worker: postcard frames against JSON lines.
+fn ipc_formats(scale: Scale) -> Result<Value> {
+    let batch = FromWorker::Events(sample_batch(256));
+    let batches = (scale.events() / 256).max(10) as usize;
+    let t = Instant::now();
+    let mut buf = Vec::new();
+    for _ in 0..batches {
+        write_frame(&mut buf, &batch)?;
+    }
+    let mut r = buf.as_slice();
+    let mut n = 0;
+    while let Some(FromWorker::Events(b)) = read_frame::<_, FromWorker>(&mut r)? {
+        n += b.len();
+    }
+    let postcard = n as f64 / t.elapsed().as_secs_f64();
+    let bytes_postcard = buf.len() as f64 / n as f64;
+    let t = Instant::now();
+    let mut text = Vec::new();
+    for _ in 0..batches {
+        serde_json::to_writer(&mut text, &batch)?;
+        text.push(b'\n');
+    }
+    let mut n = 0;
+    for line in text.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+        if let FromWorker::Events(b) = serde_json::from_slice::<FromWorker>(line)? {
+            n += b.len();
+        }
+    }
+    let json_lines = n as f64 / t.elapsed().as_secs_f64();
+    Ok(json!({
+        "postcard_events_per_s": postcard,
+        "postcard_bytes_per_event": bytes_postcard,
+        "json_lines_events_per_s": json_lines,
+        "json_bytes_per_event": text.len() as f64 / n as f64,
+    }))
+}
+
+/// Events recorded by 2 workers and applied to the model, with sent == received.
+fn pipeline(scale: Scale) -> Result<Value> {
+    let per = scale.events() / 2;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let sent = Arc::new(AtomicU64::new(0));
+    let clock = crate::clock::Clock::start();
+    let t = Instant::now();
+    let workers: Vec<_> = (0..2u32)
+        .map(|lane| {
+            let sink: Arc<dyn BatchSink> = Arc::new(ChannelSink::new(tx.clone(), sent.clone()));
+            std::thread::spawn(move || {
+                let mut p = Probe::new(lane, clock, sink, true);
+                p.announce("worker", Role::Thread, 0);
+                for i in 0..per {
+                    p.record(EventKind::Cache {
+                        op: crate::event::CacheOp::Hit,
+                        currsize: i,
+                    });
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut lab = Lab::new(Vec::new(), std::time::SystemTime::now());
+    for batch in rx.iter() {
+        lab.apply(batch);
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    anyhow::ensure!(
+        sent == lab.received,
+        "events lost: sent {sent}, received {}",
+        lab.received
+    );
+    Ok(
+        json!({ "events": sent, "events_per_s": sent as f64 / secs, "sent": sent, "received": lab.received }),
+    )
+}
+
+/// Drawing a full frame at 200x60 with a populated lab.
+fn frame_cost(scale: Scale) -> Result<Value> {
+    use ratatui::backend::TestBackend;
+    let mut s = spec(WorkloadKind::Fib, StrategyKind::Queue, Some(2));
+    s.workload.params.fib.inputs = vec![20; 16];
+    let f = run(&s)?;
+    let mut app = crate::ui::app::App::new(s, 30);
+    app.lab = f.lab;
+    app.info = Some(f.info);
+    app.outcome = Some(f.outcome);
+    let theme = crate::ui::theme::Theme {
+        color: true,
+        light: false,
+    };
+    let mut terminal = ratatui::Terminal::new(TestBackend::new(200, 60))?;
+    let frames = if scale.quick { 20 } else { 300 };
+    let mut times = Vec::with_capacity(frames);
+    for _ in 0..frames {
+        let t = Instant::now();
+        terminal.draw(|fr| crate::ui::draw(fr, &app, &theme))?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(json!({ "size": "200x60", "median_ms": median(times) }))
+}
+
+/// Every section, as one JSON object.
+pub fn measure(scale: Scale) -> Result<Value> {
+    let mut out = json!({
+        "machine": { "logical_cores": crate::engine::logical_cores(), "os": std::env::consts::OS, "arch": std::env::consts::ARCH },
+        "quick": scale.quick,
+    });
+    out["start_cost"] = start_cost(scale)?;
+    out["speedup_2_workers"] = speedups(scale)?;
+    if let Some(py) = cpython(scale) {
+        out["native_speed_vs_cpython"] = json!(native_ratio(scale, &py)?);
+        out["cpython"] = py;
+    }
+    out["ipc"] = ipc_formats(scale)?;
+    out["pipeline"] = pipeline(scale)?;
+    out["frame"] = frame_cost(scale)?;
+    Ok(out)
+}
+
+/// The human table.
+pub fn table(v: &Value) -> String {
+    let f = |p: &str| v.pointer(p).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let mut s = String::new();
+    s += &format!(
+        "parlab bench ({} logical cores{})\n",
+        v["machine"]["logical_cores"],
+        if v["quick"] == true {
+            ", quick: figures not meaningful"
+        } else {
+            ""
+        }
+    );
+    s += &format!(
+        "start cost        thread {:.3} ms, process {:.3} ms ({:.0}x)\n",
+        f("/start_cost/thread_ms"),
+        f("/start_cost/process_ms"),
+        f("/start_cost/ratio")
+    );
+    s += &format!(
+        "speedup, 2 workers on collatz {} (sequential {:.0} ms)\n",
+        v["speedup_2_workers"]["size"],
+        f("/speedup_2_workers/sequential_ms")
+    );
+    for k in [
+        "threads",
+        "pool",
+        "rayon",
+        "processes",
+        "process_pool",
+        "pool_gil",
+        "threads_gil",
+    ] {
+        s += &format!("  {k:<14} {:.2}x\n", f(&format!("/speedup_2_workers/{k}")));
+    }
+    if v.get("cpython").is_some() {
+        s += &format!(
+            "CPython           2 threads {:.2}x (parlab threads+GIL {:.2}x), ProcessPoolExecutor(2) {:.2}x (parlab process-pool {:.2}x)\n",
+            f("/cpython/threads_speedup"),
+            f("/speedup_2_workers/threads_gil"),
+            f("/cpython/processes_speedup"),
+            f("/speedup_2_workers/process_pool")
+        );
+        s += &format!(
+            "native speed      parlab collatz is {:.0}x CPython's, one thread\n",
+            f("/native_speed_vs_cpython")
+        );
+    } else {
+        s += "CPython           python3 not found: no comparison\n";
+    }
+    s += &format!(
+        "worker pipe       postcard {:.1} M events/s ({:.1} B/event), JSON lines {:.1} M events/s ({:.1} B/event)\n",
+        f("/ipc/postcard_events_per_s") / 1e6,
+        f("/ipc/postcard_bytes_per_event"),
+        f("/ipc/json_lines_events_per_s") / 1e6,
+        f("/ipc/json_bytes_per_event")
+    );
+    s += &format!(
+        "event pipeline    {:.1} M events/s, 2 workers into the model (sent {} = received {})\n",
+        f("/pipeline/events_per_s") / 1e6,
+        v["pipeline"]["sent"],
+        v["pipeline"]["received"]
+    );
+    s += &format!(
+        "frame             {:.2} ms median at 200x60\n",
+        f("/frame/median_ms")
+    );
+    s
+}
