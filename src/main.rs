@@ -37,7 +37,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Tui(args)) => parlab::ui::main(&config, config.to_spec(&args)?),
         Some(Command::Run(cmd)) => {
             let spec = config.to_spec(&cmd.args)?;
-            let finished = headless::run(spec)?;
+            parlab::signals::listen();
+            parlab::strategy::silence_worker_panics();
+            let finished = headless::run_until(spec, || parlab::signals::received().is_some())?;
             if cmd.json {
                 println!("{}", report::to_json(&finished));
             } else {
@@ -53,6 +55,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     "parlab: {} (pid {}){task} failed: {}",
                     f.lane, f.pid, f.reason
                 );
+            }
+            if let Some(sig) = parlab::signals::received() {
+                eprintln!("parlab: stopped by signal {sig}; every worker was stopped and reaped");
+                return Ok(ExitCode::from(parlab::signals::exit_status(sig)));
             }
             Ok(if finished.outcome.failures.is_empty() {
                 ExitCode::SUCCESS

@@ -40,6 +40,13 @@ impl BatchSink for Pipe {
 
 /// Serve tasks until parlab says goodbye (or disappears).
 pub fn main() -> Result<()> {
+    // A terminal's Ctrl-C reaches the whole process group: parlab decides
+    // when workers stop (it closes the pipe or kills them), so ignore it here.
+    #[cfg(unix)]
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGHUP] {
+        let _ =
+            signal_hook::flag::register(sig, Arc::new(std::sync::atomic::AtomicBool::new(false)));
+    }
     let mut input = BufReader::new(std::io::stdin());
     let hello: Hello = match read_frame(&mut input)? {
         Some(ToWorker::Hello(h)) => h,

@@ -15,6 +15,10 @@ struct Session {
 
 impl Session {
     fn start(args: &[&str], rows: u16, cols: u16) -> Self {
+        Self::start_env(args, rows, cols, &[])
+    }
+
+    fn start_env(args: &[&str], rows: u16, cols: u16, env: &[(&str, &str)]) -> Self {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -27,6 +31,9 @@ impl Session {
         cmd.arg("--no-config");
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pty.slave.spawn_command(cmd).expect("parlab starts");
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().unwrap();
@@ -87,6 +94,32 @@ impl Session {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.process_id().expect("a pid") as i32
+    }
+
+    /// Worker pids shown in the process lanes.
+    fn lane_pids(&self) -> Vec<i32> {
+        self.contents()
+            .lines()
+            .filter_map(|l| l.split("process-").nth(1))
+            .filter_map(|rest| rest.split_whitespace().nth(2).and_then(|p| p.parse().ok()))
+            .collect()
+    }
+
+    /// The terminal was handed back: raw mode off (the tty echoes and
+    /// cooks again), alternate screen left, cursor shown.
+    fn assert_restored(&self) {
+        let raw = self.raw();
+        let left = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
+        assert!(raw.find("\x1b[?1049h").expect("entered it") < left);
+        assert!(
+            raw[left..].contains("\x1b[?25h")
+                || raw[..left].rfind("\x1b[?25h") > raw.rfind("\x1b[?25l"),
+            "cursor shown"
+        );
     }
 
     fn raw(&self) -> String {
@@ -155,13 +188,8 @@ fn ctrl_c_mid_run_quits_and_reaps_worker_processes() {
     s.wait_for("Timeline");
     s.press("\r");
     s.wait_for("process-2 pid");
-    let screen = s.contents();
-    let pids: Vec<i32> = screen
-        .lines()
-        .filter_map(|l| l.split("process-").nth(1))
-        .filter_map(|rest| rest.split_whitespace().nth(2).and_then(|p| p.parse().ok()))
-        .collect();
-    assert_eq!(pids.len(), 2, "{screen}");
+    let pids = s.lane_pids();
+    assert_eq!(pids.len(), 2, "{}", s.contents());
     s.press("\x03");
     let status = s.wait_exit();
     assert!(status.success());
@@ -180,4 +208,77 @@ fn a_small_terminal_says_so() {
     s.wait_for("terminal too small (need 80x24)");
     s.press("q");
     assert!(s.wait_exit().success());
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal_and_leave_no_child() {
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        let mut s = Session::start(
+            &[
+                "tui",
+                "--workload",
+                "collatz",
+                "--size",
+                "900000000",
+                "--strategy",
+                "process-pool",
+                "--workers",
+                "2",
+            ],
+            40,
+            150,
+        );
+        s.wait_for("Timeline");
+        s.press("\r");
+        s.wait_for("process-2 pid");
+        let pids = s.lane_pids();
+        assert_eq!(pids.len(), 2);
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(s.pid(), sig) };
+        let status = s.wait_exit();
+        assert_eq!(status.exit_code(), 128 + sig as u32, "signal {sig}");
+        std::thread::sleep(Duration::from_millis(100));
+        s.assert_restored();
+        for pid in pids {
+            // SAFETY: signal 0 only checks existence.
+            assert!(
+                unsafe { libc::kill(pid, 0) } != 0,
+                "worker {pid} outlived parlab after signal {sig}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_panic_restores_the_terminal_before_its_message() {
+    let mut s = Session::start_env(
+        &[
+            "tui",
+            "--workload",
+            "collatz",
+            "--size",
+            "900000000",
+            "--strategy",
+            "process-pool",
+            "--workers",
+            "2",
+        ],
+        40,
+        150,
+        &[("PARLAB_FAULT", "ui-panic")],
+    );
+    s.wait_for("Timeline");
+    s.press("\r");
+    let status = s.wait_exit();
+    assert!(!status.success());
+    std::thread::sleep(Duration::from_millis(100));
+    s.assert_restored();
+    let raw = s.raw();
+    let message = raw
+        .find("injected fault: the UI panics")
+        .expect("the panic message is printed");
+    assert!(
+        raw.find("\x1b[?1049l").unwrap() < message,
+        "restored first, then the message"
+    );
 }

@@ -113,6 +113,29 @@ fn keys_change_the_settings_and_help_opens_and_closes() {
 }
 
 #[test]
+fn every_size_from_1x1_to_300x100_renders_without_a_panic() {
+    let mut app = app(&["--workload", "fib", "--strategy", "queue"]);
+    app.help = true;
+    let mut sizes: Vec<(u16, u16)> = Vec::new();
+    for w in 1..=300 {
+        sizes.extend([(w, 1), (w, 23), (w, 24), (w, 60), (w, 100)]);
+    }
+    for h in 1..=100 {
+        sizes.extend([(1, h), (79, h), (80, h), (200, h), (300, h)]);
+    }
+    for (w, h) in sizes {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    }
+    // A resize mid-run: the same terminal, smaller then larger.
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    for (w, h) in [(200, 60), (80, 24), (20, 5), (1, 1), (120, 40)] {
+        terminal.backend_mut().resize(w, h);
+        terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    }
+}
+
+#[test]
 fn small_terminals_get_a_message_and_no_size_panics() {
     let app = app(&[]);
     for (w, h) in [

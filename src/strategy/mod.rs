@@ -329,6 +329,7 @@ impl RunCtx {
             None => probe.state(WorkerState::Running),
         }
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            crate::fault::maybe_panic_in_task(&task.name);
             let mut tctx = TaskCtx::new(probe, self.gil.as_ref(), &self.cancel);
             self.workload.run(task, &mut tctx)
         }));
@@ -393,6 +394,32 @@ pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     } else {
         "unknown panic".into()
     }
+}
+
+/// A panicking worker thread is a failed task, reported once as such; its
+/// message must not scribble over a TUI (nor restore the terminal under a
+/// TUI still running). A panic anywhere else goes to the hook installed
+/// before (ratatui's restores the terminal first, then prints).
+pub fn silence_worker_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let name = std::thread::current()
+            .name()
+            .map(str::to_string)
+            .unwrap_or_default();
+        let worker = [
+            "worker-",
+            "Thread-",
+            "consumer-",
+            "producer-",
+            "parlab-driver",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p));
+        if !worker {
+            previous(info);
+        }
+    }));
 }
 
 /// Lock a mutex, even one a panicking worker left poisoned: the data is plain counters.

@@ -356,6 +356,14 @@ impl App {
     }
 }
 
+impl Drop for App {
+    /// However the app ends (a panic unwinding included), its run is stopped
+    /// and every worker thread and process reaped.
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
 fn cycle<T: Copy + PartialEq>(all: &[T], now: T, up: bool) -> T {
     let i = all.iter().position(|&x| x == now).unwrap_or(0);
     let n = all.len();

@@ -100,6 +100,13 @@ where
     let frame_time = Duration::from_secs_f64(1.0 / app.fps.max(1) as f64);
     while !app.quit {
         let deadline = Instant::now() + frame_time;
+        if crate::signals::received().is_some() {
+            app.apply(app::Action::Quit);
+            break;
+        }
+        if app.running() && crate::fault::ui_panics() {
+            panic!("injected fault: the UI panics");
+        }
         app.pump();
         terminal.draw(|f| draw(f, app, theme))?;
         loop {
@@ -131,7 +138,8 @@ pub fn main(config: &Config, spec: RunSpec) -> anyhow::Result<ExitCode> {
     let mut app = App::new(spec, config.tui.fps);
     let mut terminal = ratatui::try_init()?;
     let _restore = RestoreOnDrop;
-    quiet_worker_panics();
+    crate::strategy::silence_worker_panics();
+    crate::signals::listen();
     let (tx, rx) = crossbeam_channel::unbounded();
     std::thread::Builder::new()
         .name("parlab-input".into())
@@ -148,7 +156,11 @@ pub fn main(config: &Config, spec: RunSpec) -> anyhow::Result<ExitCode> {
         })?;
     let result = run_app(&mut terminal, &mut app, &theme, &rx);
     drop(terminal);
-    result.map(|_| ExitCode::SUCCESS)
+    result?;
+    Ok(match crate::signals::received() {
+        Some(sig) => ExitCode::from(crate::signals::exit_status(sig)),
+        None => ExitCode::SUCCESS,
+    })
 }
 
 /// Restores the terminal when dropped: on return, on error, on unwinding.
@@ -158,25 +170,4 @@ impl Drop for RestoreOnDrop {
     fn drop(&mut self) {
         ratatui::restore();
     }
-}
-
-/// A panicking worker thread is a failed task, shown in the lab; its
-/// message must not scribble over the screen, nor restore the terminal
-/// under a TUI that is still running. A panic elsewhere restores first.
-fn quiet_worker_panics() {
-    let restore_then_report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let name = std::thread::current()
-            .name()
-            .map(str::to_string)
-            .unwrap_or_default();
-        let worker = name.starts_with("worker-")
-            || name.starts_with("Thread-")
-            || name.starts_with("consumer-")
-            || name.starts_with("producer-")
-            || name == "parlab-driver";
-        if !worker {
-            restore_then_report(info);
-        }
-    }));
 }

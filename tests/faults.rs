@@ -1,0 +1,244 @@
+//! What a live demo throws at parlab: bad config files, panicking workers,
+//! signals, a crashing UI. Each through the real binary.
+#![cfg(unix)]
+
+mod common;
+use common::{exists, parlab, BIN};
+use serde_json::Value;
+use std::process::Command;
+
+#[test]
+fn each_kind_of_config_error_names_the_file_line_and_key() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config");
+    let cases = [
+        ("unknown_key.toml", "line 4", "workerz", "expected one of"),
+        ("wrong_type.toml", "line 3", "workers", "invalid type"),
+        ("out_of_range.toml", "line 3", "capacity", "at least 1"),
+        ("bad_value.toml", "line 2", "strategy", "process-pool"),
+        ("bad_fraction.toml", "line 4", "serial", "0..=1"),
+    ];
+    for (file, line, key, valid) in cases {
+        let out = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(format!("{dir}/{file}"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{file}: one line: {err}");
+        for needle in [file, line, key, valid] {
+            assert!(
+                err.contains(needle),
+                "{file}: '{needle}' missing from: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_panicking_worker_thread_is_a_failed_task_and_exit_status_1() {
+    for on_error in ["stop", "continue"] {
+        let out = Command::new(BIN)
+            .args([
+                "--no-config",
+                "run",
+                "--workload",
+                "collatz",
+                "--size",
+                "64000",
+                "--strategy",
+                "pool",
+                "--workers",
+                "2",
+                "--json",
+                "--on-error",
+                on_error,
+            ])
+            .env("PARLAB_FAULT", "task-panic:chunk-3")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{on_error}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = &v["failures"][0];
+        assert_eq!(f["task"], "chunk-3");
+        assert!(f["lane"].as_str().unwrap().starts_with("worker-"));
+        assert!(
+            f["reason"]
+                .as_str()
+                .unwrap()
+                .contains("panicked: injected fault"),
+            "{f}"
+        );
+        assert!(v.get("result").is_none());
+        let failed_lane =
+            v["lanes"].as_array().unwrap().iter().any(|l| {
+                l["name"] == f["lane"] && l["state_ms"]["failed"].as_f64().unwrap() >= 0.0
+            });
+        assert!(failed_lane);
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("chunk-3") && !err.contains("RUST_BACKTRACE"),
+            "the panic is reported once, as a failure: {err}"
+        );
+        if on_error == "continue" {
+            let done: u64 = v["lanes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["tasks"].as_u64().unwrap())
+                .sum();
+            assert_eq!(done, 31, "the other tasks finished");
+        }
+    }
+}
+
+#[test]
+fn sigterm_and_sighup_stop_a_headless_run_and_reap_its_workers() {
+    for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
+        let child = Command::new(BIN)
+            .args([
+                "--no-config",
+                "run",
+                "--workload",
+                "collatz",
+                "--size",
+                "900000000",
+                "--strategy",
+                "process-pool",
+                "--workers",
+                "2",
+                "--json",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let workers = wait_for_children(pid, 2);
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(pid as i32, sig) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(128 + sig),
+            "signal {sig}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["cancelled"], true);
+        for w in workers {
+            assert!(!exists(w), "worker {w} outlived parlab after signal {sig}");
+        }
+    }
+}
+
+fn wait_for_children(pid: u32, n: usize) -> Vec<u32> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = Command::new("pgrep")
+            .arg("-P")
+            .arg(pid.to_string())
+            .output()
+            .unwrap();
+        let kids: Vec<u32> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if kids.len() >= n || std::time::Instant::now() > deadline {
+            assert_eq!(kids.len(), n, "workers of {pid}");
+            return kids;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_shell_task_that_fails_or_hangs_is_a_failed_task() {
+    let out = parlab(&[
+        "run",
+        "--workload",
+        "shell",
+        "--unit-ms",
+        "5000",
+        "--task-timeout-ms",
+        "100",
+        "--strategy",
+        "pool",
+        "--workers",
+        "7",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["failures"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{}",
+        v["failures"]
+    );
+}
+
+/// Every descendant of `pid`, children first.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut all = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        let out = Command::new("pgrep")
+            .arg("-P")
+            .arg(p.to_string())
+            .output()
+            .unwrap();
+        for kid in String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse::<u32>().ok())
+        {
+            all.push(kid);
+            frontier.push(kid);
+        }
+    }
+    all
+}
+
+#[test]
+fn no_shell_grandchild_outlives_a_signalled_parlab() {
+    let child = Command::new(BIN)
+        .args([
+            "--no-config",
+            "run",
+            "--workload",
+            "shell",
+            "--unit-ms",
+            "5000",
+            "--strategy",
+            "threads",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let family = loop {
+        let d = descendants(pid);
+        // Seven shells, each with its sleep.
+        if d.len() >= 14 || std::time::Instant::now() > deadline {
+            break d;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(family.len() >= 14, "{family:?}");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    // Killed grandchildren are reparented and reaped by init: allow it a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    for p in family {
+        while exists(p) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!exists(p), "descendant {p} outlived parlab");
+    }
+}
