@@ -302,6 +302,188 @@ fn frame_cost(scale: Scale) -> Result<Value> {
     Ok(json!({ "size": "200x60", "median_ms": median(times) }))
 }
 
+/// Iterations of the amdahl kernel per microsecond on this machine.
+fn kernel_iters_per_us() -> Result<f64> {
+    let mut s = spec(WorkloadKind::Amdahl, StrategyKind::Sequential, None);
+    s.workload.params.amdahl = crate::workload::amdahl::Params {
+        serial: 0.0,
+        work: 100_000_000,
+        tasks: 10,
+    };
+    s.events = false;
+    let f = run(&s)?;
+    Ok(1e8 / (ms(f.outcome.wall_ns) * 1e3))
+}
+
+/// Wall time with events on over wall time with them off, for tasks of a given length.
+fn overhead(scale: Scale) -> Result<Value> {
+    let per_us = kernel_iters_per_us()?;
+    let mut out = json!({ "kernel_iterations_per_us": per_us });
+    for (key, task_us, tasks) in [
+        ("ratio_100us", 100.0, 4000u32),
+        ("ratio_10us", 10.0, 20_000u32),
+    ] {
+        let tasks = if scale.quick { tasks / 20 } else { tasks };
+        let mut s = spec(WorkloadKind::Amdahl, StrategyKind::Pool, Some(2));
+        s.workload.params.amdahl = crate::workload::amdahl::Params {
+            serial: 0.0,
+            work: (per_us * task_us * tasks as f64) as u64,
+            tasks,
+        };
+        let on = wall(&s, Scale { quick: false })?;
+        s.events = false;
+        let off = wall(&s, Scale { quick: false })?;
+        out[key] = json!(on / off);
+    }
+    Ok(out)
+}
+
+#[cfg(unix)]
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out-parameter; the clock exists on Linux and macOS.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The UI thread's CPU while a run goes: drain and draw at 30 fps, 200x60.
+#[cfg(unix)]
+fn ui_cpu(scale: Scale) -> Result<Value> {
+    use ratatui::backend::TestBackend;
+    let secs = if scale.quick { 0.5 } else { 3.0 };
+    let mut s = spec(WorkloadKind::Collatz, StrategyKind::Pool, Some(2));
+    s.duration_secs = Some(secs);
+    s.workload.params.collatz.size = 2_000_000;
+    let mut app = crate::ui::app::App::new(s, 30);
+    let theme = crate::ui::theme::Theme {
+        color: true,
+        light: false,
+    };
+    let mut terminal = ratatui::Terminal::new(TestBackend::new(200, 60))?;
+    app.start();
+    let (cpu0, t0) = (thread_cpu_ns(), Instant::now());
+    let frame = std::time::Duration::from_secs_f64(1.0 / 30.0);
+    let mut frames = 0u32;
+    while app.running() {
+        let next = Instant::now() + frame;
+        app.pump();
+        terminal.draw(|f| crate::ui::draw(f, &app, &theme))?;
+        frames += 1;
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    let cpu = (thread_cpu_ns() - cpu0) as f64 / t0.elapsed().as_nanos() as f64;
+    Ok(json!({ "fps": 30, "frames": frames, "percent_of_one_core": 100.0 * cpu }))
+}
+
+#[cfg(not(unix))]
+fn ui_cpu(_scale: Scale) -> Result<Value> {
+    Ok(json!({ "note": "thread CPU time is not measured on this platform" }))
+}
+
+/// Events per second through one worker process's pipe.
+fn worker_pipe(scale: Scale) -> Result<Value> {
+    let mut s = spec(WorkloadKind::Fib, StrategyKind::ProcessPool, Some(1));
+    s.workload.params.fib.inputs = vec![if scale.quick { 20 } else { 27 }];
+    s.workload.params.fib.cache_size = crate::workload::fib::CacheSize::Bounded(0);
+    let f = run(&s)?;
+    let events = f.lab.received;
+    Ok(json!({ "events": events, "events_per_s": events as f64 / (ms(f.outcome.wall_ns) / 1e3) }))
+}
+
+/// Resident memory after a run at the full event rate (a soak with `--duration`).
+fn soak(scale: Scale) -> Result<Value> {
+    let secs = if scale.quick { 1.0 } else { 20.0 };
+    let mut s = spec(WorkloadKind::Fib, StrategyKind::Pool, Some(2));
+    s.workload.params.fib.inputs = vec![22; 8];
+    s.workload.params.fib.cache_size = crate::workload::fib::CacheSize::Bounded(0);
+    s.duration_secs = Some(secs);
+    let before = rss_mb();
+    let f = run(&s)?;
+    let after = rss_mb();
+    Ok(
+        json!({ "seconds": secs, "events": f.lab.received, "rounds": f.outcome.rounds, "rss_mb_before": before, "rss_mb_after": after }),
+    )
+}
+
+/// This process's resident memory, in MB.
+fn rss_mb() -> f64 {
+    use sysinfo::{Pid, ProcessesToUpdate, System};
+    let pid = Pid::from_u32(std::process::id());
+    let mut sys = System::new();
+    sys.refresh_processes(ProcessesToUpdate::Some(&[pid]), true);
+    sys.process(pid)
+        .map(|p| p.memory() as f64 / 1e6)
+        .unwrap_or(f64::NAN)
+}
+
+/// rayon's bare parallel loop over the same Collatz, no lab around it.
+fn bare_rayon(scale: Scale) -> Result<Value> {
+    use rayon::prelude::*;
+    let n = scale.collatz_size();
+    let t = Instant::now();
+    let one: u64 = (1..=n)
+        .map(|k| crate::workload::collatz::collatz_len(k) as u64)
+        .sum();
+    let seq = t.elapsed().as_secs_f64();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build()?;
+    let t = Instant::now();
+    let two: u64 = pool.install(|| {
+        (1..=n)
+            .into_par_iter()
+            .map(|k| crate::workload::collatz::collatz_len(k) as u64)
+            .sum()
+    });
+    let par = t.elapsed().as_secs_f64();
+    anyhow::ensure!(one == two, "rayon's sum differs");
+    Ok(json!({ "speedup": seq / par }))
+}
+
+/// The lecture's own demo figures, reproduced.
+fn fidelity(scale: Scale) -> Result<Value> {
+    let unit = if scale.quick { 20 } else { 100 };
+    let sleep = |strategy| {
+        let mut s = spec(WorkloadKind::Sleep, strategy, None);
+        s.workload.params.sleep.unit_ms = unit;
+        s
+    };
+    let seq = run(&sleep(StrategyKind::Sequential))?;
+    let thr = run(&sleep(StrategyKind::Threads))?;
+    let units: Vec<u64> = seq
+        .info
+        .tasks
+        .iter()
+        .filter_map(|t| t.units)
+        .map(u64::from)
+        .collect();
+    let shell_unit = if scale.quick { 100 } else { 1000 };
+    let shell = |strategy, count, workers| {
+        let mut s = spec(WorkloadKind::Shell, strategy, workers);
+        s.workload.params.shell.unit_ms = shell_unit;
+        s.workload.params.shell.count = Some(count);
+        s.workload.params.shell.units = Some(1);
+        s
+    };
+    let pool4 = run(&shell(StrategyKind::Pool, 3, Some(4)))?;
+    let five = run(&shell(StrategyKind::Sequential, 5, None))?;
+    Ok(json!({
+        "seven_tasks": {
+            "unit_ms": unit,
+            "sum_ms": units.iter().sum::<u64>() * unit,
+            "longest_ms": units.iter().max().copied().unwrap_or(0) * unit,
+            "sequential_ms": ms(seq.outcome.wall_ns),
+            "threads_ms": ms(thr.outcome.wall_ns),
+        },
+        "shell": {
+            "unit_ms": shell_unit,
+            "pool_of_4_three_tasks_ms": ms(pool4.outcome.wall_ns),
+            "five_in_a_row_ms": ms(five.outcome.wall_ns),
+        },
+    }))
+}
+
 /// Every section, as one JSON object.
 pub fn measure(scale: Scale) -> Result<Value> {
     let mut out = json!({
@@ -314,9 +496,15 @@ pub fn measure(scale: Scale) -> Result<Value> {
         out["native_speed_vs_cpython"] = json!(native_ratio(scale, &py)?);
         out["cpython"] = py;
     }
+    out["bare_rayon_2_workers"] = bare_rayon(scale)?;
     out["ipc"] = ipc_formats(scale)?;
     out["pipeline"] = pipeline(scale)?;
+    out["worker_pipe"] = worker_pipe(scale)?;
+    out["overhead"] = overhead(scale)?;
     out["frame"] = frame_cost(scale)?;
+    out["ui_cpu"] = ui_cpu(scale)?;
+    out["soak"] = soak(scale)?;
+    out["fidelity"] = fidelity(scale)?;
     Ok(out)
 }
 
@@ -355,6 +543,11 @@ pub fn table(v: &Value) -> String {
     ] {
         s += &format!("  {k:<14} {:.2}x\n", f(&format!("/speedup_2_workers/{k}")));
     }
+    s += &format!(
+        "  {:<14} {:.2}x  (rayon's bare loop, no lab: the reference)\n",
+        "bare rayon",
+        f("/bare_rayon_2_workers/speedup")
+    );
     if v.get("cpython").is_some() {
         s += &format!(
             "CPython           2 threads {:.2}x (parlab threads+GIL {:.2}x), ProcessPoolExecutor(2) {:.2}x (parlab process-pool {:.2}x)\n",
@@ -384,8 +577,40 @@ pub fn table(v: &Value) -> String {
         v["pipeline"]["received"]
     );
     s += &format!(
+        "worker pipe, one  {:.1} M events/s through one worker process\n",
+        f("/worker_pipe/events_per_s") / 1e6
+    );
+    s += &format!(
+        "instrumentation   events on/off wall ratio: {:.3} for 100 us tasks, {:.3} for 10 us tasks\n",
+        f("/overhead/ratio_100us"),
+        f("/overhead/ratio_10us")
+    );
+    s += &format!(
         "frame             {:.2} ms median at 200x60\n",
         f("/frame/median_ms")
+    );
+    s += &format!(
+        "UI thread         {:.1}% of one core at 30 fps during a run\n",
+        f("/ui_cpu/percent_of_one_core")
+    );
+    s += &format!(
+        "memory            {:.0} MB resident after a {:.0} s soak at full event rate ({} events)\n",
+        f("/soak/rss_mb_after"),
+        f("/soak/seconds"),
+        v["soak"]["events"]
+    );
+    s += &format!(
+        "lecture           7 tasks (sum {:.0} ms, longest {:.0} ms): sequential {:.0} ms, threads {:.0} ms\n",
+        f("/fidelity/seven_tasks/sum_ms"),
+        f("/fidelity/seven_tasks/longest_ms"),
+        f("/fidelity/seven_tasks/sequential_ms"),
+        f("/fidelity/seven_tasks/threads_ms")
+    );
+    s += &format!(
+        "lecture           shell, {:.0} ms units: pool of 4 on three tasks {:.0} ms, five in a row {:.0} ms\n",
+        f("/fidelity/shell/unit_ms"),
+        f("/fidelity/shell/pool_of_4_three_tasks_ms"),
+        f("/fidelity/shell/five_in_a_row_ms")
     );
     s
 }

@@ -151,6 +151,13 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_duration(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(d) if d > 0.0 && d <= 86_400.0 => Ok(d),
+        _ => Err("must be above 0 and at most 86400 (seconds)".into()),
+    }
+}
+
 fn parse_interval(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(r) if r > 0.0 && r <= 10_000.0 => Ok(r),
@@ -218,7 +225,7 @@ pub struct RunArgs {
     /// fib: the inputs k, like 30,25,32 [default: a seeded list]
     #[arg(long, value_parser = parse_inputs)]
     pub inputs: Option<Inputs>,
-    /// fib: how many seeded inputs [default: 12]
+    /// fib: how many seeded inputs; shell: how many tasks [default: fib 12, shell 7]
     #[arg(long, value_parser = parse_positive_u32)]
     pub count: Option<u32>,
     /// fib: the largest seeded input, at most 90 [default: 32]
@@ -230,6 +237,9 @@ pub struct RunArgs {
     /// sleep, shell: milliseconds in one time unit [default: 100]
     #[arg(long, value_parser = parse_positive_u64)]
     pub unit_ms: Option<u64>,
+    /// shell: every task sleeps this many units [default: a seeded 1-10 each]
+    #[arg(long, value_parser = parse_positive_u32)]
+    pub units: Option<u32>,
     /// shell: kill a command running longer than this [default: 30000]
     #[arg(long, value_parser = parse_positive_u64)]
     pub task_timeout_ms: Option<u64>,
@@ -262,6 +272,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub prefill: bool,
 
+    /// Repeat the workload for this many seconds, a soak [default: run it once]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
+    pub duration: Option<f64>,
     /// Record no events (to measure what recording costs) [default: events on]
     #[arg(long)]
     pub no_events: bool,

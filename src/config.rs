@@ -330,6 +330,7 @@ impl Config {
             on_error: a.on_error.unwrap_or(self.run.on_error),
             events: !a.no_events,
             worker_exe: a.worker_exe.clone(),
+            duration_secs: a.duration,
         })
     }
 }
@@ -395,9 +396,20 @@ fn apply_workload_flags(kind: WorkloadKind, a: &RunArgs, p: &mut WorkloadParams)
             _ => return Err(not_for("--method", kind, "primes")),
         }
     }
+    if kind == K::Shell {
+        if let Some(c) = a.count {
+            p.shell.count = Some(c);
+        }
+    }
+    if let Some(u) = a.units {
+        match kind {
+            K::Shell => p.shell.units = Some(u),
+            _ => return Err(not_for("--units", kind, "shell")),
+        }
+    }
     let fib_only = [
         ("--inputs", a.inputs.is_some()),
-        ("--count", a.count.is_some()),
+        ("--count", a.count.is_some() && kind != K::Shell),
         ("--max-input", a.max_input.is_some()),
         ("--cache-size", a.cache_size.is_some()),
     ];
@@ -409,7 +421,7 @@ fn apply_workload_flags(kind: WorkloadKind, a: &RunArgs, p: &mut WorkloadParams)
     if let Some(v) = &a.inputs {
         p.fib.inputs = v.0.clone();
     }
-    if let Some(v) = a.count {
+    if let Some(v) = a.count.filter(|_| kind == K::Fib) {
         p.fib.count = v;
     }
     if let Some(v) = a.max_input {

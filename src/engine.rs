@@ -33,6 +33,8 @@ pub struct RunSpec {
     pub events: bool,
     /// The executable started as a worker process; `None`: this one.
     pub worker_exe: Option<PathBuf>,
+    /// Repeat the workload for this long (a soak); `None`: once.
+    pub duration_secs: Option<f64>,
 }
 
 /// The machine's logical cores.
@@ -79,6 +81,15 @@ impl RunSpec {
                 "the {} workload needs shared memory, which processes do not have: use one of {}",
                 self.workload.kind.name(),
                 ok.join(", ")
+            ))
+            .into());
+        }
+        if let Some(d) = self
+            .duration_secs
+            .filter(|d| !(d.is_finite() && *d > 0.0 && *d <= 86_400.0))
+        {
+            return Err(UserError::new(format!(
+                "invalid value '{d}' for --duration: must be above 0 and at most 86400 seconds"
             ))
             .into());
         }
@@ -139,6 +150,8 @@ pub struct Outcome {
     pub cache: Option<CacheReport>,
     pub gil_switches: Option<u64>,
     pub queue: Option<strategy::queue::QueueReport>,
+    /// Rounds of the task list (more than 1 only with a duration).
+    pub rounds: u32,
 }
 
 /// Cache totals, and each process's own where each has one.
@@ -232,6 +245,7 @@ pub fn start(spec: RunSpec) -> Result<Run> {
         queue,
         worker_exe,
         workload_json: serde_json::to_string(&spec.workload)?,
+        duration_ns: spec.duration_secs.map(|s| (s * 1e9) as u64),
     }));
     if spec.strategy == StrategyKind::Queue
         && spec.queue.prefill
@@ -317,5 +331,6 @@ fn drive(ctx: Arc<RunCtx>, sent: Arc<AtomicU64>) -> Result<Outcome> {
         cache,
         gil_switches: ctx.gil.as_ref().map(|g| g.switches()),
         queue: reports.queue,
+        rounds: ctx.rounds(),
     })
 }

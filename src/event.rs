@@ -277,13 +277,10 @@ impl Probe {
         self.record(EventKind::State(WorkerState::Idle));
     }
 
-    /// Enter a state. Entering a waiting state flushes first: the worker is
-    /// about to block, and the viewer should see why.
+    /// Enter a state. Whoever is about to block calls [`Probe::flush`]
+    /// next, so the viewer sees why; a state change alone costs no send.
     pub fn state(&mut self, state: WorkerState) {
         self.record(EventKind::State(state));
-        if state != WorkerState::Running {
-            self.flush();
-        }
     }
 
     /// A log line from this lane.

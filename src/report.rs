@@ -37,6 +37,9 @@ pub fn to_json(f: &Finished) -> Value {
         .map(|x| json!({ "lane": x.lane, "pid": x.pid, "task": x.task, "reason": x.reason }))
         .collect();
     o.insert("failures".into(), Value::Array(failures));
+    if f.info.spec.duration_secs.is_some() {
+        o.insert("rounds".into(), json!(f.outcome.rounds));
+    }
     if f.outcome.cancelled {
         o.insert("cancelled".into(), json!(true));
     }

@@ -75,6 +75,7 @@ pub fn main() -> Result<()> {
         queue: QueueParams::default(),
         worker_exe: Default::default(),
         workload_json: hello.workload.clone(),
+        duration_ns: None,
     });
     let mut probe = ctx.probe(hello.lane);
     probe.announce(&hello.name, Role::Process, hello.spawned_at);

@@ -30,6 +30,7 @@ fn spec(
         on_error: OnError::Stop,
         events: true,
         worker_exe: Some(env!("CARGO_BIN_EXE_parlab").into()),
+        duration_secs: None,
     }
 }
 

@@ -16,12 +16,22 @@ pub const LOG_LINES: usize = 10_000;
 /// Depth points kept for the Queue panel before older ones are thinned.
 const DEPTH_POINTS: usize = 100_000;
 
-/// One line of the lecture-style log.
+/// One line of the lecture-style log, kept raw: it is formatted only when
+/// shown ([`Lab::log_text`]), so logging costs the model almost nothing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogLine {
     pub t: u64,
     pub lane: Option<LaneId>,
-    pub text: String,
+    pub body: LogBody,
+}
+
+/// What a log line says.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogBody {
+    /// A task completed on the line's lane, taking `took` ns.
+    Completed { task: u32, took: u64 },
+    /// Anything else, already worded (`INFO:who: text`).
+    Text(String),
 }
 
 /// Queue depth and traffic.
@@ -144,8 +154,7 @@ impl Lab {
                     self.tasks_failed += 1;
                 }
                 if ok {
-                    let text = self.completed_line(e.lane, task, took);
-                    self.push_log(t, Some(e.lane), text);
+                    self.push_log(t, Some(e.lane), LogBody::Completed { task, took });
                 }
             }
             EventKind::Log { text } => {
@@ -153,7 +162,11 @@ impl Lab {
                     .lane(e.lane)
                     .map(|l| l.name.clone())
                     .unwrap_or_default();
-                self.push_log(t, Some(e.lane), format!("INFO:{who}: {text}"));
+                self.push_log(
+                    t,
+                    Some(e.lane),
+                    LogBody::Text(format!("INFO:{who}: {text}")),
+                );
             }
             EventKind::QueuePut { depth, .. } => {
                 self.queue.puts += 1;
@@ -229,22 +242,33 @@ impl Lab {
         format!("INFO:execute_task: {name} ({who}/{tid}, pid {pid}) completed in {took}")
     }
 
-    fn push_log(&mut self, t: u64, lane: Option<LaneId>, text: String) {
+    fn push_log(&mut self, t: u64, lane: Option<LaneId>, body: LogBody) {
         if self.log.len() >= LOG_LINES {
             self.log.pop_front();
         }
-        let at = self.started + Duration::from_nanos(t);
-        self.log.push_back(LogLine {
-            t,
-            lane,
-            text: format!("[{}] {text}", wall_clock_hms(at)),
-        });
+        self.log.push_back(LogLine { t, lane, body });
+    }
+
+    /// A log line as the lecture prints it: `[HH:MM:SS.mmm] INFO:...`.
+    pub fn log_text(&self, line: &LogLine) -> String {
+        let at = self.started + Duration::from_nanos(line.t);
+        let body = match &line.body {
+            LogBody::Completed { task, took } => {
+                self.completed_line(line.lane.unwrap_or(0), *task, *took)
+            }
+            LogBody::Text(text) => text.clone(),
+        };
+        format!("[{}] {body}", wall_clock_hms(at))
     }
 
     /// Add a line from the lab itself (a control changed, a run started).
     pub fn note(&mut self, text: impl Into<String>) {
         let t = self.now;
-        self.push_log(t, None, format!("INFO:parlab: {}", text.into()));
+        self.push_log(
+            t,
+            None,
+            LogBody::Text(format!("INFO:parlab: {}", text.into())),
+        );
     }
 
     /// Close every lane's open state at `t` (the end of the run).
@@ -322,7 +346,7 @@ mod tests {
         assert_eq!(lane.busy_ns, 30);
         assert_eq!(lane.tasks_done, 1);
         assert_eq!(lab.received, 6);
-        let line = &lab.log.back().unwrap().text;
+        let line = &lab.log_text(lab.log.back().unwrap());
         assert!(
             line.ends_with(
                 "INFO:execute_task: Dopey (thread worker-3/99, pid 42) completed in 3 units"

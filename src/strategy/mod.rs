@@ -182,6 +182,9 @@ pub struct RunCtx {
     failures: Mutex<Vec<Failure>>,
     reports: Mutex<Reports>,
     next_lane: AtomicU32,
+    /// With `--duration`: when to stop starting rounds (on the run's clock).
+    deadline: Option<u64>,
+    rounds: AtomicU32,
 }
 
 /// What strategies report beside task outputs.
@@ -208,6 +211,8 @@ pub struct RunSetup {
     pub queue: QueueParams,
     pub worker_exe: PathBuf,
     pub workload_json: String,
+    /// Repeat the task list until this much time has passed.
+    pub duration_ns: Option<u64>,
 }
 
 impl RunCtx {
@@ -238,6 +243,8 @@ impl RunCtx {
             failures: Mutex::new(Vec::new()),
             reports: Mutex::new(Reports::default()),
             next_lane: AtomicU32::new(0),
+            deadline: s.duration_ns.map(|d| s.clock.now() + d),
+            rounds: AtomicU32::new(1),
         }
     }
 
@@ -302,18 +309,41 @@ impl RunCtx {
         lock(&self.outputs).iter().cloned().collect()
     }
 
-    /// The tasks grouped by phase, in order: a phase ends before the next begins.
-    pub fn phases(&self) -> Vec<Vec<TaskSpec>> {
-        let mut phases: Vec<Vec<TaskSpec>> = Vec::new();
+    /// The tasks grouped by phase, in order: a phase ends before the next
+    /// begins. With a duration (`--duration`), round after round until it is
+    /// up, so a soak runs the same workload for as long as asked.
+    pub fn phases(&self) -> impl Iterator<Item = Vec<TaskSpec>> + '_ {
+        let mut round: Vec<Vec<TaskSpec>> = Vec::new();
         let mut sorted = self.tasks.clone();
         sorted.sort_by_key(|t| t.phase);
         for t in sorted {
-            match phases.last_mut() {
+            match round.last_mut() {
                 Some(p) if p[0].phase == t.phase => p.push(t),
-                _ => phases.push(vec![t]),
+                _ => round.push(vec![t]),
             }
         }
-        phases
+        (0usize..).map_while(move |i| {
+            let n = round.len();
+            if n == 0 || (i > 0 && i % n == 0 && !self.another_round()) {
+                return None;
+            }
+            Some(round[i % n].clone())
+        })
+    }
+
+    /// Whether to start another round: only with a duration not yet up.
+    fn another_round(&self) -> bool {
+        let more =
+            self.deadline.is_some_and(|d| self.clock.now() < d) && !self.cancel.is_cancelled();
+        if more {
+            self.rounds.fetch_add(1, Ordering::Relaxed);
+        }
+        more
+    }
+
+    /// Rounds of the whole task list run so far (1 without a duration).
+    pub fn rounds(&self) -> u32 {
+        self.rounds.load(Ordering::Relaxed)
     }
 
     /// Run one task on the calling thread's lane: start and end events, the

@@ -394,7 +394,7 @@ pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
     });
     let mut consumers = Vec::new();
     let producers = ctx.queue.producers.max(1);
-    for (k, phase) in ctx.phases().into_iter().enumerate() {
+    for (k, phase) in ctx.phases().enumerate() {
         let mut shares: Vec<Vec<TaskSpec>> = vec![Vec::new(); producers as usize];
         for (i, task) in phase.into_iter().enumerate() {
             shares[i % producers as usize].push(task);

@@ -37,6 +37,9 @@ pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
                 LANE.with(|l| {
                     if let Some((probe, name)) = l.borrow_mut().as_mut() {
                         ctx.execute(task, probe, name);
+                        // rayon may put this thread to sleep next, out of our
+                        // sight: show what it did before that can happen.
+                        probe.flush();
                     }
                 })
             })

@@ -8,7 +8,7 @@ use std::sync::Arc;
 pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
     let name = "worker-1";
     let mut probe = ctx.worker_probe(ctx.new_lane(), name, Role::Thread, ctx.clock.now());
-    for task in ctx.phases().concat() {
+    for task in ctx.phases().flatten() {
         ctx.execute(&task, &mut probe, name);
     }
     Ok(())

@@ -56,12 +56,13 @@ pub fn log(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .take(inner.height as usize)
         .rev()
         .map(|l| {
-            let style = if l.text.contains("failed") {
+            let text = app.lab.log_text(l);
+            let style = if text.contains("failed") {
                 theme.error()
             } else {
                 ratatui::style::Style::new()
             };
-            Line::styled(l.text.clone(), style)
+            Line::styled(text, style)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);

@@ -29,6 +29,10 @@ pub struct Params {
     pub task_timeout_ms: u64,
     /// A script to run instead of the bundled one: `sh SCRIPT NAME UNITS UNIT_MS`.
     pub script: Option<String>,
+    /// How many tasks; absent: the lecture's seven.
+    pub count: Option<u32>,
+    /// Every task's units; absent: a seeded 1-10 each.
+    pub units: Option<u32>,
 }
 
 impl Default for Params {
@@ -37,13 +41,15 @@ impl Default for Params {
             unit_ms: 100,
             task_timeout_ms: 30_000,
             script: None,
+            count: None,
+            units: None,
         }
     }
 }
 
 /// The shell workload.
 pub struct Shell {
-    tasks: Vec<(&'static str, u32)>,
+    tasks: Vec<(String, u32)>,
     params: Params,
 }
 
@@ -59,8 +65,22 @@ impl Shell {
                 "the shell workload needs a POSIX sh (Linux or macOS)"
             ));
         }
+        if p.count.is_some_and(|c| c == 0 || c > 1024) {
+            return Err(bad_param(
+                "--count",
+                p.count.unwrap_or(0),
+                "must be 1..=1024",
+            ));
+        }
+        if p.units.is_some_and(|u| u == 0 || u > 1000) {
+            return Err(bad_param(
+                "--units",
+                p.units.unwrap_or(0),
+                "must be 1..=1000",
+            ));
+        }
         Ok(Self {
-            tasks: seven_tasks(seed),
+            tasks: shell_tasks(p, seed),
             params: p.clone(),
         })
     }
@@ -108,6 +128,29 @@ impl Shell {
             "stdout": stdout.trim_end(),
         }))
     }
+}
+
+/// The lecture's seven tasks, or `count` of them (names cycling), each of
+/// `units` or a seeded 1-10.
+fn shell_tasks(p: &Params, seed: u64) -> Vec<(String, u32)> {
+    let seeded = seven_tasks(seed);
+    let mut rng = super::SplitMix64::new(seed);
+    (0..p.count.unwrap_or(7) as usize)
+        .map(|i| {
+            let (name, units) = seeded[i % 7];
+            let name = if i < 7 {
+                name.to_string()
+            } else {
+                format!("{name}-{}", i / 7 + 1)
+            };
+            let units = match (p.units, i < 7) {
+                (Some(u), _) => u,
+                (None, true) => units,
+                (None, false) => rng.range(1, 10) as u32,
+            };
+            (name, units)
+        })
+        .collect()
 }
 
 /// A command under way.

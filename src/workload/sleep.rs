@@ -52,16 +52,16 @@ pub fn check_unit_ms(unit_ms: u64) -> Result<()> {
     Ok(())
 }
 
-/// Task specs for the seven tasks.
-pub fn seven_specs(tasks: &[(&'static str, u32)]) -> Vec<TaskSpec> {
+/// Task specs for named tasks of some units each.
+pub fn seven_specs<S: AsRef<str>>(tasks: &[(S, u32)]) -> Vec<TaskSpec> {
     tasks
         .iter()
         .enumerate()
-        .map(|(i, &(name, units))| TaskSpec {
+        .map(|(i, (name, units))| TaskSpec {
             id: i as u32,
-            name: name.to_string(),
-            cost: units as u64,
-            units: Some(units),
+            name: name.as_ref().to_string(),
+            cost: *units as u64,
+            units: Some(*units),
             phase: 0,
         })
         .collect()
