@@ -1,0 +1,140 @@
+//! Criterion benchmarks of the lab's own costs: recording an event, moving
+//! events through the pipeline into the model, framing them for a worker's
+//! pipe, and drawing a full frame. `parlab bench` measures the whole-run figures.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use parlab::clock::Clock;
+use parlab::event::{
+    Batch, BatchSink, CacheOp, ChannelSink, Event, EventKind, Probe, Role, WorkerState,
+};
+use parlab::ipc::{read_frame, write_frame, FromWorker};
+use parlab::model::Lab;
+use std::hint::black_box;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+/// A sink that drops batches: the cost of recording alone.
+struct Drop;
+impl BatchSink for Drop {
+    fn deliver(&self, batch: Batch) {
+        black_box(batch);
+    }
+}
+
+fn record(c: &mut Criterion) {
+    let mut probe = Probe::new(0, Clock::start(), Arc::new(Drop), true);
+    let mut g = c.benchmark_group("probe");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("record one event", |b| {
+        b.iter(|| {
+            probe.record(black_box(EventKind::Cache {
+                op: CacheOp::Hit,
+                currsize: 7,
+            }))
+        })
+    });
+    g.finish();
+}
+
+fn pipeline(c: &mut Criterion) {
+    const PER_WORKER: u64 = 250_000;
+    let mut g = c.benchmark_group("pipeline");
+    g.throughput(Throughput::Elements(2 * PER_WORKER));
+    g.sample_size(10);
+    g.bench_function("2 workers into the model", |b| {
+        b.iter(|| {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let sent = Arc::new(AtomicU64::new(0));
+            let clock = Clock::start();
+            let workers: Vec<_> = (0..2u32)
+                .map(|lane| {
+                    let sink: Arc<dyn BatchSink> =
+                        Arc::new(ChannelSink::new(tx.clone(), sent.clone()));
+                    std::thread::spawn(move || {
+                        let mut p = Probe::new(lane, clock, sink, true);
+                        p.announce("w", Role::Thread, 0);
+                        for i in 0..PER_WORKER {
+                            p.record(EventKind::Cache {
+                                op: CacheOp::Hit,
+                                currsize: i,
+                            });
+                        }
+                    })
+                })
+                .collect();
+            drop(tx);
+            let mut lab = Lab::new(Vec::new(), std::time::SystemTime::now());
+            for batch in rx.iter() {
+                lab.apply(batch);
+            }
+            for w in workers {
+                w.join().unwrap();
+            }
+            assert_eq!(
+                lab.received,
+                sent.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        })
+    });
+    g.finish();
+}
+
+fn frames(c: &mut Criterion) {
+    let batch: Batch = (0..256u32)
+        .map(|i| Event {
+            t: i as u64 * 1000,
+            lane: 1,
+            kind: EventKind::State(WorkerState::ALL[(i % 8) as usize]),
+        })
+        .collect();
+    let msg = FromWorker::Events(batch);
+    let mut g = c.benchmark_group("worker pipe");
+    g.throughput(Throughput::Elements(256));
+    g.bench_function("postcard frame of 256 events, write and read", |b| {
+        let mut buf = Vec::with_capacity(4096);
+        b.iter(|| {
+            buf.clear();
+            write_frame(&mut buf, &msg).unwrap();
+            black_box(read_frame::<_, FromWorker>(&mut buf.as_slice()).unwrap());
+        })
+    });
+    g.bench_function("JSON line of 256 events, write and read", |b| {
+        let mut buf = Vec::with_capacity(16384);
+        b.iter(|| {
+            buf.clear();
+            serde_json::to_writer(&mut buf, &msg).unwrap();
+            black_box(serde_json::from_slice::<FromWorker>(&buf).unwrap());
+        })
+    });
+    g.finish();
+}
+
+fn draw(c: &mut Criterion) {
+    use parlab::ui::{app::App, draw, theme::Theme};
+    use ratatui::{backend::TestBackend, Terminal};
+    let mut spec = parlab::config::Config::default()
+        .to_spec(&Default::default())
+        .unwrap();
+    spec.workload.kind = parlab::workload::WorkloadKind::Fib;
+    spec.workload.params.fib.inputs = vec![20; 16];
+    spec.strategy = parlab::strategy::StrategyKind::Queue;
+    spec.workers = Some(2);
+    let f = parlab::headless::run(spec.clone()).unwrap();
+    let mut app = App::new(spec, 30);
+    app.lab = f.lab;
+    app.info = Some(f.info);
+    app.outcome = Some(f.outcome);
+    let theme = Theme {
+        color: true,
+        light: false,
+    };
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    c.bench_function("full frame at 200x60", |b| {
+        b.iter(|| {
+            terminal.draw(|fr| draw(fr, &app, &theme)).unwrap();
+        })
+    });
+}
+
+criterion_group!(benches, record, pipeline, frames, draw);
+criterion_main!(benches);
