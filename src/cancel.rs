@@ -1,4 +1,6 @@
-//! Cancellation of a run: a flag every worker checks, and sleeps it can cut short.
+//! Cancellation and pausing of a run: flags every worker checks at its check
+//! points, and sleeps a cancel cuts short. A pause holds workers at their
+//! next check point; I/O already under way (a sleep, a child process) goes on.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -11,6 +13,7 @@ pub struct Cancel(Arc<Inner>);
 #[derive(Default)]
 struct Inner {
     flag: AtomicBool,
+    paused: AtomicBool,
     lock: Mutex<()>,
     wake: Condvar,
 }
@@ -38,6 +41,27 @@ impl Cancel {
         self.0.flag.store(true, Ordering::SeqCst);
         let _guard = self.0.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.0.wake.notify_all();
+    }
+
+    /// Pause or resume the run.
+    pub fn set_paused(&self, paused: bool) {
+        self.0.paused.store(paused, Ordering::SeqCst);
+        let _guard = self.0.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.0.wake.notify_all();
+    }
+
+    /// Whether the run is paused.
+    #[inline]
+    pub fn is_paused(&self) -> bool {
+        self.0.paused.load(Ordering::Relaxed)
+    }
+
+    /// Block while paused (a cancel ends the wait).
+    pub fn wait_while_paused(&self) {
+        let mut guard = self.0.lock.lock().unwrap_or_else(|e| e.into_inner());
+        while self.is_paused() && !self.is_cancelled() {
+            guard = self.0.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     /// Whether the run was cancelled.
@@ -90,6 +114,23 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         c.cancel();
         assert_eq!(t.join().unwrap(), Err(Cancelled));
+    }
+
+    #[test]
+    fn a_pause_holds_until_resumed_or_cancelled() {
+        let c = Cancel::new();
+        c.set_paused(true);
+        let c2 = c.clone();
+        let t = std::thread::spawn(move || c2.wait_while_paused());
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!t.is_finished());
+        c.set_paused(false);
+        t.join().unwrap();
+        c.set_paused(true);
+        let c3 = c.clone();
+        let t = std::thread::spawn(move || c3.wait_while_paused());
+        c.cancel();
+        t.join().unwrap();
     }
 
     #[test]

@@ -187,6 +187,16 @@ impl Run {
         self.cancel.cancel();
     }
 
+    /// Pause or resume the run itself: workers hold at their next check point.
+    pub fn set_paused(&self, paused: bool) {
+        self.cancel.set_paused(paused);
+    }
+
+    /// Whether the run is paused.
+    pub fn is_paused(&self) -> bool {
+        self.cancel.is_paused()
+    }
+
     /// Whether every worker has finished.
     pub fn is_finished(&self) -> bool {
         self.driver.is_finished()

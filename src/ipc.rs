@@ -32,6 +32,8 @@ pub struct Hello {
 pub enum ToWorker {
     Hello(Hello),
     Task(TaskSpec),
+    /// Pause (`true`) or resume the worker at its next check point.
+    Pause(bool),
     /// No more tasks: say goodbye and exit.
     Finish,
 }

@@ -82,8 +82,11 @@ pub fn main() -> Result<()> {
     probe.flush();
     // A reader thread, so a closed pipe ends the process even mid-task.
     let (tx, rx) = crossbeam_channel::unbounded();
+    let pause = ctx.cancel.clone();
     std::thread::spawn(move || loop {
         match read_frame::<_, ToWorker>(&mut input) {
+            // Pausing acts at once, even mid-task: the task's own check points hold.
+            Ok(Some(ToWorker::Pause(p))) => pause.set_paused(p),
             Ok(Some(msg)) => {
                 let last = msg == ToWorker::Finish;
                 if tx.send(msg).is_err() || last {
@@ -110,6 +113,7 @@ pub fn main() -> Result<()> {
             }
             Ok(ToWorker::Finish) | Err(_) => break,
             Ok(ToWorker::Hello(_)) => bail!("parlab worker: a second hello"),
+            Ok(ToWorker::Pause(_)) => {}
         }
     }
     drop(probe);

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 struct Session {
+    master: Box<dyn portable_pty::MasterPty + Send>,
     screen: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
@@ -42,7 +43,6 @@ impl Session {
         let raw = Arc::new(Mutex::new(Vec::new()));
         let (s, r) = (screen.clone(), raw.clone());
         std::thread::spawn(move || {
-            let _master = pty.master; // keep the pty open while reading
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
@@ -53,6 +53,7 @@ impl Session {
             }
         });
         Self {
+            master: pty.master,
             screen,
             raw,
             writer,
@@ -94,6 +95,22 @@ impl Session {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    fn resize(&mut self, rows: u16, cols: u16) {
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        self.screen
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows, cols);
     }
 
     fn pid(&self) -> i32 {
@@ -146,26 +163,64 @@ fn open_run_watch_lanes_fill_and_quit_with_the_terminal_restored() {
     s.wait_for("Enter starts a run");
     s.press("\r");
     s.wait_for("Thread-7 pid");
-    s.wait_for("completed in");
+    s.wait_for("~");
     s.press("?");
     s.wait_for("Help");
     s.press("\x1b");
-    s.wait_for("run finished");
     s.press("q");
     let status = s.wait_exit();
     assert!(status.success(), "{status:?}");
     std::thread::sleep(Duration::from_millis(100));
-    let raw = s.raw();
-    let left_alt = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
-    let entered = raw
-        .find("\x1b[?1049h")
-        .expect("entered the alternate screen");
-    assert!(left_alt > entered);
-    assert!(
-        raw[left_alt..].contains("\x1b[?25h")
-            || raw[..left_alt].rfind("\x1b[?25h") > raw.rfind("\x1b[?25l"),
-        "cursor shown again"
+    s.assert_restored();
+}
+
+#[test]
+fn the_live_lab_preset_sweep_help_tabs_and_quit() {
+    let mut s = Session::start(
+        &[
+            "tui",
+            "--workload",
+            "collatz",
+            "--size",
+            "300000",
+            "--strategy",
+            "pool",
+        ],
+        60,
+        200,
     );
+    s.wait_for("Queue");
+    for title in [
+        "Settings", "Timeline", "Amdahl", "Cache", "CPU", "Log", "Runs", "Summary",
+    ] {
+        s.wait_for(title);
+    }
+    // A sweep: points land one by one, then the fitted p.
+    s.press("w");
+    s.wait_for("p = 0.");
+    s.wait_for("sweep done");
+    // A preset: the race demo, three runs one after another.
+    s.press("6");
+    s.wait_for("preset: race: lost updates (3 runs)");
+    s.press("\r");
+    s.wait_for("Thread-2 pid");
+    s.wait_for("atomic");
+    s.wait_for("completed in");
+    s.press("?");
+    s.wait_for("Help");
+    s.press("\x1b");
+    // Small: the panels become tabs.
+    s.resize(24, 80);
+    s.wait_for(" Summary ");
+    let screen = s.contents();
+    assert!(!screen.contains("terminal too small"), "{screen}");
+    s.press("\t");
+    s.press("\t");
+    s.wait_for("the queue strategy shows its queue here");
+    s.press("q");
+    assert!(s.wait_exit().success());
+    std::thread::sleep(Duration::from_millis(100));
+    s.assert_restored();
 }
 
 #[test]

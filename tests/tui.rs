@@ -58,7 +58,7 @@ fn run_until(terminal: &mut Terminal<TestBackend>, app: &mut App, done: impl Fn(
 
 #[test]
 fn a_session_starts_a_run_fills_lanes_and_logs_in_the_lectures_words() {
-    let mut terminal = Terminal::new(TestBackend::new(200, 40)).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
     let mut app = app(&[
         "--workload",
         "sleep",
@@ -95,9 +95,9 @@ fn a_session_starts_a_run_fills_lanes_and_logs_in_the_lectures_words() {
 fn keys_change_the_settings_and_help_opens_and_closes() {
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
     let mut app = app(&[]);
-    app.apply(Action::Increase); // workload: collatz -> primes
-    app.apply(Action::NextField);
-    app.apply(Action::Decrease); // strategy: pool -> threads
+    app.apply(Action::Up); // workload: collatz -> primes
+    app.apply(Action::Right);
+    app.apply(Action::Down); // strategy: pool -> threads
     app.apply(Action::ToggleGil);
     app.apply(Action::Help);
     terminal.draw(|f| draw(f, &app, &theme())).unwrap();
@@ -199,7 +199,10 @@ fn the_timeline_panel_snapshot() {
     app.lab = lab;
     let mut terminal = Terminal::new(TestBackend::new(90, 5)).unwrap();
     terminal
-        .draw(|f| timeline::render(f, Rect::new(0, 0, 90, 5), &app, &theme()))
+        .draw(|f| {
+            let block = ratatui::widgets::Block::bordered().title(" Timeline ");
+            timeline::render(f, Rect::new(0, 0, 90, 5), &app, &theme(), block)
+        })
         .unwrap();
     insta::assert_snapshot!(screen(&terminal));
 }

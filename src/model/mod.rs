@@ -43,6 +43,33 @@ pub struct QueueModel {
     pub gets: u64,
     /// The order items were taken in (task ids), as the event stream shows it.
     pub get_order: Vec<u32>,
+    /// Put and get times within the last second, for the rates.
+    pub recent_puts: VecDeque<u64>,
+    pub recent_gets: VecDeque<u64>,
+}
+
+/// The window the queue's put and get rates are measured over.
+pub const RATE_WINDOW_NS: u64 = 1_000_000_000;
+
+impl QueueModel {
+    fn note(times: &mut VecDeque<u64>, t: u64) {
+        times.push_back(t);
+        while times.front().is_some_and(|&f| f + RATE_WINDOW_NS < t) {
+            times.pop_front();
+        }
+    }
+
+    /// Puts and gets per second over the last second before `now`.
+    pub fn rates(&self, now: u64) -> (f64, f64) {
+        let count = |times: &VecDeque<u64>| {
+            times.iter().filter(|&&t| t + RATE_WINDOW_NS >= now).count() as f64
+        };
+        let window = now.clamp(1, RATE_WINDOW_NS) as f64 / 1e9;
+        (
+            count(&self.recent_puts) / window,
+            count(&self.recent_gets) / window,
+        )
+    }
 }
 
 /// Cache traffic, streamed live.
@@ -170,11 +197,15 @@ impl Lab {
             }
             EventKind::QueuePut { depth, .. } => {
                 self.queue.puts += 1;
+                QueueModel::note(&mut self.queue.recent_puts, t);
                 self.push_depth(t, depth);
             }
             EventKind::QueueGet { task, depth } => {
                 self.queue.gets += 1;
-                self.queue.get_order.push(task);
+                QueueModel::note(&mut self.queue.recent_gets, t);
+                if self.queue.get_order.len() < 1_000_000 {
+                    self.queue.get_order.push(task);
+                }
                 self.push_depth(t, depth);
             }
             EventKind::Cache { op, currsize } => self.apply_cache(e.lane, t, op, currsize),

@@ -350,6 +350,10 @@ impl RunCtx {
     /// GIL held while it computes, its output stored, a panic or error
     /// recorded as a failure (the lane shows `failed`).
     pub fn execute(&self, task: &TaskSpec, probe: &mut Probe, lane_name: &str) {
+        if self.cancel.is_paused() {
+            probe.flush();
+            self.cancel.wait_while_paused();
+        }
         if self.cancel.is_cancelled() {
             return;
         }

@@ -176,6 +176,8 @@ struct Driver<'a> {
     rx: Receiver<Msg>,
     /// `processes`: a child per task, at most this many alive.
     per_task: bool,
+    /// The pause state last sent to the children.
+    paused: bool,
 }
 
 /// Run on child processes.
@@ -187,6 +189,7 @@ pub fn run(ctx: &Arc<RunCtx>) -> Result<()> {
         tx,
         rx,
         per_task: ctx.strategy == StrategyKind::Processes,
+        paused: false,
     };
     let result = d.run_phases();
     d.shut_down();
@@ -216,7 +219,8 @@ impl Driver<'_> {
 
     fn run_phase(&mut self, mut pending: VecDeque<TaskSpec>) -> Result<()> {
         loop {
-            if !self.ctx.cancel.is_cancelled() {
+            self.forward_pause();
+            if !self.ctx.cancel.is_cancelled() && !self.paused {
                 self.hand_out(&mut pending)?;
             }
             let outstanding = self.workers.iter().filter(|w| w.busy.is_some()).count();
@@ -235,6 +239,17 @@ impl Driver<'_> {
                     }
                 }
                 Err(_) => {}
+            }
+        }
+    }
+
+    /// Tell every child when the run is paused or resumed.
+    fn forward_pause(&mut self) {
+        let now = self.ctx.cancel.is_paused();
+        if now != self.paused {
+            self.paused = now;
+            for w in self.workers.iter_mut().filter(|w| w.alive) {
+                w.send(&ToWorker::Pause(now));
             }
         }
     }

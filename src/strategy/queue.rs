@@ -377,6 +377,7 @@ fn spawn_producer(
                     next = now;
                 }
             }
+            ctx.cancel.wait_while_paused();
             if ctx.cancel.is_cancelled() || !q.put(task, &mut probe) {
                 return;
             }

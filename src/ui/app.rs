@@ -1,24 +1,63 @@
-//! The TUI's state and what keys do to it. Drawing lives in the panel
+//! The TUI's state and what input does to it. Drawing lives in the panel
 //! modules and only reads this; the workers never wait for either.
 
+use super::settings::{self, Field};
+use crate::analysis::fit_amdahl;
+use crate::config::Config;
 use crate::engine::{self, Outcome, Run, RunInfo, RunSpec};
 use crate::model::Lab;
+use crate::presets::Preset;
+use crate::sampler::{CpuSample, Sampler};
 use crate::strategy::StrategyKind;
-use crate::workload::WorkloadKind;
+use crate::sweep::Point;
+use crossbeam_channel::Receiver;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use serde_json::Value;
+use std::collections::VecDeque;
 use std::time::SystemTime;
 
-/// The settings the user can change from the keyboard.
+/// The panels, in Tab order; in the small layout each is a tab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
-    Workload,
-    Strategy,
-    Workers,
-    Gil,
+pub enum Panel {
+    Settings,
+    Timeline,
+    Queue,
+    Amdahl,
+    Cache,
+    Cpu,
+    Log,
+    Runs,
+    Summary,
 }
 
-impl Field {
-    const ALL: [Field; 4] = [Field::Workload, Field::Strategy, Field::Workers, Field::Gil];
+impl Panel {
+    /// Every panel, in Tab order.
+    pub const ALL: [Panel; 9] = [
+        Panel::Settings,
+        Panel::Timeline,
+        Panel::Queue,
+        Panel::Amdahl,
+        Panel::Cache,
+        Panel::Cpu,
+        Panel::Log,
+        Panel::Runs,
+        Panel::Summary,
+    ];
+
+    /// The panel's title, exactly as shown.
+    pub fn title(self) -> &'static str {
+        match self {
+            Panel::Settings => "Settings",
+            Panel::Timeline => "Timeline",
+            Panel::Queue => "Queue",
+            Panel::Amdahl => "Amdahl",
+            Panel::Cache => "Cache",
+            Panel::Cpu => "CPU",
+            Panel::Log => "Log",
+            Panel::Runs => "Runs",
+            Panel::Summary => "Summary",
+        }
+    }
 }
 
 /// What the user asked for.
@@ -26,57 +65,88 @@ impl Field {
 pub enum Action {
     Start,
     Stop,
+    Pause,
     Quit,
-    NextField,
-    PrevField,
-    Increase,
-    Decrease,
+    NextPanel,
+    PrevPanel,
+    Left,
+    Right,
+    Up,
+    Down,
     MoreWorkers,
     FewerWorkers,
     ToggleGil,
+    Sweep,
+    ToggleGustafson,
     ZoomIn,
     ZoomOut,
     Freeze,
     ScrollBack,
     ScrollForward,
+    Filter,
+    Rerun,
+    Export,
     Help,
     CloseOverlay,
     FasterProducers,
     SlowerProducers,
     MoreConsumers,
     FewerConsumers,
+    /// Load preset number n (0-based).
+    Preset(u8),
+    /// A character typed into the log filter.
+    Type(char),
+    Backspace,
 }
 
-/// Map a key press to an action.
-pub fn action_for(key: KeyEvent) -> Option<Action> {
+/// Map a key press to an action; while the log filter is open, keys type into it.
+pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         return Some(Action::Quit);
     }
+    if typing {
+        return match key.code {
+            KeyCode::Enter => Some(Action::Filter),
+            KeyCode::Esc => Some(Action::CloseOverlay),
+            KeyCode::Backspace => Some(Action::Backspace),
+            KeyCode::Char(c) => Some(Action::Type(c)),
+            _ => None,
+        };
+    }
     Some(match key.code {
         KeyCode::Enter => Action::Start,
         KeyCode::Char('s') => Action::Stop,
+        KeyCode::Char('p') => Action::Pause,
         KeyCode::Char('q') => Action::Quit,
-        KeyCode::Right | KeyCode::Tab => Action::NextField,
-        KeyCode::Left | KeyCode::BackTab => Action::PrevField,
-        KeyCode::Up => Action::Increase,
-        KeyCode::Down => Action::Decrease,
+        KeyCode::Tab => Action::NextPanel,
+        KeyCode::BackTab => Action::PrevPanel,
+        KeyCode::Left => Action::Left,
+        KeyCode::Right => Action::Right,
+        KeyCode::Up => Action::Up,
+        KeyCode::Down => Action::Down,
         KeyCode::Char('+') | KeyCode::Char('=') => Action::MoreWorkers,
         KeyCode::Char('-') => Action::FewerWorkers,
         KeyCode::Char('g') => Action::ToggleGil,
+        KeyCode::Char('G') => Action::ToggleGustafson,
+        KeyCode::Char('w') => Action::Sweep,
         KeyCode::Char('z') => Action::ZoomIn,
         KeyCode::Char('x') => Action::ZoomOut,
         KeyCode::Char(' ') => Action::Freeze,
         KeyCode::PageUp => Action::ScrollBack,
         KeyCode::PageDown => Action::ScrollForward,
+        KeyCode::Char('/') => Action::Filter,
+        KeyCode::Char('r') => Action::Rerun,
+        KeyCode::Char('e') => Action::Export,
         KeyCode::Char('?') => Action::Help,
         KeyCode::Esc => Action::CloseOverlay,
         KeyCode::Char(']') => Action::FasterProducers,
         KeyCode::Char('[') => Action::SlowerProducers,
         KeyCode::Char('>') => Action::MoreConsumers,
         KeyCode::Char('<') => Action::FewerConsumers,
+        KeyCode::Char(c @ '1'..='9') => Action::Preset(c as u8 - b'1'),
         _ => return None,
     })
 }
@@ -91,47 +161,91 @@ pub struct TimelineView {
     pub end_ns: u64,
 }
 
-/// A finished run, for the comparison table.
+/// A finished run, for the Runs panel.
 #[derive(Clone, Debug)]
 pub struct RunRow {
-    pub workload: WorkloadKind,
-    pub strategy: StrategyKind,
-    pub gil: bool,
+    pub spec: RunSpec,
     pub workers: u32,
     pub wall_ms: f64,
     pub events: u64,
     pub ok: bool,
+    /// The run as `parlab run --json` prints it, for export.
+    pub json: Value,
+}
+
+impl RunRow {
+    /// The GIL was on and applied.
+    pub fn gil(&self) -> bool {
+        self.spec.gil && self.spec.strategy.gil_applies()
+    }
+}
+
+/// A sweep under way or done.
+pub struct SweepState {
+    pub spec: RunSpec,
+    pub grid: Vec<u32>,
+    pub points: Vec<Point>,
+    /// The fitted p, once at least two points are in.
+    pub p: Option<f64>,
+    rx: Option<Receiver<Result<Point, String>>>,
+}
+
+impl SweepState {
+    /// Whether points are still coming.
+    pub fn running(&self) -> bool {
+        self.rx.is_some()
+    }
 }
 
 /// The whole TUI state.
 pub struct App {
+    pub config: Config,
     /// The settings for the next run.
     pub spec: RunSpec,
-    pub field: Field,
+    /// The selected field of the settings form.
+    pub field: usize,
+    pub focus: Panel,
     pub run: Option<Run>,
     pub info: Option<RunInfo>,
     pub outcome: Option<Outcome>,
     pub lab: Lab,
     pub history: Vec<RunRow>,
+    pub selected_run: usize,
     pub view: TimelineView,
     pub help: bool,
     pub quit: bool,
-    /// The last problem, shown in the status bar.
+    /// The last problem or notice, shown in the Summary.
     pub message: Option<String>,
     pub fps: u32,
+    pub presets: Vec<Preset>,
+    /// The preset whose runs are queued, and the runs still to go.
+    pub preset: Option<String>,
+    pub pending: VecDeque<RunSpec>,
+    pub sweep: Option<SweepState>,
+    pub gustafson: bool,
+    /// Lines scrolled back from the newest in the Log.
+    pub log_scroll: usize,
+    pub log_filter: Option<String>,
+    /// The filter being typed, while the prompt is open.
+    pub filter_input: Option<String>,
+    pub cpu: Option<CpuSample>,
+    pub sampler: Option<Sampler>,
 }
 
 impl App {
     /// A fresh app on these settings.
     pub fn new(spec: RunSpec, fps: u32) -> Self {
         Self {
+            config: Config::default(),
             spec,
-            field: Field::Workload,
+            field: 0,
+            focus: Panel::Settings,
             run: None,
             info: None,
             outcome: None,
             lab: Lab::new(Vec::new(), SystemTime::now()),
             history: Vec::new(),
+            selected_run: 0,
             view: TimelineView {
                 cell_ns: None,
                 follow: true,
@@ -141,6 +255,16 @@ impl App {
             quit: false,
             message: None,
             fps,
+            presets: crate::presets::load_all().0,
+            preset: None,
+            pending: VecDeque::new(),
+            sweep: None,
+            gustafson: false,
+            log_scroll: 0,
+            log_filter: None,
+            filter_input: None,
+            cpu: None,
+            sampler: None,
         }
     }
 
@@ -149,12 +273,22 @@ impl App {
         self.run.is_some()
     }
 
+    /// Whether the run going is paused.
+    pub fn paused(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| r.is_paused())
+    }
+
     /// The time at the timeline's right edge.
     pub fn now_ns(&self) -> u64 {
-        match (&self.run, &self.info) {
-            (Some(run), _) => run.info.clock.now(),
-            _ => self.lab.now,
+        match &self.run {
+            Some(run) => run.info.clock.now(),
+            None => self.lab.now,
         }
+    }
+
+    /// The settings form's fields for the current settings.
+    pub fn fields(&self) -> Vec<Field> {
+        settings::fields(&self.spec)
     }
 
     /// The timeline's cell width now (zooming starts from it).
@@ -169,76 +303,120 @@ impl App {
         use Action::*;
         match action {
             Start => self.start(),
-            Stop => {
+            Stop => self.stop(),
+            Pause => {
                 if let Some(run) = &self.run {
-                    run.cancel();
-                    self.lab.note("run stopped by the user");
+                    let p = !run.is_paused();
+                    run.set_paused(p);
+                    self.lab.note(if p { "run paused" } else { "run resumed" });
                 }
             }
             Quit => {
-                if let Some(run) = &self.run {
-                    run.cancel();
-                }
+                self.stop();
                 self.quit = true;
             }
-            NextField | PrevField => {
-                let i = Field::ALL
+            NextPanel | PrevPanel => {
+                let i = Panel::ALL
                     .iter()
-                    .position(|&f| f == self.field)
+                    .position(|&p| p == self.focus)
                     .unwrap_or(0);
-                let n = Field::ALL.len();
-                let j = if action == NextField {
+                let n = Panel::ALL.len();
+                self.focus = Panel::ALL[if action == NextPanel {
                     (i + 1) % n
                 } else {
                     (i + n - 1) % n
-                };
-                self.field = Field::ALL[j];
+                }];
             }
-            Increase | Decrease => self.change_field(action == Increase),
-            MoreWorkers => self.step_workers(1),
-            FewerWorkers => self.step_workers(-1),
+            Left | Right | Up | Down => self.arrow(action),
+            MoreWorkers => self.step_workers(true),
+            FewerWorkers => self.step_workers(false),
             ToggleGil => self.spec.gil = !self.spec.gil,
+            Sweep => self.start_sweep(),
+            ToggleGustafson => self.gustafson = !self.gustafson,
             ZoomIn => self.view.cell_ns = Some((self.current_cell() / 2).max(100_000)),
             ZoomOut => self.view.cell_ns = Some((self.current_cell() * 2).min(60_000_000_000)),
             Freeze => {
                 self.view.follow = !self.view.follow;
                 self.view.end_ns = self.now_ns();
             }
-            ScrollBack | ScrollForward => {
-                if self.view.follow {
-                    self.view.follow = false;
-                    self.view.end_ns = self.now_ns();
-                }
-                let step = self.current_cell() * 20;
-                self.view.end_ns = if action == ScrollBack {
-                    self.view.end_ns.saturating_sub(step)
-                } else {
-                    (self.view.end_ns + step).min(self.now_ns())
-                };
-            }
+            ScrollBack | ScrollForward => self.scroll_timeline(action == ScrollBack),
+            Filter => self.filter(),
+            Rerun => self.rerun(),
+            Export => self.export(),
             Help => self.help = !self.help,
-            CloseOverlay => self.help = false,
+            CloseOverlay => {
+                self.help = false;
+                self.filter_input = None;
+            }
             FasterProducers | SlowerProducers => self.change_rate(action == FasterProducers),
             MoreConsumers | FewerConsumers => self.change_consumers(action == MoreConsumers),
+            Preset(n) => self.load_preset(n as usize),
+            Type(c) => {
+                if let Some(f) = &mut self.filter_input {
+                    f.push(c);
+                }
+            }
+            Backspace => {
+                if let Some(f) = &mut self.filter_input {
+                    f.pop();
+                }
+            }
         }
     }
 
-    fn change_field(&mut self, up: bool) {
-        match self.field {
-            Field::Workload => {
-                self.spec.workload.kind = cycle(&WorkloadKind::ALL, self.spec.workload.kind, up)
+    /// Arrows act inside the focused panel.
+    fn arrow(&mut self, a: Action) {
+        match self.focus {
+            Panel::Settings => {
+                let fields = self.fields();
+                let n = fields.len();
+                self.field = self.field.min(n - 1);
+                match a {
+                    Action::Left => self.field = (self.field + n - 1) % n,
+                    Action::Right => self.field = (self.field + 1) % n,
+                    _ => settings::change(fields[self.field], &mut self.spec, a == Action::Up),
+                }
             }
-            Field::Strategy => {
-                self.spec.strategy = cycle(&StrategyKind::ALL, self.spec.strategy, up)
-            }
-            Field::Workers => self.step_workers(if up { 1 } else { -1 }),
-            Field::Gil => self.spec.gil = !self.spec.gil,
+            Panel::Timeline => match a {
+                Action::Left => self.scroll_timeline(true),
+                Action::Right => self.scroll_timeline(false),
+                Action::Up => self.apply(Action::ZoomIn),
+                _ => self.apply(Action::ZoomOut),
+            },
+            Panel::Log => match a {
+                Action::Up | Action::Left => {
+                    self.log_scroll = (self.log_scroll + 1).min(self.lab.log.len())
+                }
+                _ => self.log_scroll = self.log_scroll.saturating_sub(1),
+            },
+            Panel::Runs => match a {
+                Action::Up | Action::Left => {
+                    self.selected_run = self.selected_run.saturating_sub(1)
+                }
+                _ => {
+                    self.selected_run =
+                        (self.selected_run + 1).min(self.history.len().saturating_sub(1))
+                }
+            },
+            _ => {}
         }
     }
 
-    fn step_workers(&mut self, by: i64) {
-        let now = self.spec.workers.unwrap_or_else(engine::logical_cores) as i64;
-        self.spec.workers = Some((now + by).clamp(1, engine::MAX_WORKERS as i64) as u32);
+    fn scroll_timeline(&mut self, back: bool) {
+        if self.view.follow {
+            self.view.follow = false;
+            self.view.end_ns = self.now_ns();
+        }
+        let step = self.current_cell() * 20;
+        self.view.end_ns = if back {
+            self.view.end_ns.saturating_sub(step)
+        } else {
+            (self.view.end_ns + step).min(self.now_ns())
+        };
+    }
+
+    fn step_workers(&mut self, up: bool) {
+        settings::change(Field::Workers, &mut self.spec, up);
     }
 
     fn change_rate(&mut self, faster: bool) {
@@ -263,13 +441,45 @@ impl App {
         self.lab.note(format!("consumers set to {n}"));
     }
 
-    /// Start a run on the current settings (stopping any run under way).
+    /// `/`: open the filter prompt; Enter in it applies (an empty filter clears).
+    fn filter(&mut self) {
+        match self.filter_input.take() {
+            None => self.filter_input = Some(self.log_filter.clone().unwrap_or_default()),
+            Some(f) => {
+                self.log_filter = (!f.is_empty()).then_some(f);
+                self.log_scroll = 0;
+            }
+        }
+    }
+
+    /// Filter the log by one lane (a click on it), or clear the filter.
+    pub fn filter_lane(&mut self, name: Option<String>) {
+        self.log_filter = name;
+        self.log_scroll = 0;
+    }
+
+    fn stop(&mut self) {
+        self.pending.clear();
+        if let Some(run) = &self.run {
+            run.cancel();
+            self.lab.note("run stopped by the user");
+        }
+    }
+
+    /// Start a run: the next of a loaded preset, else the settings shown.
     pub fn start(&mut self) {
         if self.run.is_some() {
             self.message = Some("a run is going: s stops it".into());
             return;
         }
-        match engine::start(self.spec.clone()) {
+        if let Some(next) = self.pending.pop_front() {
+            self.spec = next;
+        }
+        self.launch(self.spec.clone());
+    }
+
+    fn launch(&mut self, spec: RunSpec) {
+        match engine::start(spec) {
             Ok(run) => {
                 self.lab = Lab::new(run.info.tasks.clone(), run.info.started);
                 self.lab.note(format!(
@@ -289,15 +499,130 @@ impl App {
                 self.view.follow = true;
                 self.run = Some(run);
             }
+            Err(e) => {
+                self.pending.clear();
+                self.message = Some(format!("{e:#}"));
+            }
+        }
+    }
+
+    fn load_preset(&mut self, n: usize) {
+        let Some(preset) = self.presets.get(n).cloned() else {
+            self.message = Some(format!("no preset {}", n + 1));
+            return;
+        };
+        match preset.specs(&self.config) {
+            Ok(specs) => {
+                self.pending = specs.into();
+                if let Some(first) = self.pending.front() {
+                    self.spec = first.clone();
+                }
+                self.message = Some(format!(
+                    "preset: {} ({} runs): Enter runs them",
+                    preset.name,
+                    self.pending.len()
+                ));
+                self.preset = Some(preset.name);
+            }
             Err(e) => self.message = Some(format!("{e:#}")),
         }
     }
 
+    fn rerun(&mut self) {
+        if self.run.is_some() {
+            return;
+        }
+        if let Some(row) = self.history.get(self.selected_run) {
+            self.spec = row.spec.clone();
+            self.launch(self.spec.clone());
+        }
+    }
+
+    /// Write the selected run (else the last) as `parlab run --json` would print it.
+    fn export(&mut self) {
+        let row = if self.focus == Panel::Runs {
+            self.history.get(self.selected_run)
+        } else {
+            self.history.last()
+        };
+        let Some(row) = row else {
+            self.message = Some("no finished run to export".into());
+            return;
+        };
+        let stamp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!("parlab-run-{stamp}.json"));
+        self.message = Some(match std::fs::write(&path, format!("{}\n", row.json)) {
+            Ok(()) => format!("exported to {}", path.display()),
+            Err(e) => format!("cannot export to {}: {e}", path.display()),
+        });
+    }
+
+    /// Run a sweep of the current settings in the background; points land as measured.
+    fn start_sweep(&mut self) {
+        if self.sweep.as_ref().is_some_and(|s| s.running()) || self.run.is_some() {
+            self.message = Some("wait for the run or sweep under way to end".into());
+            return;
+        }
+        if !self.spec.strategy.takes_workers() {
+            self.message = Some(format!(
+                "a sweep varies the workers: {} takes none",
+                self.spec.strategy.name()
+            ));
+            return;
+        }
+        let grid = crate::sweep::default_grid(engine::logical_cores());
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let (spec, g) = (self.spec.clone(), grid.clone());
+        let _ = std::thread::Builder::new()
+            .name("parlab-sweep".into())
+            .spawn(move || {
+                let out = crate::sweep::run(&spec, &g, 1, |p| {
+                    let _ = tx.send(Ok(*p));
+                });
+                if let Err(e) = out {
+                    let _ = tx.send(Err(format!("{e:#}")));
+                }
+            });
+        self.lab.note(format!(
+            "sweep: {} workers",
+            grid.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+        self.sweep = Some(SweepState {
+            spec: self.spec.clone(),
+            grid,
+            points: Vec::new(),
+            p: None,
+            rx: Some(rx),
+        });
+    }
+
     /// Drain every pending event into the lab; collect the run once it ends.
     pub fn pump(&mut self) {
+        self.pump_sweep();
+        if let Some(s) = &self.sampler {
+            if let Some(sample) = s.latest() {
+                self.cpu = Some(sample);
+            }
+        }
         let Some(run) = &self.run else { return };
         for batch in run.events.try_iter() {
             self.lab.apply(batch);
+        }
+        if let Some(s) = &self.sampler {
+            let pids: Vec<u32> = self
+                .lab
+                .lanes
+                .iter()
+                .filter(|l| l.role == crate::event::Role::Process)
+                .map(|l| l.pid)
+                .collect();
+            s.watch(pids);
         }
         if !run.is_finished() {
             return;
@@ -309,46 +634,101 @@ impl App {
         }
         let info = run.info.clone();
         match run.join() {
-            Ok(outcome) => {
-                self.lab.finish(outcome.end_ns.max(self.lab.now));
-                let ok = outcome.failures.is_empty() && !outcome.cancelled;
-                self.lab.note(format!(
-                    "run {} in {:.1} ms",
-                    if ok {
-                        "finished"
-                    } else if outcome.cancelled && outcome.failures.is_empty() {
-                        "stopped"
-                    } else {
-                        "failed"
-                    },
-                    crate::clock::ms(outcome.wall_ns)
-                ));
-                self.history.push(RunRow {
-                    workload: info.spec.workload.kind,
-                    strategy: info.spec.strategy,
-                    gil: info.spec.gil && info.spec.strategy.gil_applies(),
-                    workers: info.workers,
-                    wall_ms: crate::clock::ms(outcome.wall_ns),
-                    events: outcome.events_sent,
-                    ok,
-                });
-                self.outcome = Some(outcome);
-            }
+            Ok(outcome) => self.finish(info, outcome),
             Err(e) => self.message = Some(format!("{e:#}")),
+        }
+        // A preset's next run starts as soon as the last one ends.
+        if !self.pending.is_empty() {
+            self.start();
         }
     }
 
-    /// Wall time of the matching sequential run of this session, for the speedup.
-    pub fn baseline_ms(&self, workload: WorkloadKind) -> Option<f64> {
+    fn finish(&mut self, info: RunInfo, outcome: Outcome) {
+        self.lab.finish(outcome.end_ns.max(self.lab.now));
+        let ok = outcome.failures.is_empty() && !outcome.cancelled;
+        let word = if ok {
+            "finished"
+        } else if outcome.cancelled && outcome.failures.is_empty() {
+            "stopped"
+        } else {
+            "failed"
+        };
+        self.lab.note(format!(
+            "run {word} in {:.1} ms",
+            crate::clock::ms(outcome.wall_ns)
+        ));
+        let finished = crate::headless::Finished {
+            info,
+            outcome,
+            lab: std::mem::replace(&mut self.lab, Lab::new(Vec::new(), SystemTime::now())),
+        };
+        let json = crate::report::to_json(&finished);
+        let crate::headless::Finished { info, outcome, lab } = finished;
+        self.lab = lab;
+        self.history.push(RunRow {
+            spec: info.spec.clone(),
+            workers: info.workers,
+            wall_ms: crate::clock::ms(outcome.wall_ns),
+            events: outcome.events_sent,
+            ok,
+            json,
+        });
+        self.selected_run = self.history.len() - 1;
+        self.outcome = Some(outcome);
+    }
+
+    fn pump_sweep(&mut self) {
+        let Some(s) = &mut self.sweep else { return };
+        let Some(rx) = &s.rx else { return };
+        let mut done = false;
+        let mut error = None;
+        loop {
+            match rx.try_recv() {
+                Ok(Ok(p)) => s.points.push(p),
+                Ok(Err(e)) => error = Some(e),
+                Err(crossbeam_channel::TryRecvError::Empty) => break,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        if s.points.len() >= 2 {
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .map(|p| (p.workers as f64, p.speedup))
+                .collect();
+            s.p = Some(fit_amdahl(&pts));
+        }
+        if done {
+            s.rx = None;
+            let p = s.p;
+            if let Some(e) = error {
+                self.message = Some(e);
+            }
+            if let Some(p) = p {
+                self.lab.note(format!("sweep done: p = {p:.2}"));
+            }
+        }
+    }
+
+    /// Wall time of the sequential run of this session with the same workload
+    /// and parameters, for speedups.
+    pub fn baseline_ms(&self, spec: &RunSpec) -> Option<f64> {
         self.history
             .iter()
             .rev()
-            .find(|r| r.ok && r.workload == workload && r.strategy == StrategyKind::Sequential)
+            .find(|r| {
+                r.ok && r.spec.workload == spec.workload
+                    && r.spec.strategy == StrategyKind::Sequential
+            })
             .map(|r| r.wall_ms)
     }
 
     /// Stop and join any run: every worker thread and process ends.
     pub fn shut_down(&mut self) {
+        self.pending.clear();
         if let Some(run) = self.run.take() {
             run.cancel();
             let _ = run.join();
@@ -362,10 +742,4 @@ impl Drop for App {
     fn drop(&mut self) {
         self.shut_down();
     }
-}
-
-fn cycle<T: Copy + PartialEq>(all: &[T], now: T, up: bool) -> T {
-    let i = all.iter().position(|&x| x == now).unwrap_or(0);
-    let n = all.len();
-    all[if up { (i + 1) % n } else { (i + n - 1) % n }]
 }

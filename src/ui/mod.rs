@@ -1,88 +1,217 @@
 //! The live lab: a TUI over the engine. State in [`app`], one module per
-//! panel, the loop generic over the backend so tests drive it headless.
+//! panel, the layout computed by one pure function (drawing and mouse
+//! clicks share it), the loop generic over the backend so tests drive it.
 
+pub mod amdahl;
 pub mod app;
-pub mod panels;
+pub mod cache;
+pub mod cpu;
+pub mod help;
+pub mod log;
+pub mod queue;
+pub mod runs;
+pub mod settings;
+pub mod summary;
 pub mod theme;
 pub mod timeline;
 
 use crate::config::Config;
 use crate::engine::RunSpec;
-use crate::strategy::StrategyKind;
-use app::App;
+use app::{App, Panel};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use ratatui::backend::Backend;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
-use ratatui::widgets::Paragraph;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
 use ratatui::{Frame, Terminal};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use theme::Theme;
 
-/// The smallest terminal the panels fit in.
+/// The smallest terminal the panels fit in (as tabs).
 pub const MIN_SIZE: (u16, u16) = (80, 24);
+/// From this size on, every panel shows at once.
+pub const FULL_SIZE: (u16, u16) = (160, 48);
+
+/// Where everything goes on a screen of a given size.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Screen {
+    /// The panels shown and their areas.
+    pub panels: Vec<(Panel, Rect)>,
+    /// In the small layout: the tab bar's tabs.
+    pub tabs: Vec<(Panel, Rect)>,
+    pub status: Rect,
+    /// Too small for anything but a message.
+    pub too_small: bool,
+}
+
+/// The layout: every panel at once on a large screen, tabs on a small one.
+pub fn layout(area: Rect, app: &App) -> Screen {
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        return Screen {
+            too_small: true,
+            ..Screen::default()
+        };
+    }
+    let settings_h = 4;
+    if area.width >= FULL_SIZE.0 && area.height >= FULL_SIZE.1 {
+        let lanes = app.lab.lanes.len().max(2) as u16;
+        let [settings, timeline, row_a, row_b, log, status] = Layout::vertical([
+            Constraint::Length(settings_h),
+            Constraint::Length((lanes + 2).clamp(5, 18)),
+            Constraint::Length(11),
+            Constraint::Length(12),
+            Constraint::Min(5),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let thirds =
+            |r: Rect| -> [Rect; 3] { Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(r) };
+        let [q, c, cpu] = thirds(row_a);
+        let [a, runs, summary] = Layout::horizontal([
+            Constraint::Percentage(30),
+            Constraint::Percentage(40),
+            Constraint::Percentage(30),
+        ])
+        .areas(row_b);
+        let panels = vec![
+            (Panel::Settings, settings),
+            (Panel::Timeline, timeline),
+            (Panel::Queue, q),
+            (Panel::Cache, c),
+            (Panel::Cpu, cpu),
+            (Panel::Amdahl, a),
+            (Panel::Runs, runs),
+            (Panel::Summary, summary),
+            (Panel::Log, log),
+        ];
+        return Screen {
+            panels,
+            tabs: Vec::new(),
+            status,
+            too_small: false,
+        };
+    }
+    let [settings, bar, content, status] = Layout::vertical([
+        Constraint::Length(settings_h),
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let shown = tab_shown(app);
+    let mut tabs = Vec::new();
+    let mut x = bar.x;
+    for p in Panel::ALL.iter().filter(|&&p| p != Panel::Settings) {
+        let w = p.title().len() as u16 + 2;
+        if x + w > bar.x + bar.width {
+            break;
+        }
+        tabs.push((*p, Rect::new(x, bar.y, w, 1)));
+        x += w + 1;
+    }
+    Screen {
+        panels: vec![(Panel::Settings, settings), (shown, content)],
+        tabs,
+        status,
+        too_small: false,
+    }
+}
+
+/// The tab on show in the small layout: the focused panel, or the Timeline
+/// while the settings have focus.
+pub fn tab_shown(app: &App) -> Panel {
+    if app.focus == Panel::Settings {
+        Panel::Timeline
+    } else {
+        app.focus
+    }
+}
+
+fn title_of(p: Panel, app: &App, area: Rect) -> String {
+    match p {
+        Panel::Timeline => timeline::title(app, area.width),
+        Panel::Amdahl => amdahl::title(app),
+        Panel::Log => log::title(app),
+        other => other.title().to_string(),
+    }
+}
 
 /// Draw one frame of the whole app.
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
-    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+    let screen = layout(area, app);
+    if screen.too_small {
         let msg = format!("terminal too small (need {}x{})", MIN_SIZE.0, MIN_SIZE.1);
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.error())), area);
         return;
     }
-    let strategy = app
-        .info
-        .as_ref()
-        .map(|i| i.spec.strategy)
-        .unwrap_or(app.spec.strategy);
-    let lanes = app.lab.lanes.len().max(2) as u16;
-    let body = area.height - 2;
-    let extra = extra_panel(app, strategy);
-    let extra_h = if extra.is_some() { 6 } else { 0 };
-    // The timeline gets a row per lane, up to most of the screen; the log the rest.
-    let timeline_h = (lanes + 2).min(body * 3 / 5 - extra_h).max(4);
-    let [top, timeline_area, extra_area, bottom, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(timeline_h),
-        Constraint::Length(extra_h),
-        Constraint::Min(6),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    panels::settings(frame, top, app, theme);
-    timeline::render(frame, timeline_area, app, theme);
-    if let Some(panel) = extra {
-        panel(frame, extra_area, app, theme);
+    for &(p, r) in &screen.panels {
+        let focused = app.focus == p;
+        let style = if focused { theme.accent() } else { theme.dim() };
+        let block = Block::bordered()
+            .border_type(if focused {
+                BorderType::Thick
+            } else {
+                BorderType::Plain
+            })
+            .border_style(style)
+            .title(Span::styled(
+                format!(" {} ", title_of(p, app, r)),
+                theme.accent(),
+            ));
+        match p {
+            Panel::Settings => settings::render(frame, r, app, theme, block),
+            Panel::Timeline => timeline::render(frame, r, app, theme, block),
+            Panel::Queue => queue::render(frame, r, app, theme, block),
+            Panel::Amdahl => amdahl::render(frame, r, app, theme, block),
+            Panel::Cache => cache::render(frame, r, app, theme, block),
+            Panel::Cpu => cpu::render(frame, r, app, theme, block),
+            Panel::Log => log::render(frame, r, app, theme, block),
+            Panel::Runs => runs::render(frame, r, app, theme, block),
+            Panel::Summary => summary::render(frame, r, app, theme, block),
+        }
     }
-    let [log, summary] =
-        Layout::horizontal([Constraint::Percentage(70), Constraint::Percentage(30)]).areas(bottom);
-    panels::log(frame, log, app, theme);
-    panels::summary(frame, summary, app, theme);
-    panels::status(frame, status, app, theme);
+    let shown = tab_shown(app);
+    for &(p, r) in &screen.tabs {
+        let style = if p == shown {
+            theme.selected()
+        } else {
+            theme.dim()
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(format!(" {} ", p.title()), style)),
+            r,
+        );
+    }
+    help::status(frame, screen.status, app, theme);
     if app.help {
-        panels::help(frame, area, theme);
+        help::overlay(frame, area, theme);
     }
 }
 
-type Panel = fn(&mut Frame, Rect, &App, &Theme);
-
-/// The Queue panel for the queue strategy, the Cache panel for memoised work.
-fn extra_panel(app: &App, strategy: StrategyKind) -> Option<Panel> {
-    if strategy == StrategyKind::Queue {
-        Some(panels::queue)
-    } else if app.lab.cache.hits + app.lab.cache.misses > 0
-        || app.spec.workload.kind == crate::workload::WorkloadKind::Fib
-    {
-        Some(panels::cache)
-    } else {
-        None
+/// A mouse click at (x, y) on a screen of `area`: focus the panel, switch
+/// the tab, or filter the log by the lane clicked.
+pub fn click(app: &mut App, area: Rect, x: u16, y: u16) {
+    let screen = layout(area, app);
+    let hit = |r: &Rect| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+    if let Some(&(p, _)) = screen.tabs.iter().find(|(_, r)| hit(r)) {
+        app.focus = p;
+        return;
+    }
+    if let Some(&(p, r)) = screen.panels.iter().find(|(_, r)| hit(r)) {
+        app.focus = p;
+        if p == Panel::Timeline {
+            let lane = timeline::lane_at(app, r, y).map(|i| app.lab.lanes[i].name.clone());
+            app.filter_lane(lane);
+        }
     }
 }
 
 /// What the loop reacts to besides the clock.
 pub enum Input {
     Key(crossterm::event::KeyEvent),
+    Click(u16, u16),
     Resize,
 }
 
@@ -112,9 +241,13 @@ where
         loop {
             match input.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Input::Key(k)) => {
-                    if let Some(a) = app::action_for(k) {
+                    if let Some(a) = app::action_for(k, app.filter_input.is_some()) {
                         app.apply(a);
                     }
+                }
+                Ok(Input::Click(x, y)) => {
+                    let size = terminal.size()?;
+                    click(app, Rect::new(0, 0, size.width, size.height), x, y);
                 }
                 Ok(Input::Resize) => break,
                 Err(RecvTimeoutError::Timeout) => break,
@@ -136,17 +269,35 @@ where
 pub fn main(config: &Config, spec: RunSpec) -> anyhow::Result<ExitCode> {
     let theme = Theme::new(config.tui.theme);
     let mut app = App::new(spec, config.tui.fps);
+    app.config = config.clone();
+    let (presets, problems) = crate::presets::load_all();
+    app.presets = presets;
+    if let Some(p) = problems.first() {
+        app.message = Some(p.clone());
+    }
+    app.sampler = Some(crate::sampler::Sampler::start(Duration::from_millis(500)));
     let mut terminal = ratatui::try_init()?;
     let _restore = RestoreOnDrop;
+    crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    // ratatui's hook restores the terminal before the message; mouse capture first.
+    let restore = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        restore(info);
+    }));
     crate::strategy::silence_worker_panics();
     crate::signals::listen();
     let (tx, rx) = crossbeam_channel::unbounded();
     std::thread::Builder::new()
         .name("parlab-input".into())
         .spawn(move || loop {
+            use crossterm::event::{Event, MouseEventKind};
             let sent = match crossterm::event::read() {
-                Ok(crossterm::event::Event::Key(k)) => tx.send(Input::Key(k)),
-                Ok(crossterm::event::Event::Resize(..)) => tx.send(Input::Resize),
+                Ok(Event::Key(k)) => tx.send(Input::Key(k)),
+                Ok(Event::Mouse(m)) if matches!(m.kind, MouseEventKind::Down(_)) => {
+                    tx.send(Input::Click(m.column, m.row))
+                }
+                Ok(Event::Resize(..)) => tx.send(Input::Resize),
                 Ok(_) => Ok(()),
                 Err(_) => return,
             };
@@ -168,6 +319,7 @@ struct RestoreOnDrop;
 
 impl Drop for RestoreOnDrop {
     fn drop(&mut self) {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
         ratatui::restore();
     }
 }

@@ -43,24 +43,32 @@ pub fn auto_cell(span: u64, width: u16) -> u64 {
     }
 }
 
-/// Draw the panel.
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+/// The panel's title: its scale and whether it follows the run.
+pub fn title(app: &App, width: u16) -> String {
     let mode = if app.view.follow { "live" } else { "frozen" };
-    let strip_w = area.width.saturating_sub(LABEL + 3).max(1);
-    let (_, cell_ns) = window(app, strip_w);
+    let (_, cell_ns) = window(app, width.saturating_sub(LABEL + 3).max(1));
     let zoom = if app.view.cell_ns.is_some() {
         ""
     } else {
         " (fit)"
     };
-    let title = Line::from(vec![
-        Span::styled(" Timeline ", theme.accent()),
-        Span::styled(
-            format!("{} ms/cell{zoom}, {mode} ", ms(cell_ns)),
-            theme.dim(),
-        ),
-    ]);
-    let block = Block::bordered().title(title).title_bottom(legend(theme));
+    format!("Timeline  {} ms/cell{zoom}, {mode}", ms(cell_ns))
+}
+
+/// The lane shown on row `y` of a timeline drawn in `area`, for mouse clicks.
+pub fn lane_at(app: &App, area: Rect, y: u16) -> Option<usize> {
+    let inner = Block::bordered().inner(area);
+    if y < inner.y || y >= inner.y + inner.height {
+        return None;
+    }
+    let skip = app.lab.lanes.len().saturating_sub(inner.height as usize);
+    let i = skip + (y - inner.y) as usize;
+    (i < app.lab.lanes.len()).then_some(i)
+}
+
+/// Draw the panel.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
+    let block = block.title_bottom(legend(theme));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width <= LABEL + 2 || inner.height == 0 {

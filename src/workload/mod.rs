@@ -168,6 +168,9 @@ impl<'a> TaskCtx<'a> {
     #[inline]
     pub fn tick(&mut self) -> Result<(), Cancelled> {
         self.cancel.check()?;
+        if self.cancel.is_paused() {
+            self.pause();
+        }
         if let Some(gil) = self.gil {
             gil.check(self.probe);
         }
@@ -176,6 +179,21 @@ impl<'a> TaskCtx<'a> {
             self.probe.maybe_flush();
         }
         Ok(())
+    }
+
+    /// Held at a check point while the run is paused: `idle`, GIL released.
+    #[cold]
+    fn pause(&mut self) {
+        self.probe.state(WorkerState::Idle);
+        self.probe.flush();
+        if let Some(gil) = self.gil {
+            gil.release();
+        }
+        self.cancel.wait_while_paused();
+        match self.gil {
+            Some(gil) => gil.take(self.probe),
+            None => self.probe.state(WorkerState::Running),
+        }
     }
 
     /// Run a blocking wait: the lane is in `io` and the GIL is released meanwhile.

@@ -1,0 +1,69 @@
+//! The Cache panel: hits and misses as `cache_info()` reads, the hit ratio
+//! over time, currsize against maxsize, and a row per process where each has
+//! its own cache.
+
+use super::app::App;
+use super::theme::Theme;
+use crate::event::WorkerState;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Sparkline};
+use ratatui::Frame;
+
+/// Draw the panel.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let c = &app.lab.cache;
+    if c.hits + c.misses == 0 {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "memoised workloads (fib) show their cache here",
+                theme.dim(),
+            )),
+            inner,
+        );
+        return;
+    }
+    let total = c.hits + c.misses;
+    let ratio = 100.0 * c.hits as f64 / total as f64;
+    let maxsize = app
+        .info
+        .as_ref()
+        .map(|i| i.spec.workload.params.fib.cache_size.to_string())
+        .unwrap_or_else(|| "?".into());
+    let mut lines = vec![Line::raw(format!(
+        "hits {} · misses {} · evictions {} · hit ratio {ratio:.1}%",
+        c.hits, c.misses, c.evictions
+    ))];
+    for (pid, (h, m, size)) in &c.per_pid {
+        lines.push(Line::styled(
+            format!("pid {pid}: hits {h} · misses {m} · currsize {size} of maxsize {maxsize}"),
+            theme.dim(),
+        ));
+    }
+    let rows = lines.len() as u16;
+    let [text, spark] = Layout::vertical([
+        Constraint::Length(rows.min(inner.height)),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(lines), text);
+    // Hit ratio of each stretch between samples, in percent.
+    let ratios: Vec<u64> = c
+        .series
+        .windows(2)
+        .map(|w| {
+            let (h, m) = (w[1].1 - w[0].1, w[1].2 - w[0].2);
+            (100 * h).checked_div(h + m).unwrap_or(0)
+        })
+        .collect();
+    let shown = &ratios[ratios.len().saturating_sub(spark.width as usize)..];
+    frame.render_widget(
+        Sparkline::default()
+            .data(shown)
+            .max(100)
+            .style(theme.state(WorkerState::Io)),
+        spark,
+    );
+}

@@ -1,0 +1,83 @@
+//! The CPU panel: every core's utilisation as a heat strip (readable at 2
+//! cores and at 64), and each worker process's CPU and memory.
+
+use super::app::App;
+use super::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+const LEVELS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+fn heat(theme: &Theme, pct: f32) -> Style {
+    if !theme.color {
+        return Style::new();
+    }
+    // Okabe-Ito blue to orange to vermillion: no red/green pair.
+    let c = match pct {
+        p if p < 25.0 => Color::Rgb(0, 114, 178),
+        p if p < 50.0 => Color::Rgb(86, 180, 233),
+        p if p < 75.0 => Color::Rgb(230, 159, 0),
+        _ => Color::Rgb(213, 94, 0),
+    };
+    Style::new().fg(c)
+}
+
+/// Draw the panel.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(sample) = &app.cpu else {
+        frame.render_widget(
+            Paragraph::new(Line::styled("sampling…", theme.dim())),
+            inner,
+        );
+        return;
+    };
+    let cores = &sample.cores;
+    let avg = cores.iter().sum::<f32>() / cores.len().max(1) as f32;
+    let mut lines = vec![Line::raw(format!(
+        "{} cores · average {avg:.0}%",
+        cores.len()
+    ))];
+    let width = inner.width.max(1) as usize;
+    if cores.len() * 9 <= width {
+        // Few cores: a labelled gauge each.
+        let spans: Vec<Span> = cores
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &p)| {
+                let bar = LEVELS[((p / 100.0 * 8.0).round() as usize).min(8)];
+                [
+                    Span::raw(format!("{i:>2} ")),
+                    Span::styled(bar.to_string(), heat(theme, p)),
+                    Span::raw(format!("{p:>3.0}% ")),
+                ]
+            })
+            .collect();
+        lines.push(Line::from(spans));
+    } else {
+        // Many cores: a heat strip, one cell a core, wrapped.
+        for row in cores.chunks(width) {
+            lines.push(Line::from(
+                row.iter()
+                    .map(|&p| {
+                        Span::styled(
+                            LEVELS[((p / 100.0 * 8.0).round() as usize).clamp(1, 8)].to_string(),
+                            heat(theme, p),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            ));
+        }
+    }
+    for (pid, cpu, mem) in &sample.processes {
+        lines.push(Line::styled(
+            format!("pid {pid}: cpu {cpu:.0}% · mem {:.1} MB", *mem as f64 / 1e6),
+            theme.dim(),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,89 @@
+//! The Queue panel: depth over time against the capacity line, put and get
+//! rates, and who is blocked right now.
+
+use super::app::App;
+use super::theme::Theme;
+use crate::clock::ms;
+use crate::event::{Role, WorkerState};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::symbols::Marker;
+use ratatui::text::Line;
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
+use ratatui::Frame;
+
+/// Draw the panel.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(info) = app
+        .info
+        .as_ref()
+        .filter(|i| i.spec.strategy == crate::strategy::StrategyKind::Queue)
+    else {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "the queue strategy shows its queue here",
+                theme.dim(),
+            )),
+            inner,
+        );
+        return;
+    };
+    let lab = &app.lab;
+    let cap = info.spec.queue.capacity;
+    let now = app.now_ns();
+    let (puts, gets) = lab.queue.rates(now);
+    let blocked = |role, state| {
+        lab.lanes
+            .iter()
+            .filter(|l| l.role == role && l.state == state)
+            .count()
+    };
+    let depth_now = lab
+        .depth_series(usize::MAX)
+        .last()
+        .map(|p| p.1)
+        .unwrap_or(0);
+    let text = format!(
+        "depth {depth_now}/{cap} · puts {puts:.1}/s · gets {gets:.1}/s · blocked now: {} producers (full), {} consumers (empty)",
+        blocked(Role::Producer, WorkerState::QueueFull),
+        blocked(Role::Consumer, WorkerState::QueueEmpty)
+    );
+    let [top, chart] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(Line::raw(text)), top);
+    let points: Vec<(f64, f64)> = lab
+        .depth_series(chart.width.max(1) as usize * 2)
+        .iter()
+        .map(|&(t, d)| (ms(t), d as f64))
+        .collect();
+    let end = ms(now).max(1.0);
+    let capacity = [(0.0, cap as f64), (end, cap as f64)];
+    let data = vec![
+        Dataset::default()
+            .name("capacity")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme.state(WorkerState::QueueFull))
+            .data(&capacity),
+        Dataset::default()
+            .name("depth")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme.state(WorkerState::Running))
+            .data(&points),
+    ];
+    let chart_widget = Chart::new(data)
+        .x_axis(
+            Axis::default()
+                .bounds([0.0, end])
+                .labels(["0".to_string(), format!("{end:.0} ms")])
+                .style(theme.dim()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, cap as f64 * 1.1])
+                .labels(["0".to_string(), cap.to_string()])
+                .style(theme.dim()),
+        );
+    frame.render_widget(chart_widget, chart);
+}

@@ -1,0 +1,94 @@
+//! The Runs panel: every finished run of this session side by side, with its
+//! speedup against the matching sequential run. `r` reruns the selected row,
+//! `e` exports it as `parlab run --json` would print it.
+
+use super::app::App;
+use super::theme::Theme;
+use crate::engine::RunSpec;
+use crate::workload::WorkloadKind;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+/// The parameters that tell runs of one workload apart.
+pub fn params(spec: &RunSpec) -> String {
+    let p = &spec.workload.params;
+    match spec.workload.kind {
+        WorkloadKind::Collatz => format!("{} {:?}", p.collatz.size, p.collatz.mode).to_lowercase(),
+        WorkloadKind::Primes => format!("{} {:?}", p.primes.size, p.primes.method).to_lowercase(),
+        WorkloadKind::Fib => format!("cache {}", p.fib.cache_size),
+        WorkloadKind::Sleep => format!("{} ms units", p.sleep.unit_ms),
+        WorkloadKind::Shell => format!("{} ms units", p.shell.unit_ms),
+        WorkloadKind::Amdahl => format!("serial {}", p.amdahl.serial),
+        WorkloadKind::Race => format!("{:?}", p.race.mode).to_lowercase(),
+    }
+}
+
+/// Draw the panel.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
+    if app.history.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "finished runs line up here for comparison",
+                theme.dim(),
+            ))
+            .block(block),
+            area,
+        );
+        return;
+    }
+    let rows: Vec<Row> = app
+        .history
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let speedup = app.baseline_ms(&r.spec).map(|b| b / r.wall_ms.max(1e-9));
+            let cell =
+                |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map(f).unwrap_or_else(|| "-".into());
+            let style = if r.ok {
+                ratatui::style::Style::new()
+            } else {
+                theme.error()
+            };
+            Row::new(vec![
+                format!("{}", i + 1),
+                r.spec.workload.kind.name().to_string(),
+                params(&r.spec),
+                r.spec.strategy.name().to_string(),
+                if r.gil() { "on".into() } else { "off".into() },
+                r.workers.to_string(),
+                format!("{:.0}", r.wall_ms),
+                cell(speedup, &|s| format!("{s:.2}×")),
+                cell(speedup, &|s| {
+                    format!("{:.0}%", 100.0 * s / r.workers as f64)
+                }),
+                r.events.to_string(),
+            ])
+            .style(style)
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(3),
+        Constraint::Length(8),
+        Constraint::Min(10),
+        Constraint::Length(12),
+        Constraint::Length(4),
+        Constraint::Length(4),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(5),
+        Constraint::Length(9),
+    ];
+    let header = Row::new([
+        "#", "workload", "params", "strategy", "GIL", "wkrs", "wall ms", "speedup", "eff", "events",
+    ])
+    .style(theme.accent());
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .row_highlight_style(theme.selected());
+    let mut state =
+        TableState::default().with_selected(Some(app.selected_run.min(app.history.len() - 1)));
+    frame.render_stateful_widget(table, area, &mut state);
+}

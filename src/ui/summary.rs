@@ -1,0 +1,123 @@
+//! The Summary panel: the current run's wall time, speedup, efficiency,
+//! events sent and received, and failures.
+
+use super::app::App;
+use super::theme::Theme;
+use crate::clock::ms;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+fn short_result(r: &serde_json::Value) -> String {
+    let Some(m) = r.as_object() else {
+        return r.to_string();
+    };
+    m.iter()
+        .filter(|(_, v)| !v.is_array() && !v.is_object())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Draw the panel.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
+    let mut lines = Vec::new();
+    match &app.info {
+        None => lines.push(Line::styled(
+            "no run yet: Enter starts one, 1-6 load a preset",
+            theme.dim(),
+        )),
+        Some(info) => {
+            let state = if app.paused() {
+                "paused"
+            } else if app.running() {
+                "running"
+            } else if app.outcome.as_ref().is_some_and(|o| !o.failures.is_empty()) {
+                "failed"
+            } else if app.outcome.as_ref().is_some_and(|o| o.cancelled) {
+                "stopped"
+            } else {
+                "finished"
+            };
+            let wall = app
+                .outcome
+                .as_ref()
+                .map(|o| ms(o.wall_ns))
+                .unwrap_or_else(|| ms(app.now_ns()));
+            let gil = if info.spec.gil && info.spec.strategy.gil_applies() {
+                " · GIL"
+            } else {
+                ""
+            };
+            lines.push(Line::from(format!(
+                "{} · {} · {} workers{gil} · {state}",
+                info.spec.workload.kind.name(),
+                info.spec.strategy.name(),
+                info.workers
+            )));
+            lines.push(Line::from(format!(
+                "wall {wall:.1} ms · tasks {}/{}",
+                app.lab.tasks_done,
+                info.tasks.len()
+            )));
+            match (app.baseline_ms(&info.spec), &app.outcome) {
+                (Some(base), Some(_)) => {
+                    let speedup = base / wall.max(1e-9);
+                    lines.push(Line::from(format!(
+                        "speedup {speedup:.2}× · efficiency {:.0}% (against sequential {base:.0} ms)",
+                        100.0 * speedup / info.workers as f64
+                    )));
+                }
+                _ => lines.push(Line::styled(
+                    "speedup: run this workload sequentially too",
+                    theme.dim(),
+                )),
+            }
+            let sent = app
+                .outcome
+                .as_ref()
+                .map(|o| o.events_sent.to_string())
+                .unwrap_or_else(|| "…".into());
+            lines.push(Line::from(format!(
+                "events sent {sent} · received {}",
+                app.lab.received
+            )));
+            if let Some(o) = &app.outcome {
+                if let Some(r) = &o.result {
+                    lines.push(Line::styled(
+                        format!("result {}", short_result(r)),
+                        theme.dim(),
+                    ));
+                }
+                for f in &o.failures {
+                    lines.push(Line::styled(
+                        format!(
+                            "FAILED {} (pid {}) {}: {}",
+                            f.lane,
+                            f.pid,
+                            f.task.clone().unwrap_or_default(),
+                            f.reason
+                        ),
+                        theme.error(),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(preset) = &app.preset {
+        if !app.pending.is_empty() {
+            lines.push(Line::styled(
+                format!("preset {preset}: {} runs to go", app.pending.len()),
+                theme.accent(),
+            ));
+        }
+    }
+    if let Some(m) = &app.message {
+        lines.push(Line::styled(m.clone(), theme.error()));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+        area,
+    );
+}
