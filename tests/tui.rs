@@ -219,3 +219,279 @@ fn the_themes_colour_every_state_differently() {
         }
     }
 }
+
+/// Mask the wall-clock `[HH:MM:SS.mmm]` of log lines, so snapshots are stable.
+fn mask_times(s: &str) -> String {
+    let b: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        let is_stamp = i + 14 <= b.len()
+            && b[i] == '['
+            && b[i + 13] == ']'
+            && b[i + 3] == ':'
+            && b[i + 6] == ':'
+            && b[i + 9] == '.';
+        if is_stamp {
+            out.push_str("[hh:mm:ss.mmm]");
+            i += 14;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// An app with a synthetic finished queue run, a sweep, a cache and a CPU
+/// sample: every panel populated, nothing depending on the clock or the machine.
+fn populated() -> App {
+    use parlab::event::CacheOp;
+    use parlab::sampler::CpuSample;
+    use parlab::workload::TaskSpec;
+    let mut app = app(&[
+        "--workload",
+        "fib",
+        "--strategy",
+        "queue",
+        "--capacity",
+        "4",
+    ]);
+    let tasks: Vec<TaskSpec> = (0..4)
+        .map(|i| TaskSpec {
+            id: i,
+            name: format!("fib({})", 20 + i),
+            cost: 20,
+            units: None,
+            phase: 0,
+        })
+        .collect();
+    let mut lab = Lab::new(tasks, std::time::UNIX_EPOCH);
+    let ms = 1_000_000u64;
+    let lane = |id, name: &str, role| Event {
+        t: 0,
+        lane: id,
+        kind: EventKind::Lane {
+            name: name.into(),
+            role,
+            pid: 4242,
+            tid: Some(7),
+            spawned_at: 0,
+        },
+    };
+    let mut evs = vec![
+        lane(0, "producer-1", Role::Producer),
+        lane(1, "consumer-1", Role::Consumer),
+        lane(2, "consumer-2", Role::Consumer),
+    ];
+    for i in 0..4u32 {
+        let t = i as u64 * 100;
+        evs.push(Event {
+            t: t * ms,
+            lane: 0,
+            kind: EventKind::QueuePut {
+                task: i,
+                depth: 1 + i % 3,
+            },
+        });
+        evs.push(Event {
+            t: (t + 20) * ms,
+            lane: 1 + i % 2,
+            kind: EventKind::QueueGet {
+                task: i,
+                depth: i % 3,
+            },
+        });
+        evs.push(Event {
+            t: (t + 20) * ms,
+            lane: 1 + i % 2,
+            kind: EventKind::TaskStart { task: i },
+        });
+        evs.push(Event {
+            t: (t + 20) * ms,
+            lane: 1 + i % 2,
+            kind: EventKind::State(WorkerState::Running),
+        });
+        for k in 0..10 {
+            let op = if k % 3 == 0 {
+                CacheOp::Hit
+            } else {
+                CacheOp::Miss
+            };
+            evs.push(Event {
+                t: (t + 20 + k * 6) * ms,
+                lane: 1 + i % 2,
+                kind: EventKind::Cache { op, currsize: 2 },
+            });
+        }
+        evs.push(Event {
+            t: (t + 90) * ms,
+            lane: 1 + i % 2,
+            kind: EventKind::TaskEnd { task: i, ok: true },
+        });
+        evs.push(Event {
+            t: (t + 90) * ms,
+            lane: 1 + i % 2,
+            kind: EventKind::State(WorkerState::QueueEmpty),
+        });
+    }
+    evs.push(Event {
+        t: 0,
+        lane: 0,
+        kind: EventKind::State(WorkerState::QueueFull),
+    });
+    lab.apply(evs);
+    lab.finish(400 * ms);
+    app.lab = lab;
+    app.cpu = Some(CpuSample {
+        cores: vec![12.0, 97.0],
+        processes: vec![(4243, 99.0, 3_200_000)],
+    });
+    app
+}
+
+fn render_panel(app: &App, panel: parlab::ui::app::Panel, w: u16, h: u16) -> String {
+    use parlab::ui::app::Panel;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|f| {
+            let area = f.area();
+            let block = ratatui::widgets::Block::bordered().title(format!(" {} ", panel.title()));
+            match panel {
+                Panel::Settings => parlab::ui::settings::render(f, area, app, &theme(), block),
+                Panel::Timeline => timeline::render(f, area, app, &theme(), block),
+                Panel::Queue => parlab::ui::queue::render(f, area, app, &theme(), block),
+                Panel::Amdahl => parlab::ui::amdahl::render(f, area, app, &theme(), block),
+                Panel::Cache => parlab::ui::cache::render(f, area, app, &theme(), block),
+                Panel::Cpu => parlab::ui::cpu::render(f, area, app, &theme(), block),
+                Panel::Log => parlab::ui::log::render(f, area, app, &theme(), block),
+                Panel::Runs => parlab::ui::runs::render(f, area, app, &theme(), block),
+                Panel::Summary => parlab::ui::summary::render(f, area, app, &theme(), block),
+            }
+        })
+        .unwrap();
+    mask_times(&screen(&terminal))
+}
+
+#[test]
+fn every_panel_snapshot() {
+    use parlab::ui::app::Panel;
+    let app = populated();
+    for panel in [
+        Panel::Settings,
+        Panel::Timeline,
+        Panel::Cache,
+        Panel::Cpu,
+        Panel::Log,
+    ] {
+        insta::assert_snapshot!(
+            format!("panel_{}", panel.title().to_lowercase()),
+            render_panel(&app, panel, 100, 12)
+        );
+    }
+}
+
+#[test]
+fn the_queue_runs_amdahl_and_summary_panels_with_a_finished_session() {
+    use parlab::ui::app::Panel;
+    // A real session: a sequential run and a queue run of the same work, then a sweep.
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    let mut app = app(&[
+        "--workload",
+        "collatz",
+        "--size",
+        "20000",
+        "--strategy",
+        "sequential",
+    ]);
+    app.apply(Action::Start);
+    run_until(&mut terminal, &mut app, |a| {
+        !a.running() && a.history.len() == 1
+    });
+    app.spec.strategy = parlab::strategy::StrategyKind::Queue;
+    app.spec.queue.capacity = 2;
+    app.spec.workers = Some(2);
+    app.apply(Action::Start);
+    run_until(&mut terminal, &mut app, |a| {
+        !a.running() && a.history.len() == 2
+    });
+    app.apply(Action::Sweep);
+    run_until(&mut terminal, &mut app, |a| {
+        a.sweep.as_ref().is_some_and(|s| !s.running())
+    });
+    let queue = render_panel(&app, Panel::Queue, 100, 12);
+    assert!(
+        queue.contains("depth") && queue.contains("/2") && queue.contains("gets"),
+        "{queue}"
+    );
+    let runs = render_panel(&app, Panel::Runs, 110, 8);
+    assert!(
+        runs.contains("sequential") && runs.contains("queue") && runs.contains("×"),
+        "speedup against the sequential run:\n{runs}"
+    );
+    let amdahl = render_panel(&app, Panel::Amdahl, 80, 16);
+    assert!(
+        amdahl.contains("workers") && amdahl.contains("speedup"),
+        "{amdahl}"
+    );
+    let title = parlab::ui::amdahl::title(&app);
+    assert!(
+        title.starts_with("Amdahl  p = 0.") || title == "Amdahl  p = 1.00",
+        "{title}"
+    );
+    let summary = render_panel(&app, Panel::Summary, 100, 10);
+    assert!(
+        summary.contains("speedup")
+            && summary.contains("efficiency")
+            && summary.contains("events sent"),
+        "{summary}"
+    );
+    // The whole screen shows every panel at 200x60.
+    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    let s = screen(&terminal);
+    for title in [
+        "Settings", "Timeline", "Queue", "Amdahl", "Cache", "CPU", "Log", "Runs", "Summary",
+    ] {
+        assert!(s.contains(&format!(" {title}")), "{title} missing:\n{s}");
+    }
+}
+
+#[test]
+fn a_whole_session_through_the_app_loop_with_injected_input() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use parlab::ui::Input;
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut app = app(&[
+        "--workload",
+        "sleep",
+        "--unit-ms",
+        "2",
+        "--strategy",
+        "pool",
+        "--workers",
+        "2",
+    ]);
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let key = |c| Input::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    std::thread::spawn(move || {
+        tx.send(key(KeyCode::Enter)).unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        tx.send(key(KeyCode::Tab)).unwrap();
+        tx.send(key(KeyCode::Char('?'))).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        tx.send(key(KeyCode::Esc)).unwrap();
+        tx.send(Input::Click(50, 10)).unwrap();
+        tx.send(key(KeyCode::Char('q'))).unwrap();
+    });
+    parlab::ui::run_app(&mut terminal, &mut app, &theme(), &rx).unwrap();
+    assert!(app.quit);
+    assert_eq!(app.history.len(), 1, "the run finished and was recorded");
+    assert!(app.history[0].ok);
+    assert_eq!(
+        app.history[0].json["result"]["tasks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
+}

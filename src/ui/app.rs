@@ -538,7 +538,8 @@ impl App {
         }
     }
 
-    /// Write the selected run (else the last) as `parlab run --json` would print it.
+    /// Write the selected run (else the last), as `parlab run --json` would
+    /// print it, to `parlab-run-<ms>.json` in the current folder.
     fn export(&mut self) {
         let row = if self.focus == Panel::Runs {
             self.history.get(self.selected_run)
@@ -553,7 +554,7 @@ impl App {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("parlab-run-{stamp}.json"));
+        let path = std::path::PathBuf::from(format!("parlab-run-{stamp}.json"));
         self.message = Some(match std::fs::write(&path, format!("{}\n", row.json)) {
             Ok(()) => format!("exported to {}", path.display()),
             Err(e) => format!("cannot export to {}: {e}", path.display()),

@@ -27,11 +27,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     }
     let total = c.hits + c.misses;
     let ratio = 100.0 * c.hits as f64 / total as f64;
-    let maxsize = app
-        .info
-        .as_ref()
-        .map(|i| i.spec.workload.params.fib.cache_size.to_string())
-        .unwrap_or_else(|| "?".into());
+    let spec = app.info.as_ref().map(|i| &i.spec).unwrap_or(&app.spec);
+    let maxsize = spec.workload.params.fib.cache_size.to_string();
     let mut lines = vec![Line::raw(format!(
         "hits {} · misses {} · evictions {} · hit ratio {ratio:.1}%",
         c.hits, c.misses, c.evictions
