@@ -4,13 +4,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use parlab::clock::Clock;
-use parlab::event::{
-    Batch, BatchSink, CacheOp, ChannelSink, Event, EventKind, Probe, Role, WorkerState,
-};
+use parlab::event::{Batch, BatchSink, CacheOp, Event, EventKind, Probe, WorkerState};
 use parlab::ipc::{read_frame, write_frame, FromWorker};
-use parlab::model::Lab;
 use std::hint::black_box;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 /// A sink that drops batches: the cost of recording alone.
@@ -43,37 +39,8 @@ fn pipeline(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("2 workers into the model", |b| {
         b.iter(|| {
-            let (tx, rx) = crossbeam_channel::unbounded();
-            let sent = Arc::new(AtomicU64::new(0));
-            let clock = Clock::start();
-            let workers: Vec<_> = (0..2u32)
-                .map(|lane| {
-                    let sink: Arc<dyn BatchSink> =
-                        Arc::new(ChannelSink::new(tx.clone(), sent.clone()));
-                    std::thread::spawn(move || {
-                        let mut p = Probe::new(lane, clock, sink, true);
-                        p.announce("w", Role::Thread, 0);
-                        for i in 0..PER_WORKER {
-                            p.record(EventKind::Cache {
-                                op: CacheOp::Hit,
-                                currsize: i,
-                            });
-                        }
-                    })
-                })
-                .collect();
-            drop(tx);
-            let mut lab = Lab::new(Vec::new(), std::time::SystemTime::now());
-            for batch in rx.iter() {
-                lab.apply(batch);
-            }
-            for w in workers {
-                w.join().unwrap();
-            }
-            assert_eq!(
-                lab.received,
-                sent.load(std::sync::atomic::Ordering::Relaxed)
-            );
+            let (sent, received, _) = parlab::bench::pipeline_once(PER_WORKER);
+            assert_eq!(sent, received);
         })
     });
     g.finish();

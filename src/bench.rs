@@ -235,9 +235,9 @@ fn ipc_formats(scale: Scale) -> Result<Value> {
     }))
 }
 
-/// Events recorded by 2 workers and applied to the model, with sent == received.
-fn pipeline(scale: Scale) -> Result<Value> {
-    let per = scale.events() / 2;
+/// Two workers each record `per_worker` events while this thread applies
+/// them to a model: returns (sent, received, seconds).
+pub fn pipeline_once(per_worker: u64) -> (u64, u64, f64) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let sent = Arc::new(AtomicU64::new(0));
     let clock = crate::clock::Clock::start();
@@ -248,7 +248,7 @@ fn pipeline(scale: Scale) -> Result<Value> {
             std::thread::spawn(move || {
                 let mut p = Probe::new(lane, clock, sink, true);
                 p.announce("worker", Role::Thread, 0);
-                for i in 0..per {
+                for i in 0..per_worker {
                     p.record(EventKind::Cache {
                         op: crate::event::CacheOp::Hit,
                         currsize: i,
@@ -266,14 +266,22 @@ fn pipeline(scale: Scale) -> Result<Value> {
         let _ = w.join();
     }
     let secs = t.elapsed().as_secs_f64();
-    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    (
+        sent.load(std::sync::atomic::Ordering::Relaxed),
+        lab.received,
+        secs,
+    )
+}
+
+/// Events recorded by 2 workers and applied to the model, with sent == received.
+fn pipeline(scale: Scale) -> Result<Value> {
+    let (sent, received, secs) = pipeline_once(scale.events() / 2);
     anyhow::ensure!(
-        sent == lab.received,
-        "events lost: sent {sent}, received {}",
-        lab.received
+        sent == received,
+        "events lost: sent {sent}, received {received}"
     );
     Ok(
-        json!({ "events": sent, "events_per_s": sent as f64 / secs, "sent": sent, "received": lab.received }),
+        json!({ "events": sent, "events_per_s": sent as f64 / secs, "sent": sent, "received": received }),
     )
 }
 

@@ -1,6 +1,7 @@
 //! The real binary in a pseudo-terminal: open, press keys, read the screen, quit.
 #![cfg(unix)]
 
+mod common;
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -139,6 +140,28 @@ impl Session {
         );
     }
 
+    /// parlab running a long CPU job on a pool of two worker processes, and their pids.
+    fn with_process_pool() -> (Self, Vec<i32>) {
+        let args = [
+            "tui",
+            "--workload",
+            "collatz",
+            "--size",
+            "900000000",
+            "--strategy",
+            "process-pool",
+            "--workers",
+            "2",
+        ];
+        let mut s = Session::start(&args, 40, 150);
+        s.wait_for("Timeline");
+        s.press("\r");
+        s.wait_for("process-2 pid");
+        let pids = s.lane_pids();
+        assert_eq!(pids.len(), 2, "{}", s.contents());
+        (s, pids)
+    }
+
     fn raw(&self) -> String {
         String::from_utf8_lossy(&self.raw.lock().unwrap()).into_owned()
     }
@@ -225,26 +248,7 @@ fn the_live_lab_preset_sweep_help_tabs_and_quit() {
 
 #[test]
 fn ctrl_c_mid_run_quits_and_reaps_worker_processes() {
-    let mut s = Session::start(
-        &[
-            "tui",
-            "--workload",
-            "collatz",
-            "--size",
-            "400000000",
-            "--strategy",
-            "process-pool",
-            "--workers",
-            "2",
-        ],
-        40,
-        150,
-    );
-    s.wait_for("Timeline");
-    s.press("\r");
-    s.wait_for("process-2 pid");
-    let pids = s.lane_pids();
-    assert_eq!(pids.len(), 2, "{}", s.contents());
+    let (mut s, pids) = Session::with_process_pool();
     s.press("\x03");
     let status = s.wait_exit();
     assert!(status.success());
@@ -268,26 +272,7 @@ fn a_small_terminal_says_so() {
 #[test]
 fn sigterm_and_sighup_restore_the_terminal_and_leave_no_child() {
     for sig in [libc::SIGTERM, libc::SIGHUP] {
-        let mut s = Session::start(
-            &[
-                "tui",
-                "--workload",
-                "collatz",
-                "--size",
-                "900000000",
-                "--strategy",
-                "process-pool",
-                "--workers",
-                "2",
-            ],
-            40,
-            150,
-        );
-        s.wait_for("Timeline");
-        s.press("\r");
-        s.wait_for("process-2 pid");
-        let pids = s.lane_pids();
-        assert_eq!(pids.len(), 2);
+        let (mut s, pids) = Session::with_process_pool();
         // SAFETY: signalling our own child.
         unsafe { libc::kill(s.pid(), sig) };
         let status = s.wait_exit();

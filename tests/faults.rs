@@ -3,7 +3,7 @@
 #![cfg(unix)]
 
 mod common;
-use common::{exists, parlab, BIN};
+use common::{descendants, gone, parlab, wait_for_children, BIN};
 use serde_json::Value;
 use std::process::Command;
 
@@ -127,28 +127,8 @@ fn sigterm_and_sighup_stop_a_headless_run_and_reap_its_workers() {
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["cancelled"], true);
         for w in workers {
-            assert!(!exists(w), "worker {w} outlived parlab after signal {sig}");
+            assert!(gone(w), "worker {w} outlived parlab after signal {sig}");
         }
-    }
-}
-
-fn wait_for_children(pid: u32, n: usize) -> Vec<u32> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let out = Command::new("pgrep")
-            .arg("-P")
-            .arg(pid.to_string())
-            .output()
-            .unwrap();
-        let kids: Vec<u32> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect();
-        if kids.len() >= n || std::time::Instant::now() > deadline {
-            assert_eq!(kids.len(), n, "workers of {pid}");
-            return kids;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
@@ -178,27 +158,6 @@ fn a_shell_task_that_fails_or_hangs_is_a_failed_task() {
         "{}",
         v["failures"]
     );
-}
-
-/// Every descendant of `pid`, children first.
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut all = Vec::new();
-    let mut frontier = vec![pid];
-    while let Some(p) = frontier.pop() {
-        let out = Command::new("pgrep")
-            .arg("-P")
-            .arg(p.to_string())
-            .output()
-            .unwrap();
-        for kid in String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.trim().parse::<u32>().ok())
-        {
-            all.push(kid);
-            frontier.push(kid);
-        }
-    }
-    all
 }
 
 #[test]
@@ -233,12 +192,7 @@ fn no_shell_grandchild_outlives_a_signalled_parlab() {
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143));
-    // Killed grandchildren are reparented and reaped by init: allow it a moment.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
     for p in family {
-        while exists(p) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        assert!(!exists(p), "descendant {p} outlived parlab");
+        assert!(gone(p), "descendant {p} outlived parlab");
     }
 }

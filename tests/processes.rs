@@ -2,7 +2,7 @@
 #![cfg(unix)]
 
 mod common;
-use common::{exists, run_json, BIN};
+use common::{exists, gone, run_json, wait_for_children, BIN};
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,19 +37,6 @@ fn workers_are_other_processes_and_none_remains_after_the_run() {
     }
 }
 
-/// The children of `pid`, by `pgrep -P` (Linux and macOS).
-fn children(pid: u32) -> Vec<u32> {
-    let out = Command::new("pgrep")
-        .arg("-P")
-        .arg(pid.to_string())
-        .output()
-        .expect("pgrep");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
-}
-
 #[test]
 fn a_killed_worker_fails_the_run_naming_its_lane_pid_and_task_and_nothing_is_left() {
     let mut parlab = Command::new(BIN)
@@ -70,15 +57,7 @@ fn a_killed_worker_fails_the_run_naming_its_lane_pid_and_task_and_nothing_is_lef
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let workers = loop {
-        let c = children(parlab.id());
-        if c.len() == 2 || Instant::now() > deadline {
-            break c;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(workers.len(), 2, "two worker processes started");
+    let workers = wait_for_children(parlab.id(), 2);
     std::thread::sleep(Duration::from_millis(200));
     let victim = workers[0];
     // SAFETY: plain kill(2) of our own grandchild.
@@ -117,7 +96,7 @@ fn a_killed_worker_fails_the_run_naming_its_lane_pid_and_task_and_nothing_is_lef
     assert!(f["task"].as_str().unwrap().starts_with("chunk"), "{f}");
     assert!(f["reason"].as_str().unwrap().contains("signal"), "{f}");
     for pid in workers {
-        assert!(!exists(pid), "worker {pid} left behind");
+        assert!(gone(pid), "worker {pid} left behind");
     }
 }
 

@@ -34,3 +34,52 @@ pub fn exists(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid as i32, 0) == 0 }
 }
+
+/// The children of `pid`, by `pgrep -P` (Linux and macOS).
+pub fn children(pid: u32) -> Vec<u32> {
+    let out = Command::new("pgrep")
+        .arg("-P")
+        .arg(pid.to_string())
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Every descendant of `pid`, children first.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut all = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        for kid in children(p) {
+            all.push(kid);
+            frontier.push(kid);
+        }
+    }
+    all
+}
+
+/// Wait (up to 10 s) until `pid` has at least `n` children, and return them.
+pub fn wait_for_children(pid: u32, n: usize) -> Vec<u32> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let kids = children(pid);
+        if kids.len() >= n || std::time::Instant::now() > deadline {
+            assert_eq!(kids.len(), n, "children of {pid}");
+            return kids;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Whether `pid` is gone within 3 s: a killed process is reaped by its
+/// parent, or by init once reparented, a moment later.
+pub fn gone(pid: u32) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while exists(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    !exists(pid)
+}
