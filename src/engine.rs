@@ -257,6 +257,19 @@ pub fn start(spec: RunSpec) -> Result<Run> {
         workload_json: serde_json::to_string(&spec.workload)?,
         duration_ns: spec.duration_secs.map(|s| (s * 1e9) as u64),
     }));
+    if matches!(
+        spec.strategy,
+        StrategyKind::Threads | StrategyKind::Processes
+    ) && tasks.len() > MAX_WORKERS as usize
+    {
+        return Err(UserError::new(format!(
+            "the {} strategy starts one {} per task: {} tasks is over the limit of {MAX_WORKERS}; use a pool, or fewer --tasks",
+            spec.strategy.name(),
+            if spec.strategy == StrategyKind::Threads { "thread" } else { "process" },
+            tasks.len()
+        ))
+        .into());
+    }
     if spec.strategy == StrategyKind::Queue
         && spec.queue.prefill
         && spec.queue.capacity < tasks.len() as u32

@@ -163,7 +163,11 @@ fn workers_do_not_apply_to_sequential_and_async() {
 
 #[test]
 fn bad_input_is_one_line_on_stderr_with_status_2() {
-    let cases: [(&[&str], &[&str]); 9] = [
+    let cases: [(&[&str], &[&str]); 10] = [
+        (
+            &["run", "--strategy", "threads", "--tasks", "5000"],
+            &["5000", "1024", "pool"],
+        ),
         (&["run", "--workload", "nope"], &["nope", "collatz", "race"]),
         (&["run", "--strategy", "fork"], &["fork", "process-pool"]),
         (&["run", "--workers", "0"], &["0", "1..=1024"]),

@@ -259,8 +259,9 @@ impl Lab {
         let spec = self.tasks.get(task as usize);
         let name = spec.map(|s| s.name.as_str()).unwrap_or("?");
         let (who, tid, pid) = match self.lane(lane) {
+            // One fixed format, as the lecture's: a process's worker is its main thread.
             Some(l) => (
-                format!("{} {}", l.role.word(), l.name),
+                format!("thread {}", l.name),
                 l.tid.map(|t| t.to_string()).unwrap_or_else(|| "-".into()),
                 l.pid,
             ),

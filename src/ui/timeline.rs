@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 /// Width of the lane titles.
-const LABEL: u16 = 24;
+const LABEL: u16 = 30;
 
 /// The time window shown: `(start, cell)` for a strip `width` cells wide.
 pub fn window(app: &App, width: u16) -> (u64, u64) {
@@ -91,10 +91,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let skip = lab.lanes.len().saturating_sub(rows);
     for (row, lane) in lab.lanes.iter().skip(skip).take(rows).enumerate() {
         let y = inner.y + row as u16;
+        // How long the worker took to start: a thread in microseconds, a process in milliseconds.
         let spawn = lane
             .spawn_ns
-            .filter(|_| lane.role == crate::event::Role::Process)
-            .map(|s| format!(" +{:.1}ms", ms(s)))
+            .map(|s| format!(" +{:.2}ms", ms(s)))
             .unwrap_or_default();
         let label = format!("{} pid {}{spawn}", lane.name, lane.pid);
         let label: String = label.chars().take(LABEL as usize).collect();
