@@ -391,6 +391,85 @@ fn every_panel_snapshot() {
     }
 }
 
+/// The populated app with a finished run, a sweep and two rows of history.
+fn populated_session() -> App {
+    use parlab::analysis::amdahl;
+    use parlab::engine::{Outcome, RunInfo};
+    use parlab::sweep::Point;
+    use parlab::ui::app::{RunRow, SweepState};
+    let mut app = populated();
+    let spec = app.spec.clone();
+    app.info = Some(RunInfo {
+        spec: spec.clone(),
+        tasks: app.lab.tasks.clone(),
+        workers: 2,
+        clock: parlab::clock::Clock::from_origin(0),
+        started: std::time::UNIX_EPOCH,
+    });
+    app.outcome = Some(Outcome {
+        result: Some(serde_json::json!({ "inputs": [20, 21, 22, 23], "cache_size": "128" })),
+        wall_ns: 400_000_000,
+        end_ns: 400_000_000,
+        failures: Vec::new(),
+        cancelled: false,
+        events_sent: app.lab.received,
+        cache: None,
+        gil_switches: None,
+        queue: None,
+        rounds: 1,
+    });
+    let mut seq = spec.clone();
+    seq.strategy = parlab::strategy::StrategyKind::Sequential;
+    let row = |spec, workers, wall_ms| RunRow {
+        spec,
+        workers,
+        wall_ms,
+        events: 120,
+        ok: true,
+        json: serde_json::Value::Null,
+    };
+    app.history = vec![row(seq, 1, 760.0), row(spec.clone(), 2, 400.0)];
+    let points: Vec<Point> = [1u32, 2, 3, 4]
+        .iter()
+        .map(|&n| {
+            let s = amdahl(0.9, n as f64);
+            Point {
+                workers: n,
+                wall_ms: 1000.0 / s,
+                speedup: s,
+                efficiency: s / n as f64,
+            }
+        })
+        .collect();
+    app.sweep = Some(SweepState::finished(spec, vec![1, 2, 3, 4], points));
+    app
+}
+
+#[test]
+fn every_other_panel_snapshot_on_a_finished_session() {
+    use parlab::ui::app::Panel;
+    let app = populated_session();
+    for panel in [Panel::Queue, Panel::Amdahl, Panel::Runs, Panel::Summary] {
+        insta::assert_snapshot!(
+            format!("panel_{}", panel.title().to_lowercase()),
+            render_panel(&app, panel, 100, 14)
+        );
+    }
+    assert_eq!(parlab::ui::amdahl::title(&app), "Amdahl  p = 0.90");
+}
+
+#[test]
+#[ignore = "exhaustive: every size from 1x1 to 300x100 (run with --ignored, in release)"]
+fn every_single_size_from_1x1_to_300x100() {
+    let app = populated_session();
+    for w in 1..=300 {
+        for h in 1..=100 {
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+            terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+        }
+    }
+}
+
 #[test]
 fn the_queue_runs_amdahl_and_summary_panels_with_a_finished_session() {
     use parlab::ui::app::Panel;

@@ -94,6 +94,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let chart = Chart::new(data)
         .block(block)
         .legend_position(Some(LegendPosition::TopLeft))
+        .hidden_legend_constraints((
+            ratatui::layout::Constraint::Ratio(1, 2),
+            ratatui::layout::Constraint::Ratio(1, 2),
+        ))
         .x_axis(
             Axis::default()
                 .title("workers")

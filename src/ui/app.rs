@@ -191,6 +191,22 @@ pub struct SweepState {
 }
 
 impl SweepState {
+    /// A sweep already measured (a record, or a test), with its fit.
+    pub fn finished(spec: RunSpec, grid: Vec<u32>, points: Vec<Point>) -> Self {
+        let pts: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| (p.workers as f64, p.speedup))
+            .collect();
+        let p = (points.len() >= 2).then(|| fit_amdahl(&pts));
+        Self {
+            spec,
+            grid,
+            points,
+            p,
+            rx: None,
+        }
+    }
+
     /// Whether points are still coming.
     pub fn running(&self) -> bool {
         self.rx.is_some()
