@@ -146,6 +146,8 @@ pub struct Outcome {
     pub cancelled: bool,
     /// Events put on the channel (received is counted by whoever drains it).
     pub events_sent: u64,
+    /// Events dropped because the viewer fell a whole backlog behind (0 when it keeps up).
+    pub events_dropped: u64,
     /// The cache: this process's, or one per worker process.
     pub cache: Option<CacheReport>,
     pub gil_switches: Option<u64>,
@@ -231,8 +233,14 @@ pub fn start(spec: RunSpec) -> Result<Run> {
     };
     let (tx, rx) = crossbeam_channel::unbounded();
     let sent = Arc::new(AtomicU64::new(0));
+    let dropped = Arc::new(AtomicU64::new(0));
     let sink: Arc<dyn BatchSink> = if spec.events {
-        Arc::new(ChannelSink::new(tx, sent.clone()))
+        Arc::new(ChannelSink::bounded(
+            tx,
+            sent.clone(),
+            dropped.clone(),
+            crate::event::MAX_BACKLOG_BATCHES,
+        ))
     } else {
         Arc::new(NullSink)
     };
@@ -284,7 +292,7 @@ pub fn start(spec: RunSpec) -> Result<Run> {
     let driver_ctx = ctx.clone();
     let driver = std::thread::Builder::new()
         .name("parlab-driver".into())
-        .spawn(move || drive(driver_ctx, sent))?;
+        .spawn(move || drive(driver_ctx, sent, dropped))?;
     Ok(Run {
         events: rx,
         info: RunInfo {
@@ -300,7 +308,7 @@ pub fn start(spec: RunSpec) -> Result<Run> {
     })
 }
 
-fn drive(ctx: Arc<RunCtx>, sent: Arc<AtomicU64>) -> Result<Outcome> {
+fn drive(ctx: Arc<RunCtx>, sent: Arc<AtomicU64>, dropped: Arc<AtomicU64>) -> Result<Outcome> {
     let t0 = ctx.clock.now();
     let ran = strategy::run(&ctx);
     let end_ns = ctx.clock.now();
@@ -351,6 +359,7 @@ fn drive(ctx: Arc<RunCtx>, sent: Arc<AtomicU64>) -> Result<Outcome> {
         failures,
         cancelled,
         events_sent: sent.load(Ordering::Relaxed),
+        events_dropped: dropped.load(Ordering::Relaxed),
         cache,
         gil_switches: ctx.gil.as_ref().map(|g| g.switches()),
         queue: reports.queue,

@@ -169,22 +169,53 @@ pub trait BatchSink: Send + Sync {
     fn deliver(&self, batch: Batch);
 }
 
-/// The run's channel, counting every event it carries.
+/// Batches waiting for the model before new ones are dropped (and counted):
+/// about two million events, so a viewer that falls far behind costs bounded
+/// memory instead of the machine. A model that keeps up never comes near it.
+pub const MAX_BACKLOG_BATCHES: usize = 8192;
+
+/// The run's channel, counting every event it carries (and any it had to drop).
 pub struct ChannelSink {
     tx: crossbeam_channel::Sender<Batch>,
     sent: Arc<AtomicU64>,
+    dropped: Option<(Arc<AtomicU64>, usize)>,
 }
 
 impl ChannelSink {
-    /// A sink onto `tx` that adds every event to `sent`.
+    /// A sink onto `tx` that adds every event to `sent`; it never drops.
     pub fn new(tx: crossbeam_channel::Sender<Batch>, sent: Arc<AtomicU64>) -> Self {
-        Self { tx, sent }
+        Self {
+            tx,
+            sent,
+            dropped: None,
+        }
+    }
+
+    /// A sink that drops (and counts in `dropped`) whole batches while
+    /// `max_backlog` batches already wait: the workers never block.
+    pub fn bounded(
+        tx: crossbeam_channel::Sender<Batch>,
+        sent: Arc<AtomicU64>,
+        dropped: Arc<AtomicU64>,
+        max_backlog: usize,
+    ) -> Self {
+        Self {
+            tx,
+            sent,
+            dropped: Some((dropped, max_backlog)),
+        }
     }
 }
 
 impl BatchSink for ChannelSink {
     fn deliver(&self, batch: Batch) {
         let n = batch.len() as u64;
+        if let Some((dropped, max)) = &self.dropped {
+            if self.tx.len() >= *max {
+                dropped.fetch_add(n, Ordering::Relaxed);
+                return;
+            }
+        }
         // The receiver outlives every run thread; a send only fails once the
         // viewer has gone, when nobody counts any more.
         if self.tx.send(batch).is_ok() {
@@ -352,6 +383,26 @@ mod tests {
         assert!(batches.iter().flatten().all(|e| e.lane == 3));
         let ts: Vec<u64> = batches.iter().flatten().map(|e| e.t).collect();
         assert!(ts.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn a_bounded_sink_drops_and_counts_when_the_viewer_falls_behind() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let (sent, dropped) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let sink = ChannelSink::bounded(tx, sent.clone(), dropped.clone(), 2);
+        for _ in 0..5 {
+            sink.deliver(vec![
+                Event {
+                    t: 0,
+                    lane: 0,
+                    kind: EventKind::GilSwitch
+                };
+                10
+            ]);
+        }
+        assert_eq!(rx.len(), 2);
+        assert_eq!(sent.load(Ordering::Relaxed), 20);
+        assert_eq!(dropped.load(Ordering::Relaxed), 30);
     }
 
     #[test]

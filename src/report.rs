@@ -207,6 +207,13 @@ pub fn human(f: &Finished) -> String {
     }
     let received = if spec.events { f.lab.received } else { 0 };
     out += &format!("events     sent {}, received {}\n", o.events_sent, received);
+    if o.events_dropped > 0 {
+        out += &format!(
+            "           dropped {}: the viewer fell {} batches behind (the bound that keeps memory flat)\n",
+            o.events_dropped,
+            crate::event::MAX_BACKLOG_BATCHES
+        );
+    }
     for x in &o.failures {
         out += &format!(
             "FAILED     {} (pid {}){}: {}\n",

@@ -196,3 +196,39 @@ fn no_shell_grandchild_outlives_a_signalled_parlab() {
         assert!(gone(p), "descendant {p} outlived parlab");
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn no_shell_grandchild_outlives_a_killed_parlab() {
+    let mut child = Command::new(BIN)
+        .args([
+            "--no-config",
+            "run",
+            "--workload",
+            "shell",
+            "--unit-ms",
+            "5000",
+            "--strategy",
+            "threads",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let family = loop {
+        let d = descendants(pid);
+        if d.len() >= 14 || std::time::Instant::now() > deadline {
+            break d;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(family.len() >= 14, "{family:?}");
+    // No chance to clean up: the kernel tells each script, which takes its sleep down.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for p in family {
+        assert!(gone(p), "descendant {p} outlived a killed parlab");
+    }
+}

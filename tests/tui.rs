@@ -413,6 +413,7 @@ fn populated_session() -> App {
         failures: Vec::new(),
         cancelled: false,
         events_sent: app.lab.received,
+        events_dropped: 0,
         cache: None,
         gil_switches: None,
         queue: None,

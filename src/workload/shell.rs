@@ -99,6 +99,16 @@ impl Shell {
             .stderr(Stdio::piped());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe; it only sets this child's death signal.
+        unsafe {
+            // If parlab dies without a chance to clean up (SIGKILL), the
+            // script gets TERM and takes its sleep with it.
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
         let mut child = cmd.spawn().context("cannot start sh")?;
         let stdout = drain(child.stdout.take());
         let stderr = drain(child.stderr.take());
