@@ -15,7 +15,6 @@ use crate::event::{CacheOp, EventKind};
 use anyhow::Result;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Value};
-use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -152,13 +151,9 @@ impl Fib {
             }
             p.inputs.clone()
         };
-        let map = match p.cache_size {
-            CacheSize::Bounded(n) => match NonZeroUsize::new(n as usize) {
-                Some(cap) => lru::LruCache::new(cap),
-                None => lru::LruCache::unbounded(), // never used: maxsize 0 bypasses it
-            },
-            CacheSize::Unbounded => lru::LruCache::unbounded(),
-        };
+        // The bound is enforced on insert (as lru_cache does), so a huge
+        // maxsize costs nothing up front.
+        let map = lru::LruCache::unbounded();
         Ok(Self {
             inputs,
             seeded: seeded.then_some(seed),
@@ -204,7 +199,9 @@ impl Fib {
         let mut c = ctx.lock(&self.cache);
         // Added meanwhile by a nested or concurrent call: keep that entry where it is.
         if !c.map.contains(&k) {
-            let evicted = c.map.push(k, v).is_some();
+            let full = matches!(self.size, CacheSize::Bounded(max) if c.map.len() as u64 >= max);
+            let evicted = full && c.map.pop_lru().is_some();
+            c.map.put(k, v);
             let currsize = c.map.len() as u64;
             drop(c);
             if evicted {
@@ -331,6 +328,13 @@ mod tests {
                 currsize: 31
             }
         );
+    }
+
+    #[test]
+    fn a_huge_maxsize_allocates_nothing_up_front() {
+        let (r, info) = run(&[20], CacheSize::Bounded(u64::MAX));
+        assert_eq!(r["values"], json!([6765]));
+        assert_eq!(info.currsize, 21);
     }
 
     #[test]

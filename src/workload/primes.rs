@@ -44,6 +44,8 @@ impl Default for Params {
 
 /// Largest size accepted.
 pub const MAX_SIZE: u64 = 1_000_000_000_000;
+/// Largest sieve segment, in numbers (one byte each).
+pub const MAX_SEGMENT: u64 = 1 << 28;
 
 /// The primes workload.
 pub struct Primes {
@@ -64,6 +66,15 @@ impl Primes {
         }
         if p.tasks == 0 {
             return Err(bad_param("--tasks", 0, "must be at least 1"));
+        }
+        // A sieve segment lives in memory whole: keep each under 256 MB.
+        let segment = p.size.div_ceil(p.tasks as u64);
+        if p.method == Method::Sieve && segment > MAX_SEGMENT {
+            return Err(bad_param(
+                "--size",
+                p.size,
+                &format!("with --method sieve each of the {} segments (size/tasks) must be at most {MAX_SEGMENT} numbers: raise --tasks", p.tasks),
+            ));
         }
         Ok(Self {
             ranges: chunks(p.size, p.tasks),
