@@ -227,6 +227,30 @@ pub fn start(spec: RunSpec) -> Result<Run> {
     spec.check(workload.needs_shared_memory())?;
     let tasks = workload.tasks();
     let workers = spec.effective_workers(tasks.len());
+    if matches!(
+        spec.strategy,
+        StrategyKind::Threads | StrategyKind::Processes
+    ) && tasks.len() > MAX_WORKERS as usize
+    {
+        return Err(UserError::new(format!(
+            "the {} strategy starts one {} per task: {} tasks is over the limit of {MAX_WORKERS}; use a pool, or fewer --tasks",
+            spec.strategy.name(),
+            if spec.strategy == StrategyKind::Threads { "thread" } else { "process" },
+            tasks.len()
+        ))
+        .into());
+    }
+    if spec.strategy == StrategyKind::Queue
+        && spec.queue.prefill
+        && spec.queue.capacity < tasks.len() as u32
+    {
+        return Err(UserError::new(format!(
+            "--prefill needs --capacity of at least the number of tasks ({}); got {}",
+            tasks.len(),
+            spec.queue.capacity
+        ))
+        .into());
+    }
     let worker_exe = match &spec.worker_exe {
         Some(p) => p.clone(),
         None => std::env::current_exe()?,
@@ -265,30 +289,6 @@ pub fn start(spec: RunSpec) -> Result<Run> {
         workload_json: serde_json::to_string(&spec.workload)?,
         duration_ns: spec.duration_secs.map(|s| (s * 1e9) as u64),
     }));
-    if matches!(
-        spec.strategy,
-        StrategyKind::Threads | StrategyKind::Processes
-    ) && tasks.len() > MAX_WORKERS as usize
-    {
-        return Err(UserError::new(format!(
-            "the {} strategy starts one {} per task: {} tasks is over the limit of {MAX_WORKERS}; use a pool, or fewer --tasks",
-            spec.strategy.name(),
-            if spec.strategy == StrategyKind::Threads { "thread" } else { "process" },
-            tasks.len()
-        ))
-        .into());
-    }
-    if spec.strategy == StrategyKind::Queue
-        && spec.queue.prefill
-        && spec.queue.capacity < tasks.len() as u32
-    {
-        return Err(UserError::new(format!(
-            "--prefill needs --capacity of at least the number of tasks ({}); got {}",
-            tasks.len(),
-            spec.queue.capacity
-        ))
-        .into());
-    }
     let driver_ctx = ctx.clone();
     let driver = std::thread::Builder::new()
         .name("parlab-driver".into())

@@ -176,8 +176,6 @@ pub struct RunCtx {
     pub worker_exe: PathBuf,
     /// The workload's spec, to hand to worker processes (JSON).
     pub workload_json: String,
-    pub gil_on: bool,
-    pub switch_interval_ns: u64,
     outputs: Mutex<Vec<Option<Value>>>,
     failures: Mutex<Vec<Failure>>,
     reports: Mutex<Reports>,
@@ -238,8 +236,6 @@ impl RunCtx {
             queue: s.queue,
             worker_exe: s.worker_exe,
             workload_json: s.workload_json,
-            gil_on: s.gil_on,
-            switch_interval_ns: s.switch_interval_ns,
             failures: Mutex::new(Vec::new()),
             reports: Mutex::new(Reports::default()),
             next_lane: AtomicU32::new(0),
