@@ -49,7 +49,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
             .iter()
             .enumerate()
             .flat_map(|(i, &p)| {
-                let bar = LEVELS[((p / 100.0 * 8.0).round() as usize).min(8)];
+                let bar = LEVELS[((p / 100.0 * 8.0).round() as usize).clamp(1, 8)];
                 [
                     Span::raw(format!("{i:>2} ")),
                     Span::styled(bar.to_string(), heat(theme, p)),

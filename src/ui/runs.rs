@@ -71,7 +71,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let widths = [
         Constraint::Length(3),
         Constraint::Length(8),
-        Constraint::Min(10),
+        Constraint::Min(16),
         Constraint::Length(12),
         Constraint::Length(4),
         Constraint::Length(4),
