@@ -160,8 +160,9 @@ fn a_shell_task_that_fails_or_hangs_is_a_failed_task() {
     );
 }
 
-#[test]
-fn no_shell_grandchild_outlives_a_signalled_parlab() {
+/// parlab running seven long shell tasks on threads, and its whole family:
+/// seven shells, each with its sleep.
+fn shell_family() -> (std::process::Child, Vec<u32>) {
     let child = Command::new(BIN)
         .args([
             "--no-config",
@@ -177,19 +178,23 @@ fn no_shell_grandchild_outlives_a_signalled_parlab() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let pid = child.id();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let family = loop {
-        let d = descendants(pid);
-        // Seven shells, each with its sleep.
+        let d = descendants(child.id());
         if d.len() >= 14 || std::time::Instant::now() > deadline {
             break d;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert!(family.len() >= 14, "{family:?}");
+    (child, family)
+}
+
+#[test]
+fn no_shell_grandchild_outlives_a_signalled_parlab() {
+    let (child, family) = shell_family();
     // SAFETY: signalling our own child.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143));
     for p in family {
@@ -200,31 +205,7 @@ fn no_shell_grandchild_outlives_a_signalled_parlab() {
 #[cfg(target_os = "linux")]
 #[test]
 fn no_shell_grandchild_outlives_a_killed_parlab() {
-    let mut child = Command::new(BIN)
-        .args([
-            "--no-config",
-            "run",
-            "--workload",
-            "shell",
-            "--unit-ms",
-            "5000",
-            "--strategy",
-            "threads",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let family = loop {
-        let d = descendants(pid);
-        if d.len() >= 14 || std::time::Instant::now() > deadline {
-            break d;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert!(family.len() >= 14, "{family:?}");
+    let (mut child, family) = shell_family();
     // No chance to clean up: the kernel tells each script, which takes its sleep down.
     child.kill().unwrap();
     child.wait().unwrap();
