@@ -140,6 +140,17 @@ pub fn human(f: &Finished) -> String {
             spec.strategy.name()
         );
     }
+    if spec.gil && !spec.strategy.gil_applies() {
+        let why = if spec.strategy.uses_processes() {
+            "each worker process has its own interpreter, so its own uncontended GIL"
+        } else {
+            "one thread never waits for a GIL"
+        };
+        out += &format!(
+            "note: --gil has no effect on {}: {why}\n",
+            spec.strategy.name()
+        );
+    }
     out += &format!("wall time  {:.1} ms\n", ms(o.wall_ns));
     match &o.result {
         Some(r) => out += &format!("result     {}\n", compact(r)),
