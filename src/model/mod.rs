@@ -37,7 +37,7 @@ pub enum LogBody {
 /// Queue depth and traffic.
 #[derive(Clone, Debug, Default)]
 pub struct QueueModel {
-    /// (time, depth after a put or get), in arrival order.
+    /// (time, depth after a put or get), in time order.
     pub depth: Vec<(u64, u32)>,
     pub puts: u64,
     pub gets: u64,
@@ -57,6 +57,11 @@ impl QueueModel {
         while times.front().is_some_and(|&f| f + RATE_WINDOW_NS < t) {
             times.pop_front();
         }
+    }
+
+    /// The depth now: after the latest put or get.
+    pub fn depth_now(&self) -> u32 {
+        self.depth.last().map(|p| p.1).unwrap_or(0)
     }
 
     /// Puts and gets per second over the last second before `now`.
@@ -227,7 +232,17 @@ impl Lab {
                 .collect();
             self.queue.depth.splice(..half, thinned);
         }
-        self.queue.depth.push((t, depth));
+        // Batches from different lanes arrive slightly out of order: insert
+        // in time order (almost always at the end), so readers never sort.
+        let at = self.queue.depth.len()
+            - self
+                .queue
+                .depth
+                .iter()
+                .rev()
+                .take_while(|p| p.0 > t)
+                .count();
+        self.queue.depth.insert(at, (t, depth));
     }
 
     fn apply_cache(&mut self, lane: LaneId, t: u64, op: CacheOp, currsize: u64) {
@@ -322,10 +337,9 @@ impl Lab {
 
     /// The depth series in time order, at most `max` points (the deepest of each stretch).
     pub fn depth_series(&self, max: usize) -> Vec<(u64, u32)> {
-        let mut points = self.queue.depth.clone();
-        points.sort_by_key(|p| p.0);
+        let points = &self.queue.depth;
         if points.len() <= max || max == 0 {
-            return points;
+            return points.clone();
         }
         let stride = points.len().div_ceil(max);
         points

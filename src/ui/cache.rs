@@ -47,18 +47,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     .areas(inner);
     frame.render_widget(Paragraph::new(lines), text);
     // Hit ratio of each stretch between samples, in percent.
-    let ratios: Vec<u64> = c
-        .series
+    // Only the stretches that fit are computed: the series grows with the run.
+    let tail = &c.series[c.series.len().saturating_sub(spark.width as usize + 1)..];
+    let shown: Vec<u64> = tail
         .windows(2)
         .map(|w| {
             let (h, m) = (w[1].1 - w[0].1, w[1].2 - w[0].2);
             (100 * h).checked_div(h + m).unwrap_or(0)
         })
         .collect();
-    let shown = &ratios[ratios.len().saturating_sub(spark.width as usize)..];
     frame.render_widget(
         Sparkline::default()
-            .data(shown)
+            .data(&shown)
             .max(100)
             .style(theme.state(WorkerState::Io)),
         spark,

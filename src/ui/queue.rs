@@ -39,11 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
             .filter(|l| l.role == role && l.state == state)
             .count()
     };
-    let depth_now = lab
-        .depth_series(usize::MAX)
-        .last()
-        .map(|p| p.1)
-        .unwrap_or(0);
+    let depth_now = lab.queue.depth_now();
     let text = format!(
         "depth {depth_now}/{cap} · puts {puts:.1}/s · gets {gets:.1}/s · blocked now: {} producers (full), {} consumers (empty)",
         blocked(Role::Producer, WorkerState::QueueFull),
