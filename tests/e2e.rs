@@ -142,17 +142,7 @@ impl Session {
 
     /// parlab running a long CPU job on a pool of two worker processes, and their pids.
     fn with_process_pool() -> (Self, Vec<i32>) {
-        let args = [
-            "tui",
-            "--workload",
-            "collatz",
-            "--size",
-            "900000000",
-            "--strategy",
-            "process-pool",
-            "--workers",
-            "2",
-        ];
+        let args = [&["tui"][..], &common::LONG_PROCESS_POOL_RUN].concat();
         let mut s = Session::start(&args, 40, 150);
         s.wait_for("Timeline");
         s.press("\r");
@@ -253,11 +243,7 @@ fn ctrl_c_mid_run_quits_and_reaps_worker_processes() {
     let status = s.wait_exit();
     assert!(status.success());
     for pid in pids {
-        // SAFETY: signal 0 only checks existence.
-        assert!(
-            unsafe { libc::kill(pid, 0) } != 0,
-            "worker {pid} outlived parlab"
-        );
+        assert!(common::gone(pid as u32), "worker {pid} outlived parlab");
     }
 }
 
@@ -280,9 +266,8 @@ fn sigterm_and_sighup_restore_the_terminal_and_leave_no_child() {
         std::thread::sleep(Duration::from_millis(100));
         s.assert_restored();
         for pid in pids {
-            // SAFETY: signal 0 only checks existence.
             assert!(
-                unsafe { libc::kill(pid, 0) } != 0,
+                common::gone(pid as u32),
                 "worker {pid} outlived parlab after signal {sig}"
             );
         }
@@ -291,22 +276,8 @@ fn sigterm_and_sighup_restore_the_terminal_and_leave_no_child() {
 
 #[test]
 fn a_panic_restores_the_terminal_before_its_message() {
-    let mut s = Session::start_env(
-        &[
-            "tui",
-            "--workload",
-            "collatz",
-            "--size",
-            "900000000",
-            "--strategy",
-            "process-pool",
-            "--workers",
-            "2",
-        ],
-        40,
-        150,
-        &[("PARLAB_FAULT", "ui-panic")],
-    );
+    let args = [&["tui"][..], &common::LONG_PROCESS_POOL_RUN].concat();
+    let mut s = Session::start_env(&args, 40, 150, &[("PARLAB_FAULT", "ui-panic")]);
     s.wait_for("Timeline");
     s.press("\r");
     let status = s.wait_exit();

@@ -96,19 +96,8 @@ fn a_panicking_worker_thread_is_a_failed_task_and_exit_status_1() {
 fn sigterm_and_sighup_stop_a_headless_run_and_reap_its_workers() {
     for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
         let child = Command::new(BIN)
-            .args([
-                "--no-config",
-                "run",
-                "--workload",
-                "collatz",
-                "--size",
-                "900000000",
-                "--strategy",
-                "process-pool",
-                "--workers",
-                "2",
-                "--json",
-            ])
+            .args(["--no-config", "run", "--json"])
+            .args(common::LONG_PROCESS_POOL_RUN)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()

@@ -40,19 +40,8 @@ fn workers_are_other_processes_and_none_remains_after_the_run() {
 #[test]
 fn a_killed_worker_fails_the_run_naming_its_lane_pid_and_task_and_nothing_is_left() {
     let mut parlab = Command::new(BIN)
-        .args([
-            "--no-config",
-            "run",
-            "--workload",
-            "collatz",
-            "--size",
-            "400000000",
-            "--strategy",
-            "process-pool",
-            "--workers",
-            "2",
-            "--json",
-        ])
+        .args(["--no-config", "run", "--json"])
+        .args(common::LONG_PROCESS_POOL_RUN)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -83,3 +83,15 @@ pub fn gone(pid: u32) -> bool {
     }
     !exists(pid)
 }
+
+/// Flags for a CPU job long enough to outlast any test, on two worker processes.
+pub const LONG_PROCESS_POOL_RUN: [&str; 8] = [
+    "--workload",
+    "collatz",
+    "--size",
+    "900000000",
+    "--strategy",
+    "process-pool",
+    "--workers",
+    "2",
+];
