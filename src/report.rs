@@ -2,8 +2,10 @@
 //! (schema in `tests/run.schema.json`) and the human summary.
 
 use crate::clock::ms;
+use crate::engine::{Outcome, RunInfo};
 use crate::event::{Role, WorkerState};
 use crate::headless::Finished;
+use crate::model::Lab;
 use serde_json::{json, Map, Value};
 
 /// Bump when a field changes meaning or disappears.
@@ -11,45 +13,48 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The run as one JSON object. Fields that do not apply are absent, not null.
 pub fn to_json(f: &Finished) -> Value {
-    let spec = &f.info.spec;
-    let lab = &f.lab;
+    run_json(&f.info, &f.outcome, &f.lab)
+}
+
+/// The same object, from a run's parts (the TUI keeps its lab).
+pub fn run_json(info: &RunInfo, outcome: &Outcome, lab: &Lab) -> Value {
+    let spec = &info.spec;
     let mut o = Map::new();
     o.insert("schema_version".into(), json!(SCHEMA_VERSION));
     o.insert("workload".into(), json!(spec.workload.kind.name()));
     o.insert("strategy".into(), json!(spec.strategy.name()));
-    o.insert("workers".into(), json!(f.info.workers));
+    o.insert("workers".into(), json!(info.workers));
     o.insert("pid".into(), json!(std::process::id()));
-    o.insert("wall_ms".into(), json!(ms(f.outcome.wall_ns)));
-    o.insert("tasks".into(), json!(f.info.tasks.len()));
-    if let Some(r) = &f.outcome.result {
+    o.insert("wall_ms".into(), json!(ms(outcome.wall_ns)));
+    o.insert("tasks".into(), json!(info.tasks.len()));
+    if let Some(r) = &outcome.result {
         o.insert("result".into(), r.clone());
     }
     let received = if spec.events { lab.received } else { 0 };
     o.insert(
         "events".into(),
-        json!({ "sent": f.outcome.events_sent, "received": received }),
+        json!({ "sent": outcome.events_sent, "received": received }),
     );
-    o.insert("lanes".into(), Value::Array(lanes(f)));
-    let failures: Vec<Value> = f
-        .outcome
+    o.insert("lanes".into(), Value::Array(lanes(lab)));
+    let failures: Vec<Value> = outcome
         .failures
         .iter()
         .map(|x| json!({ "lane": x.lane, "pid": x.pid, "task": x.task, "reason": x.reason }))
         .collect();
     o.insert("failures".into(), Value::Array(failures));
-    if f.info.spec.duration_secs.is_some() {
-        o.insert("rounds".into(), json!(f.outcome.rounds));
+    if info.spec.duration_secs.is_some() {
+        o.insert("rounds".into(), json!(outcome.rounds));
     }
-    if f.outcome.cancelled {
+    if outcome.cancelled {
         o.insert("cancelled".into(), json!(true));
     }
-    if let Some(switches) = f.outcome.gil_switches {
+    if let Some(switches) = outcome.gil_switches {
         o.insert(
             "gil".into(),
             json!({ "switches": switches, "switch_interval_ms": spec.switch_interval_ms }),
         );
     }
-    if let Some(c) = &f.outcome.cache {
+    if let Some(c) = &outcome.cache {
         let mut cache = json!({
             "hits": c.total.hits,
             "misses": c.total.misses,
@@ -64,7 +69,7 @@ pub fn to_json(f: &Finished) -> Value {
         }
         o.insert("cache".into(), cache);
     }
-    if let Some(q) = &f.outcome.queue {
+    if let Some(q) = &outcome.queue {
         let depth: Vec<Value> = lab
             .depth_series(1000)
             .iter()
@@ -89,10 +94,9 @@ pub fn to_json(f: &Finished) -> Value {
     Value::Object(o)
 }
 
-fn lanes(f: &Finished) -> Vec<Value> {
-    let now = f.lab.now;
-    f.lab
-        .lanes
+fn lanes(lab: &Lab) -> Vec<Value> {
+    let now = lab.now;
+    lab.lanes
         .iter()
         .map(|l| {
             let states: Map<String, Value> = WorkerState::ALL

@@ -27,7 +27,6 @@ pub struct Lane {
     pub state: WorkerState,
     /// When the current state began.
     pub since: u64,
-    pub first_t: Option<u64>,
     state_ns: [u64; 8],
     /// Closed spans, in time order.
     pub spans: Vec<Span>,
@@ -37,7 +36,6 @@ pub struct Lane {
     pub busy_ns: u64,
     active: HashMap<u32, u64>,
     busy_since: u64,
-    pub current_task: Option<u32>,
 }
 
 impl Lane {
@@ -52,7 +50,6 @@ impl Lane {
             spawn_ns: None,
             state: WorkerState::Idle,
             since: u64::MAX,
-            first_t: None,
             state_ns: [0; 8],
             spans: Vec::new(),
             task_marks: Vec::new(),
@@ -60,7 +57,6 @@ impl Lane {
             busy_ns: 0,
             active: HashMap::new(),
             busy_since: 0,
-            current_task: None,
         }
     }
 
@@ -68,7 +64,6 @@ impl Lane {
     pub fn enter(&mut self, t: u64, state: WorkerState) {
         if self.since == u64::MAX {
             self.since = t;
-            self.first_t.get_or_insert(t);
         }
         self.close(t);
         self.state = state;
@@ -124,7 +119,6 @@ impl Lane {
         if self.task_marks.len() > MAX_SPANS {
             self.task_marks.drain(..MAX_SPANS / 2);
         }
-        self.current_task = Some(task);
     }
 
     /// A task ended; returns how long it took.
@@ -132,7 +126,6 @@ impl Lane {
         let began = self.active.remove(&task).unwrap_or(t);
         if self.active.is_empty() {
             self.busy_ns += t.saturating_sub(self.busy_since);
-            self.current_task = None;
         }
         if ok {
             self.tasks_done += 1;

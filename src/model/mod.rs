@@ -41,8 +41,6 @@ pub struct QueueModel {
     pub depth: Vec<(u64, u32)>,
     pub puts: u64,
     pub gets: u64,
-    /// The order items were taken in (task ids), as the event stream shows it.
-    pub get_order: Vec<u32>,
     /// Put and get times within the last second, for the rates.
     pub recent_puts: VecDeque<u64>,
     pub recent_gets: VecDeque<u64>,
@@ -105,7 +103,6 @@ pub struct Lab {
     pub cache: CacheModel,
     pub gil_switches: u64,
     pub tasks_done: u64,
-    pub tasks_failed: u64,
 }
 
 impl Lab {
@@ -123,7 +120,6 @@ impl Lab {
             cache: CacheModel::default(),
             gil_switches: 0,
             tasks_done: 0,
-            tasks_failed: 0,
         }
     }
 
@@ -174,7 +170,6 @@ impl Lab {
                 lane.tid = tid;
                 lane.spawn_ns = Some(t.saturating_sub(spawned_at));
                 lane.since = lane.since.min(t);
-                lane.first_t = Some(lane.first_t.map_or(t, |f| f.min(t)));
             }
             EventKind::State(s) => self.lane_mut(e.lane).enter(t, s),
             EventKind::TaskStart { task } => self.lane_mut(e.lane).task_start(t, task),
@@ -182,10 +177,6 @@ impl Lab {
                 let took = self.lane_mut(e.lane).task_end(t, task, ok);
                 if ok {
                     self.tasks_done += 1;
-                } else {
-                    self.tasks_failed += 1;
-                }
-                if ok {
                     self.push_log(t, Some(e.lane), LogBody::Completed { task, took });
                 }
             }
@@ -205,12 +196,9 @@ impl Lab {
                 QueueModel::note(&mut self.queue.recent_puts, t);
                 self.push_depth(t, depth);
             }
-            EventKind::QueueGet { task, depth } => {
+            EventKind::QueueGet { depth, .. } => {
                 self.queue.gets += 1;
                 QueueModel::note(&mut self.queue.recent_gets, t);
-                if self.queue.get_order.len() < 1_000_000 {
-                    self.queue.get_order.push(task);
-                }
                 self.push_depth(t, depth);
             }
             EventKind::Cache { op, currsize } => self.apply_cache(e.lane, t, op, currsize),

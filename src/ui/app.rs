@@ -674,14 +674,7 @@ impl App {
             "run {word} in {:.1} ms",
             crate::clock::ms(outcome.wall_ns)
         ));
-        let finished = crate::headless::Finished {
-            info,
-            outcome,
-            lab: std::mem::replace(&mut self.lab, Lab::new(Vec::new(), SystemTime::now())),
-        };
-        let json = crate::report::to_json(&finished);
-        let crate::headless::Finished { info, outcome, lab } = finished;
-        self.lab = lab;
+        let json = crate::report::run_json(&info, &outcome, &self.lab);
         self.history.push(RunRow {
             spec: info.spec.clone(),
             workers: info.workers,
