@@ -79,17 +79,16 @@ fn frames(c: &mut Criterion) {
 fn draw(c: &mut Criterion) {
     use parlab::ui::{app::App, draw, theme::Theme};
     use ratatui::{backend::TestBackend, Terminal};
-    let mut spec = parlab::config::Config::default()
-        .to_spec(&Default::default())
-        .unwrap();
-    spec.workload.kind = parlab::workload::WorkloadKind::Fib;
-    spec.workload.params.fib.inputs = vec![20; 16];
-    spec.strategy = parlab::strategy::StrategyKind::Queue;
+    let mut spec = parlab::engine::RunSpec::new(
+        parlab::workload::find("fib").unwrap(),
+        parlab::strategy::find("queue").unwrap(),
+    );
+    spec.workload.set("inputs", vec![20u64; 16]);
     spec.workers = Some(2);
     let f = parlab::headless::run(spec.clone()).unwrap();
     let mut app = App::new(spec, 30);
     app.lab = f.lab;
-    app.info = Some(f.info);
+    app.info = Some(f.meta);
     app.outcome = Some(f.outcome);
     let theme = Theme {
         color: true,

@@ -11,8 +11,6 @@ use crate::event::{BatchSink, ChannelSink, Event, EventKind, Probe, Role, Worker
 use crate::headless::{self, Finished};
 use crate::ipc::{read_frame, write_frame, FromWorker};
 use crate::model::Lab;
-use crate::strategy::StrategyKind;
-use crate::workload::WorkloadKind;
 use anyhow::Result;
 use serde_json::{json, Value};
 use std::sync::atomic::AtomicU64;
@@ -64,14 +62,17 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn spec(workload: WorkloadKind, strategy: StrategyKind, workers: Option<u32>) -> RunSpec {
-    let mut s = Config::default()
-        .to_spec(&crate::cli::RunArgs::default())
-        .expect("defaults are valid");
-    s.workload.kind = workload;
-    s.strategy = strategy;
-    s.workers = workers;
-    s
+/// A benchmark's run: one workload and one strategy, by name, at their defaults.
+fn spec(workload: &str, strategy: &str, workers: Option<u32>) -> RunSpec {
+    let config = Config::default();
+    let w = crate::workload::find(workload).expect("a registered workload");
+    let s = crate::strategy::find(strategy).expect("a registered strategy");
+    RunSpec {
+        workload: config.workload(w),
+        strategy: config.strategy(s),
+        workers,
+        ..RunSpec::new(w, s)
+    }
 }
 
 fn run(spec: &RunSpec) -> Result<Finished> {
@@ -94,13 +95,10 @@ fn wall(spec: &RunSpec, scale: Scale) -> Result<f64> {
 fn start_cost(scale: Scale) -> Result<Value> {
     let mut out = json!({});
     // Pools start their workers before any task, so nothing competes with the start.
-    for (key, strategy) in [
-        ("thread_ms", StrategyKind::Pool),
-        ("process_ms", StrategyKind::ProcessPool),
-    ] {
-        let mut s = spec(WorkloadKind::Collatz, strategy, Some(2));
-        s.workload.params.collatz.size = 1_000;
-        s.workload.params.collatz.tasks = 2;
+    for (key, strategy) in [("thread_ms", "pool"), ("process_ms", "process-pool")] {
+        let mut s = spec("collatz", strategy, Some(2));
+        s.workload.set("size", 1_000);
+        s.workload.set("tasks", 2);
         let mut spawns = Vec::new();
         for _ in 0..scale.repeats() * 5 {
             spawns.extend(run(&s)?.lab.lanes.iter().filter_map(|l| l.spawn_ns).map(ms));
@@ -118,22 +116,22 @@ fn start_cost(scale: Scale) -> Result<Value> {
 fn speedups(scale: Scale) -> Result<Value> {
     let size = scale.collatz_size();
     let with = |strategy, workers, gil: bool| {
-        let mut s = spec(WorkloadKind::Collatz, strategy, workers);
-        s.workload.params.collatz.size = size;
-        s.workload.params.collatz.tasks = 64;
+        let mut s = spec("collatz", strategy, workers);
+        s.workload.set("size", size);
+        s.workload.set("tasks", 64);
         s.gil = gil;
         s
     };
-    let one = wall(&with(StrategyKind::Sequential, None, false), scale)?;
+    let one = wall(&with("sequential", None, false), scale)?;
     let mut out = json!({ "size": size, "sequential_ms": one });
     for (name, strategy, gil) in [
-        ("threads", StrategyKind::Threads, false),
-        ("pool", StrategyKind::Pool, false),
-        ("rayon", StrategyKind::Rayon, false),
-        ("processes", StrategyKind::Processes, false),
-        ("process_pool", StrategyKind::ProcessPool, false),
-        ("pool_gil", StrategyKind::Pool, true),
-        ("threads_gil", StrategyKind::Threads, true),
+        ("threads", "threads", false),
+        ("pool", "pool", false),
+        ("rayon", "rayon", false),
+        ("processes", "processes", false),
+        ("process_pool", "process-pool", false),
+        ("pool_gil", "pool", true),
+        ("threads_gil", "threads", true),
     ] {
         out[name] = json!(one / wall(&with(strategy, Some(2), gil), scale)?);
     }
@@ -161,9 +159,9 @@ fn cpython(scale: Scale) -> Option<Value> {
 
 /// Native speed: parlab's single-thread Collatz against CPython's, same size.
 fn native_ratio(scale: Scale, py: &Value) -> Result<f64> {
-    let mut s = spec(WorkloadKind::Collatz, StrategyKind::Sequential, None);
-    s.workload.params.collatz.size = scale.python_size();
-    s.workload.params.collatz.tasks = 16;
+    let mut s = spec("collatz", "sequential", None);
+    s.workload.set("size", scale.python_size());
+    s.workload.set("tasks", 16);
     let f = run(&s)?;
     let py_sum = py["sum_len"].as_u64().unwrap_or(0);
     anyhow::ensure!(
@@ -288,12 +286,12 @@ fn pipeline(scale: Scale) -> Result<Value> {
 /// Drawing a full frame at 200x60 with a populated lab.
 fn frame_cost(scale: Scale) -> Result<Value> {
     use ratatui::backend::TestBackend;
-    let mut s = spec(WorkloadKind::Fib, StrategyKind::Queue, Some(2));
-    s.workload.params.fib.inputs = vec![20; 16];
+    let mut s = spec("fib", "queue", Some(2));
+    s.workload.set("inputs", vec![20u64; 16]);
     let f = run(&s)?;
     let mut app = crate::ui::app::App::new(s, 30);
     app.lab = f.lab;
-    app.info = Some(f.info);
+    app.info = Some(f.meta);
     app.outcome = Some(f.outcome);
     let theme = crate::ui::theme::Theme {
         color: true,
@@ -312,12 +310,11 @@ fn frame_cost(scale: Scale) -> Result<Value> {
 
 /// Iterations of the amdahl kernel per microsecond on this machine.
 fn kernel_iters_per_us() -> Result<f64> {
-    let mut s = spec(WorkloadKind::Amdahl, StrategyKind::Sequential, None);
-    s.workload.params.amdahl = crate::workload::amdahl::Params {
-        serial: 0.0,
-        work: 100_000_000,
-        tasks: 10,
-    };
+    let mut s = spec("amdahl", "sequential", None);
+    s.workload
+        .set("serial", 0.0)
+        .set("work", 100_000_000u64)
+        .set("tasks", 10u64);
     s.events = false;
     let f = run(&s)?;
     Ok(1e8 / (ms(f.outcome.wall_ns) * 1e3))
@@ -332,12 +329,11 @@ fn overhead(scale: Scale) -> Result<Value> {
         ("ratio_10us", 10.0, 20_000u32),
     ] {
         let tasks = if scale.quick { tasks / 20 } else { tasks };
-        let mut s = spec(WorkloadKind::Amdahl, StrategyKind::Pool, Some(2));
-        s.workload.params.amdahl = crate::workload::amdahl::Params {
-            serial: 0.0,
-            work: (per_us * task_us * tasks as f64) as u64,
-            tasks,
-        };
+        let mut s = spec("amdahl", "pool", Some(2));
+        s.workload
+            .set("serial", 0.0)
+            .set("work", (per_us * task_us * tasks as f64) as u64)
+            .set("tasks", tasks);
         let on = wall(&s, Scale { quick: false })?;
         s.events = false;
         let off = wall(&s, Scale { quick: false })?;
@@ -362,9 +358,9 @@ fn thread_cpu_ns() -> u64 {
 fn ui_cpu(scale: Scale) -> Result<Value> {
     use ratatui::backend::TestBackend;
     let secs = if scale.quick { 0.5 } else { 3.0 };
-    let mut s = spec(WorkloadKind::Collatz, StrategyKind::Pool, Some(2));
+    let mut s = spec("collatz", "pool", Some(2));
     s.duration_secs = Some(secs);
-    s.workload.params.collatz.size = 2_000_000;
+    s.workload.set("size", 2_000_000);
     let mut app = crate::ui::app::App::new(s, 30);
     let theme = crate::ui::theme::Theme {
         color: true,
@@ -393,9 +389,10 @@ fn ui_cpu(_scale: Scale) -> Result<Value> {
 
 /// Events per second through one worker process's pipe.
 fn worker_pipe(scale: Scale) -> Result<Value> {
-    let mut s = spec(WorkloadKind::Fib, StrategyKind::ProcessPool, Some(1));
-    s.workload.params.fib.inputs = vec![if scale.quick { 20 } else { 27 }];
-    s.workload.params.fib.cache_size = crate::workload::fib::CacheSize::Bounded(0);
+    let mut s = spec("fib", "process-pool", Some(1));
+    s.workload
+        .set("inputs", vec![if scale.quick { 20u64 } else { 27 }]);
+    s.workload.set("cache_size", 0u64);
     let f = run(&s)?;
     let events = f.lab.received;
     Ok(json!({ "events": events, "events_per_s": events as f64 / (ms(f.outcome.wall_ns) / 1e3) }))
@@ -404,9 +401,9 @@ fn worker_pipe(scale: Scale) -> Result<Value> {
 /// Resident memory after a run at the full event rate (a soak with `--duration`).
 fn soak(scale: Scale) -> Result<Value> {
     let secs = if scale.quick { 1.0 } else { 20.0 };
-    let mut s = spec(WorkloadKind::Fib, StrategyKind::Pool, Some(2));
-    s.workload.params.fib.inputs = vec![22; 8];
-    s.workload.params.fib.cache_size = crate::workload::fib::CacheSize::Bounded(0);
+    let mut s = spec("fib", "pool", Some(2));
+    s.workload.set("inputs", vec![22u64; 8]);
+    s.workload.set("cache_size", 0u64);
     s.duration_secs = Some(secs);
     let before = rss_mb();
     let f = run(&s)?;
@@ -453,14 +450,14 @@ fn bare_rayon(scale: Scale) -> Result<Value> {
 fn fidelity(scale: Scale) -> Result<Value> {
     let unit = if scale.quick { 20 } else { 100 };
     let sleep = |strategy| {
-        let mut s = spec(WorkloadKind::Sleep, strategy, None);
-        s.workload.params.sleep.unit_ms = unit;
+        let mut s = spec("sleep", strategy, None);
+        s.workload.set("unit_ms", unit);
         s
     };
-    let seq = run(&sleep(StrategyKind::Sequential))?;
-    let thr = run(&sleep(StrategyKind::Threads))?;
+    let seq = run(&sleep("sequential"))?;
+    let thr = run(&sleep("threads"))?;
     let units: Vec<u64> = seq
-        .info
+        .meta
         .tasks
         .iter()
         .filter_map(|t| t.units)
@@ -468,14 +465,14 @@ fn fidelity(scale: Scale) -> Result<Value> {
         .collect();
     let shell_unit = if scale.quick { 100 } else { 1000 };
     let shell = |strategy, count, workers| {
-        let mut s = spec(WorkloadKind::Shell, strategy, workers);
-        s.workload.params.shell.unit_ms = shell_unit;
-        s.workload.params.shell.count = Some(count);
-        s.workload.params.shell.units = Some(1);
+        let mut s = spec("shell", strategy, workers);
+        s.workload.set("unit_ms", shell_unit);
+        s.workload.set("count", count);
+        s.workload.set("units", 1);
         s
     };
-    let pool4 = run(&shell(StrategyKind::Pool, 3, Some(4)))?;
-    let five = run(&shell(StrategyKind::Sequential, 5, None))?;
+    let pool4 = run(&shell("pool", 3, Some(4)))?;
+    let five = run(&shell("sequential", 5, None))?;
     Ok(json!({
         "seven_tasks": {
             "unit_ms": unit,
@@ -495,7 +492,7 @@ fn fidelity(scale: Scale) -> Result<Value> {
 /// Every section, as one JSON object.
 pub fn measure(scale: Scale) -> Result<Value> {
     let mut out = json!({
-        "machine": { "logical_cores": crate::engine::logical_cores(), "os": std::env::consts::OS, "arch": std::env::consts::ARCH },
+        "machine": { "logical_cores": crate::sampler::logical_cores(), "os": std::env::consts::OS, "arch": std::env::consts::ARCH },
         "quick": scale.quick,
     });
     out["start_cost"] = start_cost(scale)?;

@@ -1,9 +1,9 @@
 //! The command line: `parlab [tui|run|sweep|list]`, every flag with its default.
 
-use crate::strategy::queue::Discipline;
-use crate::strategy::{OnError, StrategyKind};
-use crate::workload::fib::CacheSize;
-use crate::workload::{primes, WorkloadKind};
+use crate::engine::{DURATION, SWITCH_INTERVAL_MS, WORKERS};
+use crate::param::{Kind, Param, Value};
+use crate::strategy::OnError;
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -81,10 +81,16 @@ pub struct RunCmd {
 }
 
 fn parse_workers(s: &str) -> Result<u32, String> {
-    let max = crate::engine::MAX_WORKERS;
-    match s.trim().parse::<u32>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(format!("must be 1..={max}")),
+    match WORKERS.parse(s)? {
+        Some(Value::Int(n)) => Ok(n as u32),
+        _ => Err(WORKERS.valid()),
+    }
+}
+
+fn parse_float(p: &'static Param) -> impl Fn(&str) -> Result<f64, String> + Clone {
+    move |s: &str| match p.parse(s)? {
+        Some(Value::Float(f)) => Ok(f),
+        _ => Err(p.valid()),
     }
 }
 
@@ -93,10 +99,11 @@ fn parse_workers(s: &str) -> Result<u32, String> {
 pub struct Workers(pub Vec<u32>);
 
 impl Workers {
-    /// The one count a run takes.
-    pub fn single(&self) -> Result<u32, crate::UserError> {
+    /// The one count a run takes (`None`: auto).
+    pub fn single(&self) -> Result<Option<u32>, crate::UserError> {
         match self.0.as_slice() {
-            [n] => Ok(*n),
+            [] => Ok(None),
+            [n] => Ok(Some(*n)),
             _ => Err(crate::UserError::new(
                 "--workers takes one number here; a range or a list is for parlab sweep",
             )),
@@ -105,8 +112,15 @@ impl Workers {
 }
 
 fn parse_worker_grid(s: &str) -> Result<Workers, String> {
-    let max = crate::engine::MAX_WORKERS;
-    let bad = || format!("must be 1..={max}, a range like 1..8, or a list like 1,2,4,8");
+    let bad = || {
+        format!(
+            "{}, a range like 1..8, or a list like 1,2,4,8",
+            WORKERS.valid()
+        )
+    };
+    if s.trim() == "auto" {
+        return Ok(Workers(Vec::new()));
+    }
     if let Some((a, b)) = s.split_once("..") {
         let a = parse_workers(a).map_err(|_| bad())?;
         let b = parse_workers(b.trim_start_matches('=')).map_err(|_| bad())?;
@@ -123,13 +137,6 @@ fn parse_worker_grid(s: &str) -> Result<Workers, String> {
     Ok(Workers(list))
 }
 
-fn parse_positive_u64(s: &str) -> Result<u64, String> {
-    match s.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err("must be a whole number of at least 1".into()),
-    }
-}
-
 fn parse_positive_u32(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),
@@ -137,60 +144,24 @@ fn parse_positive_u32(s: &str) -> Result<u32, String> {
     }
 }
 
-fn parse_fraction(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
-        _ => Err("must be a number in 0..=1".into()),
-    }
+fn workload_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(crate::workload::names())
 }
 
-fn parse_rate(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err("must be a positive number of items per second".into()),
-    }
+fn strategy_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(crate::strategy::names())
 }
 
-fn parse_duration(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(d) if d > 0.0 && d <= 86_400.0 => Ok(d),
-        _ => Err("must be above 0 and at most 86400 (seconds)".into()),
-    }
-}
-
-fn parse_interval(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(r) if r > 0.0 && r <= 10_000.0 => Ok(r),
-        _ => Err("must be above 0 and at most 10000 (milliseconds)".into()),
-    }
-}
-
-/// fib's `--inputs`: a list in one value, `30,25,32`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Inputs(pub Vec<u32>);
-
-fn parse_inputs(s: &str) -> Result<Inputs, String> {
-    let bad = || "must be a comma-separated list of k in 0..=90, like 30,25,32".to_string();
-    let ks: Vec<u32> = s
-        .split(',')
-        .map(|k| k.trim().parse::<u32>().map_err(|_| bad()))
-        .collect::<Result<_, _>>()?;
-    if ks.is_empty() || ks.iter().any(|&k| k > crate::workload::fib::MAX_INPUT) {
-        return Err(bad());
-    }
-    Ok(Inputs(ks))
-}
-
-/// Everything a run takes; shared by `run`, `tui` (and later `sweep`).
+/// Everything a run takes; shared by `run`, `tui` and `sweep`.
 /// Unset flags fall back to the config file, then to the defaults shown.
 #[derive(Debug, Args, Default, Clone)]
 pub struct RunArgs {
     /// What to compute [default: collatz]
-    #[arg(long, short = 'W', value_enum)]
-    pub workload: Option<WorkloadKind>,
+    #[arg(long, short = 'W', value_parser = workload_names())]
+    pub workload: Option<String>,
     /// How to run it [default: pool]
-    #[arg(long, short = 's', value_enum)]
-    pub strategy: Option<StrategyKind>,
+    #[arg(long, short = 's', value_parser = strategy_names())]
+    pub strategy: Option<String>,
     /// Worker threads or processes, 1..=1024; sweep: a range 1..8 or a list 1,2,4,8 [default: the logical cores; threads and processes: one per task; sweep: 1..=2×cores]
     #[arg(long, short = 'w', value_parser = parse_worker_grid)]
     pub workers: Option<Workers>,
@@ -204,76 +175,18 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_gil: bool,
     /// GIL switch interval in ms, like sys.setswitchinterval [default: 5]
-    #[arg(long, value_parser = parse_interval)]
+    #[arg(long, value_parser = parse_float(&SWITCH_INTERVAL_MS))]
     pub switch_interval_ms: Option<f64>,
     /// When a task fails: stop the run, or continue with the others [default: stop]
     #[arg(long, value_enum)]
     pub on_error: Option<OnError>,
 
-    /// Problem size: collatz and primes range 1..=size; race increments [default: collatz 20000000, primes 12000000, race 1000000]
-    #[arg(long, value_parser = parse_positive_u64)]
-    pub size: Option<u64>,
-    /// Number of tasks the work is split into [default: collatz 32, primes 32, amdahl 32, race 8]
-    #[arg(long, value_parser = parse_positive_u32)]
-    pub tasks: Option<u32>,
-    /// collatz: lengths|first; race: unsynchronized|mutex|atomic [default: lengths, unsynchronized]
-    #[arg(long)]
-    pub mode: Option<String>,
-    /// primes: trial division or segmented sieve [default: trial]
-    #[arg(long, value_enum)]
-    pub method: Option<primes::Method>,
-    /// fib: the inputs k, like 30,25,32 [default: a seeded list]
-    #[arg(long, value_parser = parse_inputs)]
-    pub inputs: Option<Inputs>,
-    /// fib: how many seeded inputs; shell: how many tasks [default: fib 12, shell 7]
-    #[arg(long, value_parser = parse_positive_u32)]
-    pub count: Option<u32>,
-    /// fib: the largest seeded input, at most 90 [default: 32]
-    #[arg(long)]
-    pub max_input: Option<u32>,
-    /// fib: lru_cache maxsize, a number or none (unbounded); 0 caches nothing [default: 128]
-    #[arg(long, value_parser = CacheSize::parse)]
-    pub cache_size: Option<CacheSize>,
-    /// sleep, shell: milliseconds in one time unit [default: 100]
-    #[arg(long, value_parser = parse_positive_u64)]
-    pub unit_ms: Option<u64>,
-    /// shell: every task sleeps this many units [default: a seeded 1-10 each]
-    #[arg(long, value_parser = parse_positive_u32)]
-    pub units: Option<u32>,
-    /// shell: kill a command running longer than this [default: 30000]
-    #[arg(long, value_parser = parse_positive_u64)]
-    pub task_timeout_ms: Option<u64>,
-    /// shell: run this script instead of the bundled one (sh SCRIPT NAME UNITS UNIT_MS) [default: bundled]
-    #[arg(long, value_name = "FILE")]
-    pub script: Option<String>,
-    /// amdahl: the serial fraction, 0..=1 [default: 0.1]
-    #[arg(long, value_parser = parse_fraction)]
-    pub serial: Option<f64>,
-    /// amdahl: total kernel iterations [default: 2000000000]
-    #[arg(long, value_parser = parse_positive_u64)]
-    pub work: Option<u64>,
-
-    /// queue: producer threads [default: 1]
-    #[arg(long, value_parser = parse_workers)]
-    pub producers: Option<u32>,
-    /// queue: consumer threads [default: --workers, else the logical cores]
-    #[arg(long, value_parser = parse_workers)]
-    pub consumers: Option<u32>,
-    /// queue: capacity (maxsize) [default: 8]
-    #[arg(long, value_parser = parse_positive_u32)]
-    pub capacity: Option<u32>,
-    /// queue: items per second, all producers together [default: as fast as they can]
-    #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<f64>,
-    /// queue: fifo (Queue), lifo (LifoQueue) or priority (PriorityQueue, smallest cost first) [default: fifo]
-    #[arg(long, value_enum)]
-    pub discipline: Option<Discipline>,
-    /// queue: producers fill the queue before any consumer starts [default: off]
-    #[arg(long)]
-    pub prefill: bool,
+    /// Every workload's and strategy's own parameters, from their tables.
+    #[command(flatten)]
+    pub params: ParamFlags,
 
     /// Repeat the workload for this many seconds, a soak [default: run it once]
-    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_float(&DURATION))]
     pub duration: Option<f64>,
     /// Record no events (to measure what recording costs) [default: events on]
     #[arg(long)]
@@ -281,4 +194,112 @@ pub struct RunArgs {
     /// The executable to start as a worker process [default: this one]
     #[arg(long, hide = true)]
     pub worker_exe: Option<PathBuf>,
+}
+
+/// The flags of every workload's and strategy's parameters, generated from
+/// their tables: `(key, value as typed)` for each flag given.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ParamFlags(pub Vec<(&'static str, String)>);
+
+impl ParamFlags {
+    /// The value typed for `key`, if any.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Set `key` as if typed.
+    pub fn set(&mut self, key: &'static str, value: impl Into<String>) {
+        self.0.retain(|(k, _)| *k != key);
+        self.0.push((key, value.into()));
+    }
+}
+
+/// Every parameter of every workload and strategy, grouped by key, with
+/// the name of whoever owns each row.
+pub fn every_param() -> Vec<(&'static str, Vec<(&'static str, &'static Param)>)> {
+    let rows = crate::workload::REGISTRY
+        .iter()
+        .flat_map(|d| d.params.iter().map(move |p| (d.name, p)))
+        .chain(
+            crate::strategy::REGISTRY
+                .iter()
+                .flat_map(|d| d.params.iter().map(move |p| (d.name, p))),
+        );
+    let mut out: Vec<(&'static str, Vec<(&'static str, &'static Param)>)> = Vec::new();
+    for (owner, p) in rows {
+        match out.iter_mut().find(|(k, _)| *k == p.key) {
+            Some((_, v)) => v.push((owner, p)),
+            None => out.push((p.key, vec![(owner, p)])),
+        }
+    }
+    out
+}
+
+/// One flag's help: each owner's line, then each owner's default.
+fn help_of(rows: &[(&str, &Param)]) -> String {
+    let (_, first) = rows[0];
+    if rows.len() == 1 || rows.iter().all(|(_, p)| p == &first) {
+        let owners: Vec<&str> = rows.iter().map(|(o, _)| *o).collect();
+        return format!(
+            "{}: {} [default: {}]",
+            owners.join(", "),
+            first.help,
+            first.default_text()
+        );
+    }
+    let helps: Vec<String> = rows
+        .iter()
+        .map(|(o, p)| format!("{o}: {}", p.help))
+        .collect();
+    let defaults: Vec<String> = rows
+        .iter()
+        .map(|(o, p)| format!("{o} {}", p.default_text()))
+        .collect();
+    format!("{} [default: {}]", helps.join("; "), defaults.join(", "))
+}
+
+impl clap::FromArgMatches for ParamFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut out = Vec::new();
+        for (key, rows) in every_param() {
+            if rows[0].1.kind == Kind::Flag {
+                if m.get_flag(key) {
+                    out.push((key, "true".to_string()));
+                }
+            } else if let Some(v) = m.get_one::<String>(key) {
+                out.push((key, v.clone()));
+            }
+        }
+        Ok(Self(out))
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for ParamFlags {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for (key, rows) in every_param() {
+            let p = rows[0].1;
+            let arg = clap::Arg::new(key)
+                .long(p.flag()[2..].to_string())
+                .help(help_of(&rows));
+            cmd = cmd.arg(if p.kind == Kind::Flag {
+                arg.action(clap::ArgAction::SetTrue)
+            } else {
+                arg.value_name(key.to_uppercase())
+                    .value_parser(clap::value_parser!(String))
+            });
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }

@@ -6,22 +6,24 @@
 //! `config.example.toml` documents every setting with its default.
 
 use crate::cli::RunArgs;
-use crate::engine::RunSpec;
-use crate::strategy::{OnError, QueueParams, StrategyKind};
-use crate::workload::{
-    amdahl, collatz, fib, primes, race, shell, sleep, WorkloadKind, WorkloadParams, WorkloadSpec,
-};
+use crate::engine::{RunSpec, SWITCH_INTERVAL_MS, WORKERS};
+use crate::param::{self, Default, Kind, Origin, Param, Step, Values};
+use crate::strategy::{self, OnError, StrategySpec};
+use crate::workload::{self, WorkloadSpec};
 use crate::UserError;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `[run]`: what runs, and how.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunSection {
-    pub workload: WorkloadKind,
-    pub strategy: StrategyKind,
+    /// A workload's name.
+    pub workload: String,
+    /// A strategy's name.
+    pub strategy: String,
     /// Absent: the logical cores (threads, processes: one per task).
     pub workers: Option<u32>,
     pub seed: u64,
@@ -30,11 +32,11 @@ pub struct RunSection {
     pub on_error: OnError,
 }
 
-impl Default for RunSection {
+impl std::default::Default for RunSection {
     fn default() -> Self {
         Self {
-            workload: WorkloadKind::Collatz,
-            strategy: StrategyKind::Pool,
+            workload: "collatz".into(),
+            strategy: "pool".into(),
             workers: None,
             seed: 42,
             gil: false,
@@ -45,7 +47,7 @@ impl Default for RunSection {
 }
 
 /// The TUI's colours.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, std::default::Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThemeName {
     /// Colour-blind-safe, for dark terminals and projectors.
@@ -54,6 +56,16 @@ pub enum ThemeName {
     /// For bright rooms.
     Light,
 }
+
+/// `[tui] fps`.
+pub const FPS: Param = Param {
+    key: "fps",
+    help: "frames per second",
+    kind: Kind::Int { min: 1, max: 240 },
+    default: Default::Int(30),
+    label: "fps",
+    step: Step::Hidden,
+};
 
 /// `[tui]`: the live lab.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,7 +76,7 @@ pub struct TuiSection {
     pub theme: ThemeName,
 }
 
-impl Default for TuiSection {
+impl std::default::Default for TuiSection {
     fn default() -> Self {
         Self {
             fps: 30,
@@ -73,20 +85,45 @@ impl Default for TuiSection {
     }
 }
 
+/// The sections with typed fields; every other section belongs to a
+/// workload or a strategy and is read through its table.
+#[derive(Deserialize, std::default::Default)]
+#[serde(default)]
+struct Typed {
+    run: RunSection,
+    tui: TuiSection,
+}
+
 /// The whole file.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub run: RunSection,
-    pub queue: QueueParams,
     pub tui: TuiSection,
-    pub collatz: collatz::Params,
-    pub primes: primes::Params,
-    pub fib: fib::Params,
-    pub sleep: sleep::Params,
-    pub shell: shell::Params,
-    pub amdahl: amdahl::Params,
-    pub race: race::Params,
+    /// Each workload's and strategy's section (`[collatz]`, `[queue]`): its
+    /// table's defaults with the file's values laid over them.
+    pub sections: BTreeMap<&'static str, Values>,
+}
+
+impl std::default::Default for Config {
+    fn default() -> Self {
+        Self {
+            run: RunSection::default(),
+            tui: TuiSection::default(),
+            sections: every_table()
+                .map(|(name, params)| (name, Values::defaults(params)))
+                .collect(),
+        }
+    }
+}
+
+/// Every workload's and strategy's table, by section name.
+fn every_table() -> impl Iterator<Item = (&'static str, &'static [Param])> {
+    workload::REGISTRY.iter().map(|d| (d.name, d.params)).chain(
+        strategy::REGISTRY
+            .iter()
+            .filter(|d| !d.params.is_empty())
+            .map(|d| (d.name, d.params)),
+    )
 }
 
 /// Where the config comes from, in order of precedence.
@@ -152,14 +189,27 @@ pub fn load(explicit: Option<&Path>, no_config: bool) -> Result<Config> {
 
 /// Parse and validate a config file's text; errors name the file, line and key.
 pub fn parse(text: &str, file: &str) -> Result<Config> {
-    let config: Config = toml::from_str(text).map_err(|e| {
+    let syntax = |e: toml::de::Error| -> anyhow::Error {
         let line = e.span().map(|s| line_at(text, s.start)).unwrap_or(1);
         let key = key_on_line(text, line);
         let msg = e.message().replace('\n', " ");
         let key = key.map(|k| format!(" key `{k}`:")).unwrap_or_default();
-        UserError::new(format!("{file}, line {line}:{key} {msg}"))
-    })?;
+        UserError::new(format!("{file}, line {line}:{key} {msg}")).into()
+    };
+    let typed: Typed = toml::from_str(text).map_err(syntax)?;
+    let table: BTreeMap<String, param::Raw> = toml::from_str(text).map_err(syntax)?;
+    let mut config = Config {
+        run: typed.run,
+        tui: typed.tui,
+        ..Config::default()
+    };
     config.validate(text, file)?;
+    for (section, value) in &table {
+        if section == "run" || section == "tui" {
+            continue;
+        }
+        config.read_section(section, value, text, file)?;
+    }
     Ok(config)
 }
 
@@ -173,13 +223,17 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
     Some(key.trim().to_string())
 }
 
-/// The line where `key` is set inside `[section]`, for range errors.
+/// The line where `key` is set inside `[section]` (or the section's own
+/// line, for `key` empty), for errors found after parsing.
 fn line_of(text: &str, section: &str, key: &str) -> usize {
     let mut current = String::new();
     for (i, l) in text.lines().enumerate() {
         let t = l.trim();
         if t.starts_with('[') {
             current = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            if key.is_empty() && current == section {
+                return i + 1;
+            }
         } else if current == section && t.split('=').next().map(str::trim) == Some(key) {
             return i + 1;
         }
@@ -188,134 +242,141 @@ fn line_of(text: &str, section: &str, key: &str) -> usize {
 }
 
 impl Config {
-    /// Range checks the types alone cannot make.
+    /// The `[run]` and `[tui]` checks the types alone cannot make, each
+    /// against its one table row.
     fn validate(&self, text: &str, file: &str) -> Result<()> {
-        let err = |section: &str, key: &str, msg: String| -> anyhow::Error {
-            let line = line_of(text, section, key);
-            UserError::new(format!(
-                "{file}, line {line}: key `{key}` in [{section}]: {msg}"
-            ))
-            .into()
-        };
-        let max = crate::engine::MAX_WORKERS;
-        if let Some(w) = self.run.workers.filter(|&w| w == 0 || w > max) {
-            return Err(err(
-                "run",
-                "workers",
-                format!("{w} is out of range: must be 1..={max}"),
-            ));
-        }
-        let si = self.run.switch_interval_ms;
-        if !(si > 0.0 && si <= 10_000.0) {
-            return Err(err(
-                "run",
-                "switch_interval_ms",
-                format!("{si} is out of range: must be above 0 and at most 10000"),
-            ));
-        }
-        if !(1..=240).contains(&self.tui.fps) {
-            return Err(err(
-                "tui",
-                "fps",
-                format!("{} is out of range: must be 1..=240", self.tui.fps),
-            ));
-        }
-        if self.queue.capacity == 0 {
-            return Err(err(
-                "queue",
-                "capacity",
-                "0 is out of range: must be at least 1".into(),
-            ));
-        }
-        if self.queue.producers == 0 || self.queue.producers > max {
-            return Err(err(
-                "queue",
-                "producers",
-                format!(
-                    "{} is out of range: must be 1..={max}",
-                    self.queue.producers
-                ),
-            ));
-        }
-        if let Some(c) = self.queue.consumers.filter(|&c| c == 0 || c > max) {
-            return Err(err(
-                "queue",
-                "consumers",
-                format!("{c} is out of range: must be 1..={max}"),
-            ));
-        }
-        if let Some(r) = self.queue.rate.filter(|r| !(r.is_finite() && *r > 0.0)) {
-            return Err(err(
-                "queue",
-                "rate",
-                format!("{r} is out of range: must be a positive number of items per second"),
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.amdahl.serial) {
-            return Err(err(
-                "amdahl",
-                "serial",
-                format!("{} is out of range: must be 0..=1", self.amdahl.serial),
-            ));
-        }
-        // Each workload checks the rest of its own parameters.
-        for kind in WorkloadKind::ALL {
-            let spec = WorkloadSpec {
-                kind,
-                seed: self.run.seed,
-                params: self.workload_params(),
-            };
-            if let Err(e) = crate::workload::build(&spec) {
-                return Err(UserError::new(format!("{file}: [{}]: {e}", kind.name())).into());
+        let at = |section: &'static str, p: &Param, v: param::Value| -> Result<()> {
+            if let Err(why) = p.check(&v) {
+                let origin = Origin::File {
+                    file,
+                    line: line_of(text, section, p.key),
+                    section,
+                };
+                let shown = format!("{} is out of range: {why}", param::show_value(&v));
+                return Err(param::error_at(p, "", &origin, &shown).into());
             }
+            Ok(())
+        };
+        let name = |section: &str, key: &str, value: &str, what: &str, valid: Vec<&str>| {
+            UserError::new(format!(
+                "{file}, line {}: key `{key}` in [{section}]: '{value}' is not a {what}: valid values are {}",
+                line_of(text, section, key),
+                valid.join(", ")
+            ))
+        };
+        if workload::find(&self.run.workload).is_none() {
+            let w = &self.run.workload;
+            return Err(name("run", "workload", w, "workload", workload::names()).into());
+        }
+        if strategy::find(&self.run.strategy).is_none() {
+            let s = &self.run.strategy;
+            return Err(name("run", "strategy", s, "strategy", strategy::names()).into());
+        }
+        if let Some(w) = self.run.workers {
+            at("run", &WORKERS, w.into())?;
+        }
+        at(
+            "run",
+            &SWITCH_INTERVAL_MS,
+            self.run.switch_interval_ms.into(),
+        )?;
+        at("tui", &FPS, self.tui.fps.into())
+    }
+
+    /// A workload's or strategy's section, each key checked against its table.
+    fn read_section(
+        &mut self,
+        section: &str,
+        value: &param::Raw,
+        text: &str,
+        file: &str,
+    ) -> Result<()> {
+        let Some((name, params)) = every_table().find(|(n, _)| *n == section) else {
+            let valid: Vec<&str> = ["run", "tui"]
+                .into_iter()
+                .chain(every_table().map(|(n, _)| n))
+                .collect();
+            return Err(UserError::new(format!(
+                "{file}, line {}: unknown section [{section}]: valid sections are {}",
+                line_of(text, section, ""),
+                valid.join(", ")
+            ))
+            .into());
+        };
+        let param::Raw::Table(table) = value else {
+            return Err(UserError::new(format!(
+                "{file}, line {}: `{section}` must be a [section]",
+                line_of(text, "", section)
+            ))
+            .into());
+        };
+        let values = self.sections.entry(name).or_default();
+        for (key, v) in table {
+            let line = line_of(text, section, key);
+            let Some(p) = params.iter().find(|p| p.key == key) else {
+                let valid: Vec<&str> = params.iter().map(|p| p.key).collect();
+                return Err(UserError::new(format!(
+                    "{file}, line {line}: unknown key `{key}` in [{section}]: expected one of {}",
+                    valid.join(", ")
+                ))
+                .into());
+            };
+            let got = p.from_file(v).map_err(|why| {
+                UserError::new(format!(
+                    "{file}, line {line}: key `{key}` in [{section}]: {why}"
+                ))
+            })?;
+            values.put(key, got);
         }
         Ok(())
     }
 
-    /// The workload sections, as handed to a workload (and to worker processes).
-    pub fn workload_params(&self) -> WorkloadParams {
-        WorkloadParams {
-            collatz: self.collatz.clone(),
-            primes: self.primes.clone(),
-            fib: self.fib.clone(),
-            sleep: self.sleep.clone(),
-            shell: self.shell.clone(),
-            amdahl: self.amdahl.clone(),
-            race: self.race.clone(),
+    /// A workload with this file's values.
+    pub fn workload(&self, desc: &'static workload::Descriptor) -> WorkloadSpec {
+        WorkloadSpec {
+            desc,
+            seed: self.run.seed,
+            params: self.sections.get(desc.name).cloned().unwrap_or_default(),
         }
     }
 
-    /// This config with the flags laid over it, as a run's spec.
+    /// A strategy with this file's values.
+    pub fn strategy(&self, desc: &'static strategy::Descriptor) -> StrategySpec {
+        StrategySpec {
+            desc,
+            params: self.sections.get(desc.name).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// This config with the flags laid over it, as a run's spec. Every flag
+    /// is checked here, once, and a bad one is named as typed.
     pub fn to_spec(&self, a: &RunArgs) -> Result<RunSpec> {
-        let kind = a.workload.unwrap_or(self.run.workload);
-        let mut p = self.workload_params();
-        apply_workload_flags(kind, a, &mut p)?;
-        let mut queue = self.queue.clone();
-        if let Some(v) = a.producers {
-            queue.producers = v;
+        let wname = a.workload.as_deref().unwrap_or(&self.run.workload);
+        let sname = a.strategy.as_deref().unwrap_or(&self.run.strategy);
+        let wdesc = workload::find(wname)
+            .ok_or_else(|| UserError::new(format!("no workload named '{wname}'")))?;
+        let sdesc = strategy::find(sname)
+            .ok_or_else(|| UserError::new(format!("no strategy named '{sname}'")))?;
+        let mut workload = self.workload(wdesc);
+        if let Some(seed) = a.seed {
+            workload.seed = seed;
         }
-        if let Some(v) = a.consumers {
-            queue.consumers = Some(v);
+        let mut strategy = self.strategy(sdesc);
+        for (key, raw) in &a.params.0 {
+            let (p, values) = if let Some(p) = wdesc.param(key) {
+                (p, &mut workload.params)
+            } else if let Some(p) = sdesc.param(key) {
+                (p, &mut strategy.params)
+            } else {
+                return Err(not_for(key, wname, sname).into());
+            };
+            values.put(key, p.parse_at(raw, &Origin::Flag)?);
         }
-        if let Some(v) = a.capacity {
-            queue.capacity = v;
-        }
-        if let Some(v) = a.rate {
-            queue.rate = Some(v);
-        }
-        if let Some(v) = a.discipline {
-            queue.discipline = v;
-        }
-        queue.prefill |= a.prefill;
-        Ok(RunSpec {
-            workload: WorkloadSpec {
-                kind,
-                seed: a.seed.unwrap_or(self.run.seed),
-                params: p,
-            },
-            strategy: a.strategy.unwrap_or(self.run.strategy),
+        let spec = RunSpec {
+            workload,
+            strategy,
             workers: match &a.workers {
-                Some(w) => Some(w.single()?),
+                Some(w) => w.single()?,
                 None => self.run.workers,
             },
             gil: if a.gil {
@@ -326,150 +387,34 @@ impl Config {
                 self.run.gil
             },
             switch_interval_ms: a.switch_interval_ms.unwrap_or(self.run.switch_interval_ms),
-            queue,
             on_error: a.on_error.unwrap_or(self.run.on_error),
             events: !a.no_events,
             worker_exe: a.worker_exe.clone(),
             duration_secs: a.duration,
-        })
-    }
-}
-
-fn not_for(flag: &str, kind: WorkloadKind, fits: &str) -> anyhow::Error {
-    UserError::new(format!(
-        "{flag} does not apply to the {} workload (it applies to {fits})",
-        kind.name()
-    ))
-    .into()
-}
-
-/// Lay the workload flags over the selected workload's section.
-fn apply_workload_flags(kind: WorkloadKind, a: &RunArgs, p: &mut WorkloadParams) -> Result<()> {
-    use WorkloadKind as K;
-    if let Some(size) = a.size {
-        match kind {
-            K::Collatz => p.collatz.size = size,
-            K::Primes => p.primes.size = size,
-            K::Race => p.race.size = size,
-            _ => return Err(not_for("--size", kind, "collatz, primes, race")),
-        }
-    }
-    if let Some(tasks) = a.tasks {
-        match kind {
-            K::Collatz => p.collatz.tasks = tasks,
-            K::Primes => p.primes.tasks = tasks,
-            K::Amdahl => p.amdahl.tasks = tasks,
-            K::Race => p.race.tasks = tasks,
-            _ => return Err(not_for("--tasks", kind, "collatz, primes, amdahl, race")),
-        }
-    }
-    if let Some(mode) = &a.mode {
-        let bad = |valid: &str| -> anyhow::Error {
-            UserError::new(format!(
-                "invalid value '{mode}' for --mode with the {} workload: valid modes are {valid}",
-                kind.name()
-            ))
-            .into()
         };
-        match kind {
-            K::Collatz => {
-                p.collatz.mode = match mode.as_str() {
-                    "lengths" => collatz::Mode::Lengths,
-                    "first" => collatz::Mode::First,
-                    _ => return Err(bad("lengths, first")),
-                }
-            }
-            K::Race => {
-                p.race.mode = match mode.as_str() {
-                    "unsynchronized" => race::Mode::Unsynchronized,
-                    "mutex" => race::Mode::Mutex,
-                    "atomic" => race::Mode::Atomic,
-                    _ => return Err(bad("unsynchronized, mutex, atomic")),
-                }
-            }
-            _ => return Err(not_for("--mode", kind, "collatz, race")),
-        }
+        spec.validate()?;
+        Ok(spec)
     }
-    if let Some(m) = a.method {
-        match kind {
-            K::Primes => p.primes.method = m,
-            _ => return Err(not_for("--method", kind, "primes")),
-        }
-    }
-    if kind == K::Shell {
-        if let Some(c) = a.count {
-            p.shell.count = Some(c);
-        }
-    }
-    if let Some(u) = a.units {
-        match kind {
-            K::Shell => p.shell.units = Some(u),
-            _ => return Err(not_for("--units", kind, "shell")),
-        }
-    }
-    let fib_only = [
-        ("--inputs", a.inputs.is_some()),
-        ("--count", a.count.is_some() && kind != K::Shell),
-        ("--max-input", a.max_input.is_some()),
-        ("--cache-size", a.cache_size.is_some()),
-    ];
-    if kind != K::Fib {
-        if let Some((flag, _)) = fib_only.iter().find(|(_, set)| *set) {
-            return Err(not_for(flag, kind, "fib"));
-        }
-    }
-    if let Some(v) = &a.inputs {
-        p.fib.inputs = v.0.clone();
-    }
-    if let Some(v) = a.count.filter(|_| kind == K::Fib) {
-        p.fib.count = v;
-    }
-    if let Some(v) = a.max_input {
-        p.fib.max_input = v;
-    }
-    if let Some(v) = a.cache_size {
-        p.fib.cache_size = v;
-    }
-    if let Some(u) = a.unit_ms {
-        match kind {
-            K::Sleep => p.sleep.unit_ms = u,
-            K::Shell => p.shell.unit_ms = u,
-            _ => return Err(not_for("--unit-ms", kind, "sleep, shell")),
-        }
-    }
-    if a.task_timeout_ms.is_some() || a.script.is_some() {
-        if kind != K::Shell {
-            let flag = if a.script.is_some() {
-                "--script"
-            } else {
-                "--task-timeout-ms"
-            };
-            return Err(not_for(flag, kind, "shell"));
-        }
-        if let Some(v) = a.task_timeout_ms {
-            p.shell.task_timeout_ms = v;
-        }
-        if let Some(v) = &a.script {
-            p.shell.script = Some(v.clone());
-        }
-    }
-    if a.serial.is_some() || a.work.is_some() {
-        if kind != K::Amdahl {
-            let flag = if a.serial.is_some() {
-                "--serial"
-            } else {
-                "--work"
-            };
-            return Err(not_for(flag, kind, "amdahl"));
-        }
-        if let Some(v) = a.serial {
-            p.amdahl.serial = v;
-        }
-        if let Some(v) = a.work {
-            p.amdahl.work = v;
-        }
-    }
-    Ok(())
+}
+
+/// A flag for another workload's or strategy's parameter.
+fn not_for(key: &str, workload: &str, strategy: &str) -> UserError {
+    let owners: Vec<&str> = crate::cli::every_param()
+        .into_iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, rows)| rows.iter().map(|(o, _)| *o).collect())
+        .unwrap_or_default();
+    let of_a_workload = owners.iter().any(|o| workload::find(o).is_some());
+    let to = if of_a_workload {
+        format!("the {workload} workload")
+    } else {
+        format!("the {strategy} strategy")
+    };
+    UserError::new(format!(
+        "--{} does not apply to {to} (it applies to {})",
+        key.replace('_', "-"),
+        owners.join(", ")
+    ))
 }
 
 #[cfg(test)]
@@ -521,21 +466,33 @@ mod tests {
             "x.toml",
         )
         .unwrap();
-        let a = RunArgs {
-            size: Some(99),
-            ..Default::default()
-        };
+        let mut a = RunArgs::default();
+        a.params.set("size", "99");
         let spec = c.to_spec(&a).unwrap();
-        assert_eq!(spec.strategy, StrategyKind::Rayon);
-        assert_eq!(spec.workload.params.collatz.size, 99);
-        let err = c
-            .to_spec(&RunArgs {
-                unit_ms: Some(5),
-                ..Default::default()
-            })
-            .unwrap_err();
+        assert_eq!(spec.strategy.name(), "rayon");
+        assert_eq!(spec.workload.params.int("size"), 99);
+        let mut a = RunArgs::default();
+        a.params.set("unit_ms", "5");
+        let err = c.to_spec(&a).unwrap_err();
         assert!(err
             .to_string()
             .contains("--unit-ms does not apply to the collatz workload"));
+    }
+
+    #[test]
+    fn a_bad_strategy_section_fails_at_load_whatever_the_strategy() {
+        let text = "[run]\nstrategy = \"sequential\"\n\n[queue]\ncapacity = 2000000\n";
+        let err = parse(text, "x.toml").unwrap_err().to_string();
+        for needle in ["x.toml", "line 5", "capacity", "1..=1000000"] {
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_section_names_the_valid_ones() {
+        let err = parse("[colatz]\nsize = 5\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1") && err.contains("collatz"), "{err}");
     }
 }

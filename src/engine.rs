@@ -1,33 +1,78 @@
-//! A run: (workload, strategy, workers, parameters), started on background
-//! threads, cancellable at any moment, ending with an [`Outcome`].
+//! The native engine: a run of (workload, strategy, workers, parameters)
+//! started on background threads, cancellable at any moment, ending with an
+//! [`Outcome`]. It is one [`Source`] of a run's events among others.
 
-use crate::cancel::Cancel;
 use crate::clock::Clock;
+use crate::control::Control;
 use crate::event::{Batch, BatchSink, ChannelSink, NullSink};
-use crate::strategy::{self, Failure, OnError, QueueParams, RunCtx, RunSetup, StrategyKind};
-use crate::workload::{self, CacheInfo, TaskSpec, WorkloadSpec};
+use crate::param::{Default, Kind, Origin, Param, Step, Values};
+use crate::source::{Meta, Outcome, Source};
+use crate::strategy::{self, Extension, Launch, OnError, RunCtx, Setup, StrategySpec, Workers};
+use crate::workload::{self, CacheInfo, WorkloadSpec};
 use crate::UserError;
 use anyhow::Result;
 use crossbeam_channel::Receiver;
-use serde_json::Value;
+use serde_json::json;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// The most workers (threads, processes, consumers) a run may start.
-pub const MAX_WORKERS: u32 = 1024;
+pub use crate::strategy::MAX_WORKERS;
 
-/// Everything that defines a run.
+/// `--workers`: the one table row for its range.
+pub const WORKERS: Param = Param {
+    key: "workers",
+    help: "worker threads or processes",
+    kind: Kind::Int {
+        min: 1,
+        max: MAX_WORKERS as u64,
+    },
+    default: Default::Absent(
+        "auto",
+        "the logical cores; threads and processes: one per task",
+    ),
+    label: "workers",
+    step: Step::One,
+};
+
+/// `--switch-interval-ms`: the simulated GIL's switch interval.
+pub const SWITCH_INTERVAL_MS: Param = Param {
+    key: "switch_interval_ms",
+    help: "GIL switch interval in ms, like sys.setswitchinterval",
+    kind: Kind::Float {
+        min: 0.0,
+        max: 10_000.0,
+        open: true,
+    },
+    default: Default::Float(5.0),
+    label: "switch ms",
+    step: Step::Double,
+};
+
+/// `--duration`: a soak's length.
+pub const DURATION: Param = Param {
+    key: "duration",
+    help: "repeat the workload for this many seconds, a soak",
+    kind: Kind::Float {
+        min: 0.0,
+        max: 86_400.0,
+        open: true,
+    },
+    default: Default::Absent("once", "run it once"),
+    label: "duration",
+    step: Step::Hidden,
+};
+
+/// Everything that defines a native run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunSpec {
     pub workload: WorkloadSpec,
-    pub strategy: StrategyKind,
+    pub strategy: StrategySpec,
     /// `None`: the strategy's default.
     pub workers: Option<u32>,
     pub gil: bool,
     pub switch_interval_ms: f64,
-    pub queue: QueueParams,
     pub on_error: OnError,
     /// Record events (`--no-events` turns them off to measure their cost).
     pub events: bool,
@@ -37,180 +82,123 @@ pub struct RunSpec {
     pub duration_secs: Option<f64>,
 }
 
-/// The machine's logical cores.
-pub fn logical_cores() -> u32 {
-    std::thread::available_parallelism()
-        .map(|n| n.get() as u32)
-        .unwrap_or(1)
-}
-
 impl RunSpec {
-    /// The worker count that will actually run.
-    pub fn effective_workers(&self, tasks: usize) -> u32 {
-        let tasks = tasks.max(1) as u32;
-        match self.strategy {
-            StrategyKind::Sequential | StrategyKind::Async => 1,
-            StrategyKind::Threads | StrategyKind::Processes => {
-                self.workers.unwrap_or(tasks).min(tasks)
-            }
-            StrategyKind::Queue => self
-                .queue
-                .consumers
-                .or(self.workers)
-                .unwrap_or_else(logical_cores),
-            _ => self.workers.unwrap_or_else(logical_cores),
+    /// A run of these at every default.
+    pub fn new(
+        workload: &'static workload::Descriptor,
+        strategy: &'static strategy::Descriptor,
+    ) -> Self {
+        Self {
+            workload: WorkloadSpec::new(workload, 42),
+            strategy: StrategySpec::new(strategy),
+            workers: None,
+            gil: false,
+            switch_interval_ms: 5.0,
+            on_error: OnError::Stop,
+            events: true,
+            worker_exe: None,
+            duration_secs: None,
         }
     }
 
-    fn check(&self, needs_shared_memory: bool) -> Result<()> {
+    /// Whether the simulated GIL is on and applies to this strategy.
+    pub fn gil_applies(&self) -> bool {
+        self.gil && self.strategy.desc.gil
+    }
+
+    /// The worker count that will actually run.
+    pub fn effective_workers(&self, tasks: usize) -> u32 {
+        self.strategy
+            .desc
+            .workers_for(&self.strategy.params, self.workers, tasks)
+    }
+
+    /// Check every value against its table, then how they combine: the one
+    /// place a spec is validated, whoever built it.
+    pub fn validate(&self) -> Result<()> {
+        let check = |p: &Param, v: crate::param::Value| {
+            p.check(&v).map_err(|why| {
+                crate::param::error_at(p, &crate::param::show_value(&v), &Origin::Code, &why)
+            })
+        };
         if let Some(w) = self.workers {
-            if w == 0 || w > MAX_WORKERS {
-                return Err(UserError::new(format!(
-                    "invalid value '{w}' for --workers: must be 1..={MAX_WORKERS}"
-                ))
-                .into());
-            }
+            check(&WORKERS, w.into())?;
         }
-        if needs_shared_memory && self.strategy.uses_processes() {
-            let ok: Vec<&str> = StrategyKind::ALL
+        check(&SWITCH_INTERVAL_MS, self.switch_interval_ms.into())?;
+        if let Some(d) = self.duration_secs {
+            check(&DURATION, d.into())?;
+        }
+        let s = self.strategy.desc;
+        self.strategy
+            .params
+            .check(s.params, &format!("the {} strategy", s.name))?;
+        if self.workload.desc.needs_shared_memory && s.processes {
+            let ok: Vec<&str> = strategy::REGISTRY
                 .iter()
-                .filter(|s| !s.uses_processes())
-                .map(|s| s.name())
+                .filter(|s| !s.processes)
+                .map(|s| s.name)
                 .collect();
             return Err(UserError::new(format!(
                 "the {} workload needs shared memory, which processes do not have: use one of {}",
-                self.workload.kind.name(),
+                self.workload.name(),
                 ok.join(", ")
             ))
             .into());
         }
-        if let Some(d) = self
-            .duration_secs
-            .filter(|d| !(d.is_finite() && *d > 0.0 && *d <= 86_400.0))
-        {
-            return Err(UserError::new(format!(
-                "invalid value '{d}' for --duration: must be above 0 and at most 86400 seconds"
-            ))
-            .into());
-        }
-        if !(self.switch_interval_ms > 0.0 && self.switch_interval_ms <= 10_000.0) {
-            return Err(UserError::new(format!(
-                "invalid value '{}' for --switch-interval-ms: must be above 0 and at most 10000",
-                self.switch_interval_ms
-            ))
-            .into());
-        }
-        let q = &self.queue;
-        if self.strategy == StrategyKind::Queue {
-            if q.capacity == 0 || q.capacity > 1_000_000 {
-                return Err(UserError::new(format!(
-                    "invalid value '{}' for --capacity: must be 1..=1000000",
-                    q.capacity
-                ))
-                .into());
-            }
-            if q.producers == 0 || q.producers > MAX_WORKERS {
-                return Err(UserError::new(format!(
-                    "invalid value '{}' for --producers: must be 1..={MAX_WORKERS}",
-                    q.producers
-                ))
-                .into());
-            }
-            if let Some(c) = q.consumers.filter(|&c| c == 0 || c > MAX_WORKERS) {
-                return Err(UserError::new(format!(
-                    "invalid value '{c}' for --consumers: must be 1..={MAX_WORKERS}"
-                ))
-                .into());
-            }
-            if let Some(r) = q.rate.filter(|r| !(r.is_finite() && *r > 0.0)) {
-                return Err(UserError::new(format!(
-                    "invalid value '{r}' for --rate: must be a positive number of items per second"
-                ))
-                .into());
-            }
-        }
         Ok(())
+    }
+
+    /// Checks that need the task list.
+    fn validate_tasks(&self, tasks: usize) -> Result<()> {
+        let s = self.strategy.desc;
+        if let Workers::PerTask(what) = s.workers {
+            if tasks > MAX_WORKERS as usize {
+                return Err(UserError::new(format!(
+                    "the {} strategy starts one {what} per task: {tasks} tasks is over the limit of {MAX_WORKERS}; use a pool, or fewer --tasks",
+                    s.name
+                ))
+                .into());
+            }
+        }
+        (s.check)(&self.strategy.params, tasks).map_err(|e| UserError::new(e).into())
+    }
+
+    /// The strategy's parameters with its worker parameter resolved.
+    fn resolved_params(&self, workers: u32) -> Values {
+        let mut params = self.strategy.params.clone();
+        if let Workers::Param(key) = self.strategy.desc.workers {
+            params.set(key, workers);
+        }
+        params
     }
 }
 
-/// How a run ended.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// The workload's result, when every task completed.
-    pub result: Option<Value>,
-    /// From the first task's dispatch to the last worker joined.
-    pub wall_ns: u64,
-    /// The end of the run on its clock.
-    pub end_ns: u64,
-    pub failures: Vec<Failure>,
-    pub cancelled: bool,
-    /// Events put on the channel (received is counted by whoever drains it).
-    pub events_sent: u64,
-    /// Events dropped because the viewer fell a whole backlog behind (0 when it keeps up).
-    pub events_dropped: u64,
-    /// The cache: this process's, or one per worker process.
-    pub cache: Option<CacheReport>,
-    pub gil_switches: Option<u64>,
-    pub queue: Option<strategy::queue::QueueReport>,
-    /// Rounds of the task list (more than 1 only with a duration).
-    pub rounds: u32,
-}
-
-/// Cache totals, and each process's own where each has one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CacheReport {
-    pub total: CacheInfo,
-    pub per_process: Option<Vec<(u32, CacheInfo)>>,
-}
-
-/// What is known of a run as it starts.
-#[derive(Debug, Clone)]
-pub struct RunInfo {
-    pub spec: RunSpec,
-    pub tasks: Vec<TaskSpec>,
-    pub workers: u32,
-    pub clock: Clock,
-    pub started: std::time::SystemTime,
-}
-
-/// A run under way.
+/// A native run under way.
 pub struct Run {
-    /// Event batches from every worker; disconnects when the run has ended.
-    pub events: Receiver<Batch>,
-    pub info: RunInfo,
-    cancel: Cancel,
-    control: Arc<strategy::queue::Control>,
+    events: Receiver<Batch>,
+    meta: Meta,
+    control: Control,
     driver: JoinHandle<Result<Outcome>>,
 }
 
-impl Run {
-    /// Stop the run: every worker stops at its next check and is joined.
-    pub fn cancel(&self) {
-        self.cancel.cancel();
+impl Source for Run {
+    fn events(&self) -> &Receiver<Batch> {
+        &self.events
     }
 
-    /// Pause or resume the run itself: workers hold at their next check point.
-    pub fn set_paused(&self, paused: bool) {
-        self.cancel.set_paused(paused);
+    fn meta(&self) -> &Meta {
+        &self.meta
     }
 
-    /// Whether the run is paused.
-    pub fn is_paused(&self) -> bool {
-        self.cancel.is_paused()
-    }
-
-    /// Whether every worker has finished.
-    pub fn is_finished(&self) -> bool {
-        self.driver.is_finished()
-    }
-
-    /// The queue's live controls.
-    pub fn queue_control(&self) -> &strategy::queue::Control {
+    fn control(&self) -> &Control {
         &self.control
     }
 
-    /// Wait for the end.
-    pub fn join(self) -> Result<Outcome> {
+    fn is_finished(&self) -> bool {
+        self.driver.is_finished()
+    }
+
+    fn join(self: Box<Self>) -> Result<Outcome> {
         match self.driver.join() {
             Ok(outcome) => outcome,
             Err(panic) => anyhow::bail!(
@@ -221,37 +209,16 @@ impl Run {
     }
 }
 
-/// Start a run on background threads.
+/// Start a run on background threads. Returns as soon as the driver thread
+/// is up: workers are started by the driver, never by the caller, so a UI
+/// that starts 1024 threads keeps drawing.
 pub fn start(spec: RunSpec) -> Result<Run> {
+    spec.validate()?;
     let workload = workload::build(&spec.workload)?;
-    spec.check(workload.needs_shared_memory())?;
     let tasks = workload.tasks();
+    spec.validate_tasks(tasks.len())?;
     let workers = spec.effective_workers(tasks.len());
-    if matches!(
-        spec.strategy,
-        StrategyKind::Threads | StrategyKind::Processes
-    ) && tasks.len() > MAX_WORKERS as usize
-    {
-        return Err(UserError::new(format!(
-            "the {} strategy starts one {} per task: {} tasks is over the limit of {MAX_WORKERS}; use a pool, or fewer --tasks",
-            spec.strategy.name(),
-            if spec.strategy == StrategyKind::Threads { "thread" } else { "process" },
-            tasks.len()
-        ))
-        .into());
-    }
-    if spec.strategy == StrategyKind::Queue
-        && spec.queue.prefill
-        && spec.queue.capacity < tasks.len() as u32
-    {
-        return Err(UserError::new(format!(
-            "--prefill needs --capacity of at least the number of tasks ({}); got {}",
-            tasks.len(),
-            spec.queue.capacity
-        ))
-        .into());
-    }
-    let worker_exe = match &spec.worker_exe {
+    let exe = match &spec.worker_exe {
         Some(p) => p.clone(),
         None => std::env::current_exe()?,
     };
@@ -268,42 +235,44 @@ pub fn start(spec: RunSpec) -> Result<Run> {
     } else {
         Arc::new(NullSink)
     };
-    let cancel = Cancel::new();
+    let params = spec.resolved_params(workers);
+    let control = Control::with_knobs(
+        spec.strategy
+            .desc
+            .knobs
+            .iter()
+            .map(|k| (k, params.opt_float(k.key).unwrap_or(0.0))),
+    );
     let clock = Clock::start();
-    let started = std::time::SystemTime::now();
-    let mut queue = spec.queue.clone();
-    queue.consumers = Some(workers);
-    let ctx = Arc::new(RunCtx::new(RunSetup {
+    let meta = Meta::native(&spec, workload.as_ref(), tasks, workers, clock);
+    let ctx = Arc::new(RunCtx::new(Setup {
         workload,
-        strategy: spec.strategy,
+        strategy: StrategySpec {
+            desc: spec.strategy.desc,
+            params,
+        },
         workers,
         clock,
         sink,
         events: spec.events,
-        cancel: cancel.clone(),
-        gil_on: spec.gil,
-        switch_interval_ns: (spec.switch_interval_ms * 1e6) as u64,
+        control: control.clone(),
+        gil: spec
+            .gil
+            .then(|| std::time::Duration::from_secs_f64(spec.switch_interval_ms / 1e3)),
         on_error: spec.on_error,
-        queue,
-        worker_exe,
-        workload_json: serde_json::to_string(&spec.workload)?,
+        launch: Launch {
+            exe,
+            workload: spec.workload.clone(),
+        },
         duration_ns: spec.duration_secs.map(|s| (s * 1e9) as u64),
     }));
-    let driver_ctx = ctx.clone();
     let driver = std::thread::Builder::new()
         .name("parlab-driver".into())
-        .spawn(move || drive(driver_ctx, sent, dropped))?;
+        .spawn(move || drive(ctx, sent, dropped))?;
     Ok(Run {
         events: rx,
-        info: RunInfo {
-            spec,
-            tasks,
-            workers,
-            clock,
-            started,
-        },
-        cancel,
-        control: ctx.queue_control.clone(),
+        meta,
+        control,
         driver,
     })
 }
@@ -312,57 +281,88 @@ fn drive(ctx: Arc<RunCtx>, sent: Arc<AtomicU64>, dropped: Arc<AtomicU64>) -> Res
     let t0 = ctx.clock.now();
     let ran = strategy::run(&ctx);
     let end_ns = ctx.clock.now();
-    let wall_ns = end_ns - t0;
     ran?;
-    let cancelled = ctx.cancel.is_cancelled();
+    let cancelled = ctx.control.is_cancelled();
     let failures = ctx.failures();
-    let result = if failures.is_empty() {
-        ctx.outputs().map(|o| ctx.workload.result(&o))
-    } else {
-        None
+    let result = match (failures.is_empty(), cancelled) {
+        (true, false) => ctx.outputs().map(|o| ctx.workload.result(&o)),
+        _ => None,
     };
     let reports = std::mem::take(&mut *ctx.reports());
-    let cache = if ctx.strategy.uses_processes() {
-        (!reports.process_caches.is_empty()).then(|| {
-            let per: Vec<(u32, CacheInfo)> = reports.process_caches.clone();
-            let total = per.iter().fold(
-                CacheInfo {
-                    maxsize: per[0].1.maxsize,
-                    ..Default::default()
-                },
-                |acc, (_, c)| CacheInfo {
-                    hits: acc.hits + c.hits,
-                    misses: acc.misses + c.misses,
-                    maxsize: acc.maxsize,
-                    currsize: acc.currsize + c.currsize,
-                },
-            );
-            CacheReport {
-                total,
-                per_process: Some(per),
-            }
-        })
-    } else {
-        ctx.workload.cache_info().map(|total| CacheReport {
-            total,
-            per_process: None,
-        })
-    };
+    let mut extensions = reports.extensions;
+    if let Some(gil) = &ctx.gil {
+        extensions.push(gil_extension(gil.switches(), &ctx));
+    }
+    if let Some(cache) = cache_extension(&ctx, &reports.process_caches) {
+        extensions.push(cache);
+    }
     Ok(Outcome {
-        result: if cancelled && failures.is_empty() {
-            None
-        } else {
-            result
-        },
-        wall_ns,
+        result,
+        wall_ns: end_ns - t0,
         end_ns,
         failures,
         cancelled,
         events_sent: sent.load(Ordering::Relaxed),
         events_dropped: dropped.load(Ordering::Relaxed),
-        cache,
-        gil_switches: ctx.gil.as_ref().map(|g| g.switches()),
-        queue: reports.queue,
+        extensions,
         rounds: ctx.rounds(),
+    })
+}
+
+/// The simulated GIL's figures.
+fn gil_extension(switches: u64, ctx: &RunCtx) -> Extension {
+    let interval_ms = ctx
+        .gil
+        .as_ref()
+        .map(|g| g.interval().as_nanos() as f64 / 1e6)
+        .unwrap_or(0.0);
+    Extension {
+        key: "gil",
+        json: json!({ "switches": switches, "switch_interval_ms": interval_ms }),
+        summary: vec![format!("{switches} switches, interval {interval_ms} ms")],
+    }
+}
+
+/// The cache: this process's, or the sum of each worker process's own.
+fn cache_extension(ctx: &RunCtx, per_process: &[(u32, CacheInfo)]) -> Option<Extension> {
+    let total = if ctx.strategy.processes {
+        let first = per_process.first()?;
+        per_process.iter().fold(
+            CacheInfo {
+                maxsize: first.1.maxsize,
+                ..CacheInfo::default()
+            },
+            |acc, (_, c)| CacheInfo {
+                hits: acc.hits + c.hits,
+                misses: acc.misses + c.misses,
+                maxsize: acc.maxsize,
+                currsize: acc.currsize + c.currsize,
+            },
+        )
+    } else {
+        ctx.workload.cache_info()?
+    };
+    let mut json = total.to_json();
+    let mut summary = vec![total.to_string()];
+    if ctx.strategy.processes {
+        json["per_process"] = per_process
+            .iter()
+            .map(|(pid, c)| {
+                let mut o = c.to_json();
+                o["pid"] = json!(pid);
+                o
+            })
+            .collect();
+        summary.extend(per_process.iter().map(|(pid, c)| {
+            format!(
+                "pid {pid}: hits={}, misses={}, currsize={}",
+                c.hits, c.misses, c.currsize
+            )
+        }));
+    }
+    Some(Extension {
+        key: "cache",
+        json,
+        summary,
     })
 }

@@ -3,26 +3,30 @@
 //! Data flows one way: workers → events → model → view.
 //! - [`workload`]: what is computed; [`strategy`]: how it is run (threads,
 //!   processes, pools, a queue, an event loop, under a simulated GIL).
-//! - [`event`]: the instrumentation stream; [`engine`]: a run's life.
+//! - [`param`]: one table row per parameter, which every layer reads.
+//! - [`event`]: the instrumentation stream; [`source`]: what produces a run's
+//!   events (the native [`engine`] today); [`control`]: stop, pause, knobs.
 //! - [`model`]: the lab every panel reads; [`report`]: summaries and JSON.
 //! - [`ui`]: the live TUI; [`config`] and [`cli`]: settings.
 
 pub mod analysis;
 pub mod bench;
-pub mod cancel;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod engine;
 pub mod event;
 pub mod fault;
 pub mod headless;
 pub mod ipc;
 pub mod model;
+pub mod param;
 pub mod presets;
 pub mod report;
 pub mod sampler;
 pub mod signals;
+pub mod source;
 pub mod strategy;
 pub mod sweep;
 pub mod ui;

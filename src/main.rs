@@ -33,8 +33,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let config = config::load(cli.config.as_deref(), cli.no_config)?;
     match cli.command {
-        None => parlab::ui::main(&config, config.to_spec(&RunArgs::default())?),
-        Some(Command::Tui(args)) => parlab::ui::main(&config, config.to_spec(&args)?),
+        None => parlab::ui::main(
+            &config,
+            config.to_spec(&RunArgs::default())?,
+            parlab::presets::load_all(),
+        ),
+        Some(Command::Tui(args)) => {
+            parlab::ui::main(&config, config.to_spec(&args)?, parlab::presets::load_all())
+        }
         Some(Command::Run(cmd)) => {
             let spec = config.to_spec(&cmd.args)?;
             parlab::signals::listen();
@@ -70,7 +76,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut args = cmd.args.clone();
             let grid = match args.workers.take() {
                 Some(w) => w.0,
-                None => parlab::sweep::default_grid(parlab::engine::logical_cores()),
+                None => parlab::sweep::default_grid(parlab::sampler::logical_cores()),
             };
             let spec = config.to_spec(&args)?;
             let quiet = cmd.json;
@@ -106,17 +112,33 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `parlab list`: every workload and strategy, one line each.
+/// `parlab list`: every workload and strategy, one line each, with its
+/// parameters and, for a workload, the fields of its result.
 fn list() -> String {
-    use parlab::strategy::StrategyKind;
-    use parlab::workload::WorkloadKind;
+    use parlab::param::Param;
+    let params = |ps: &[Param]| -> String {
+        ps.iter()
+            .map(|p| {
+                format!(
+                    "      {:<20} {}; {} [default: {}]\n",
+                    p.flag(),
+                    p.help,
+                    p.valid(),
+                    p.default_text()
+                )
+            })
+            .collect()
+    };
     let mut out = String::from("workloads\n");
-    for w in WorkloadKind::ALL {
-        out += &format!("  {:<13} {}\n", w.name(), w.about());
+    for w in parlab::workload::REGISTRY {
+        out += &format!("  {:<13} {}\n", w.name, w.about);
+        out += &params(w.params);
+        out += &format!("      result: {}\n", w.result.join(", "));
     }
     out += "strategies\n";
-    for s in StrategyKind::ALL {
-        out += &format!("  {:<13} {}\n", s.name(), s.about());
+    for s in parlab::strategy::REGISTRY {
+        out += &format!("  {:<13} {}\n", s.name, s.about);
+        out += &params(s.params);
     }
     out
 }

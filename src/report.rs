@@ -2,10 +2,10 @@
 //! (schema in `tests/run.schema.json`) and the human summary.
 
 use crate::clock::ms;
-use crate::engine::{Outcome, RunInfo};
 use crate::event::{Role, WorkerState};
 use crate::headless::Finished;
 use crate::model::Lab;
+use crate::source::{Meta, Outcome};
 use serde_json::{json, Map, Value};
 
 /// Bump when a field changes meaning or disappears.
@@ -13,15 +13,16 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The run as one JSON object. Fields that do not apply are absent, not null.
 pub fn to_json(f: &Finished) -> Value {
-    run_json(&f.info, &f.outcome, &f.lab)
+    run_json(&f.meta, &f.outcome, &f.lab)
 }
 
 /// The same object, from a run's parts (the TUI keeps its lab).
-pub fn run_json(info: &RunInfo, outcome: &Outcome, lab: &Lab) -> Value {
+pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab) -> Value {
     let spec = &info.spec;
     let mut o = Map::new();
     o.insert("schema_version".into(), json!(SCHEMA_VERSION));
-    o.insert("workload".into(), json!(spec.workload.kind.name()));
+    o.insert("source".into(), json!(info.source));
+    o.insert("workload".into(), json!(spec.workload.name()));
     o.insert("strategy".into(), json!(spec.strategy.name()));
     o.insert("workers".into(), json!(info.workers));
     o.insert("pid".into(), json!(std::process::id()));
@@ -42,54 +43,31 @@ pub fn run_json(info: &RunInfo, outcome: &Outcome, lab: &Lab) -> Value {
         .map(|x| json!({ "lane": x.lane, "pid": x.pid, "task": x.task, "reason": x.reason }))
         .collect();
     o.insert("failures".into(), Value::Array(failures));
-    if info.spec.duration_secs.is_some() {
+    if spec.duration_secs.is_some() {
         o.insert("rounds".into(), json!(outcome.rounds));
     }
     if outcome.cancelled {
         o.insert("cancelled".into(), json!(true));
     }
-    if let Some(switches) = outcome.gil_switches {
-        o.insert(
-            "gil".into(),
-            json!({ "switches": switches, "switch_interval_ms": spec.switch_interval_ms }),
-        );
+    for e in &outcome.extensions {
+        o.insert(e.key.into(), e.json.clone());
     }
-    if let Some(c) = &outcome.cache {
-        let mut cache = json!({
-            "hits": c.total.hits,
-            "misses": c.total.misses,
-            "maxsize": c.total.maxsize,
-            "currsize": c.total.currsize,
-        });
-        if let Some(per) = &c.per_process {
-            cache["per_process"] = per
-                .iter()
-                .map(|(pid, i)| json!({ "pid": pid, "hits": i.hits, "misses": i.misses, "maxsize": i.maxsize, "currsize": i.currsize }))
-                .collect();
-        }
-        o.insert("cache".into(), cache);
-    }
-    if let Some(q) = &outcome.queue {
+    if let Some(Value::Object(q)) = o.get_mut("queue") {
+        // What the model saw of the queue, beside what the strategy counted.
         let depth: Vec<Value> = lab
             .depth_series(1000)
             .iter()
             .map(|&(t, d)| json!([ms(t), d]))
             .collect();
-        o.insert(
-            "queue".into(),
-            json!({
-                "capacity": q.capacity,
-                "discipline": q.discipline,
-                "producers": q.producers,
-                "consumers": q.consumers,
-                "max_depth": q.max_depth,
-                "produced": q.produced,
-                "consumed": q.consumed,
-                "producer_blocked_ms": ms(lab.state_ns(Role::Producer, WorkerState::QueueFull)),
-                "consumer_blocked_ms": ms(lab.state_ns(Role::Consumer, WorkerState::QueueEmpty)),
-                "depth": depth,
-            }),
+        q.insert(
+            "producer_blocked_ms".into(),
+            json!(ms(lab.state_ns(Role::Producer, WorkerState::QueueFull))),
         );
+        q.insert(
+            "consumer_blocked_ms".into(),
+            json!(ms(lab.state_ns(Role::Consumer, WorkerState::QueueEmpty))),
+        );
+        q.insert("depth".into(), Value::Array(depth));
     }
     Value::Object(o)
 }
@@ -123,29 +101,29 @@ fn lanes(lab: &Lab) -> Vec<Value> {
 
 /// The human summary.
 pub fn human(f: &Finished) -> String {
-    let spec = &f.info.spec;
+    let spec = &f.meta.spec;
     let o = &f.outcome;
     let mut out = String::new();
-    let gil = if o.gil_switches.is_some() {
+    let gil = if o.extension("gil").is_some() {
         " under the GIL"
     } else {
         ""
     };
     out += &format!(
         "parlab: {} with {}{gil}, {} worker{}\n",
-        spec.workload.kind.name(),
+        spec.workload.name(),
         spec.strategy.name(),
-        f.info.workers,
-        if f.info.workers == 1 { "" } else { "s" }
+        f.meta.workers,
+        if f.meta.workers == 1 { "" } else { "s" }
     );
-    if spec.workers.is_some() && !spec.strategy.takes_workers() {
+    if spec.workers.is_some() && !spec.strategy.desc.takes_workers() {
         out += &format!(
             "note: --workers does not apply to {} (it ran 1 worker)\n",
             spec.strategy.name()
         );
     }
-    if spec.gil && !spec.strategy.gil_applies() {
-        let why = if spec.strategy.uses_processes() {
+    if spec.gil && !spec.gil_applies() {
+        let why = if spec.strategy.desc.processes {
             "each worker process has its own interpreter, so its own uncontended GIL"
         } else {
             "one thread never waits for a GIL"
@@ -157,45 +135,26 @@ pub fn human(f: &Finished) -> String {
     }
     out += &format!("wall time  {:.1} ms\n", ms(o.wall_ns));
     match &o.result {
-        Some(r) => out += &format!("result     {}\n", compact(r)),
+        Some(r) => out += &format!("result     {}\n", compact(r, spec.workload.desc.result)),
         None if o.cancelled && o.failures.is_empty() => {
             out += "result     none: the run was cancelled\n"
         }
         None => out += "result     none: the run failed\n",
     }
-    if let Some(c) = &o.cache {
-        let max = c
-            .total
-            .maxsize
-            .map(|m| m.to_string())
-            .unwrap_or_else(|| "None".into());
-        out += &format!(
-            "cache      CacheInfo(hits={}, misses={}, maxsize={max}, currsize={})\n",
-            c.total.hits, c.total.misses, c.total.currsize
-        );
-        for (pid, i) in c.per_process.iter().flatten() {
+    let mut extensions: Vec<_> = o.extensions.iter().collect();
+    extensions.sort_by_key(|e| e.key);
+    for e in extensions {
+        for (i, line) in e.summary.iter().enumerate() {
+            let label = if i == 0 { e.key } else { "" };
+            out += &format!("{label:<10} {line}\n");
+        }
+        if e.key == "queue" {
             out += &format!(
-                "           pid {pid}: hits={}, misses={}, currsize={}\n",
-                i.hits, i.misses, i.currsize
+                "           producers blocked {:.1} ms (queue_full), consumers blocked {:.1} ms (queue_empty)\n",
+                ms(f.lab.state_ns(Role::Producer, WorkerState::QueueFull)),
+                ms(f.lab.state_ns(Role::Consumer, WorkerState::QueueEmpty))
             );
         }
-    }
-    if let Some(s) = o.gil_switches {
-        out += &format!(
-            "gil        {s} switches, interval {} ms\n",
-            spec.switch_interval_ms
-        );
-    }
-    if let Some(q) = &o.queue {
-        out += &format!(
-            "queue      {} capacity {}, {} producer(s), {} consumer(s); max depth {}; produced {}, consumed {}\n",
-            q.discipline, q.capacity, q.producers, q.consumers, q.max_depth, q.produced, q.consumed
-        );
-        out += &format!(
-            "           producers blocked {:.1} ms (queue_full), consumers blocked {:.1} ms (queue_empty)\n",
-            ms(f.lab.state_ns(Role::Producer, WorkerState::QueueFull)),
-            ms(f.lab.state_ns(Role::Consumer, WorkerState::QueueEmpty))
-        );
     }
     out += "lanes\n";
     let now = f.lab.now;
@@ -244,23 +203,26 @@ pub fn human(f: &Finished) -> String {
     out
 }
 
-/// A result on one line: `key=value` pairs, long arrays shortened.
-fn compact(v: &Value) -> String {
-    match v {
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| {
-                let s = match v {
-                    Value::Array(a) if a.len() > 10 => format!("[{} items]", a.len()),
-                    Value::Array(a) if a.iter().any(Value::is_object) => {
-                        format!("[{} items]", a.len())
-                    }
-                    other => other.to_string(),
-                };
-                format!("{k}={s}")
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        other => other.to_string(),
-    }
+/// A result on one line: `key=value` pairs in the workload's declared
+/// order, long arrays shortened.
+fn compact(v: &Value, order: &[&str]) -> String {
+    let Value::Object(m) = v else {
+        return v.to_string();
+    };
+    let rank = |k: &str| order.iter().position(|o| *o == k).unwrap_or(order.len());
+    let mut fields: Vec<(&String, &Value)> = m.iter().collect();
+    fields.sort_by_key(|(k, _)| rank(k));
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let s = match v {
+                Value::Array(a) if a.len() > 10 || a.iter().any(Value::is_object) => {
+                    format!("[{} items]", a.len())
+                }
+                other => other.to_string(),
+            };
+            format!("{k}={s}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

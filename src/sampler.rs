@@ -7,6 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The machine's logical cores.
+pub fn logical_cores() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1)
+}
+
 /// One sample.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CpuSample {

@@ -7,6 +7,7 @@ use crate::engine::RunSpec;
 use crate::headless;
 use crate::UserError;
 use anyhow::Result;
+use crossbeam_channel::Receiver;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -59,6 +60,29 @@ fn median_wall(spec: &RunSpec, workers: u32, repeat: u32) -> Result<f64> {
     Ok(walls[walls.len() / 2])
 }
 
+/// Measure a sweep on a thread of its own; each point (or the error that
+/// ended it) arrives on the receiver, which disconnects when it is done.
+pub fn spawn(spec: RunSpec, grid: Vec<u32>, repeat: u32) -> Receiver<Result<Point, String>> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let started = std::thread::Builder::new()
+        .name("parlab-sweep".into())
+        .spawn({
+            let tx = tx.clone();
+            move || {
+                let out = run(&spec, &grid, repeat, |p| {
+                    let _ = tx.send(Ok(*p));
+                });
+                if let Err(e) = out {
+                    let _ = tx.send(Err(format!("{e:#}")));
+                }
+            }
+        });
+    if let Err(e) = started {
+        let _ = tx.send(Err(format!("cannot start the sweep: {e}")));
+    }
+    rx
+}
+
 /// Measure every point of `grid`, calling `on_point` as each one lands.
 pub fn run(
     spec: &RunSpec,
@@ -66,10 +90,16 @@ pub fn run(
     repeat: u32,
     mut on_point: impl FnMut(&Point),
 ) -> Result<Sweep> {
-    if !spec.strategy.takes_workers() {
+    if !spec.strategy.desc.takes_workers() {
+        let takers: Vec<&str> = crate::strategy::REGISTRY
+            .iter()
+            .filter(|s| s.takes_workers())
+            .map(|s| s.name)
+            .collect();
         return Err(UserError::new(format!(
-            "a sweep varies the workers, which {} does not take: use threads, pool, processes, process-pool, rayon or queue",
-            spec.strategy.name()
+            "a sweep varies the workers, which {} does not take: use {}",
+            spec.strategy.name(),
+            takers.join(", ")
         ))
         .into());
     }
@@ -105,7 +135,7 @@ pub fn run(
 pub fn to_json(spec: &RunSpec, repeat: u32, s: &Sweep) -> Value {
     json!({
         "schema_version": crate::report::SCHEMA_VERSION,
-        "workload": spec.workload.kind.name(),
+        "workload": spec.workload.name(),
         "strategy": spec.strategy.name(),
         "gil": spec.gil,
         "repeat": repeat,
@@ -118,7 +148,7 @@ pub fn to_json(spec: &RunSpec, repeat: u32, s: &Sweep) -> Value {
 pub fn human(spec: &RunSpec, s: &Sweep) -> String {
     let mut out = format!(
         "parlab sweep: {} with {}\n",
-        spec.workload.kind.name(),
+        spec.workload.name(),
         spec.strategy.name()
     );
     out += "workers    wall ms   speedup  efficiency  amdahl(p)\n";

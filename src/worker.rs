@@ -4,11 +4,11 @@
 //! stdout. It exits at once when stdin closes without a goodbye: parlab is
 //! gone, and no worker outlives it.
 
-use crate::cancel::Cancel;
 use crate::clock::Clock;
+use crate::control::Control;
 use crate::event::{Batch, BatchSink, Role};
 use crate::ipc::{read_frame, write_frame, FromWorker, Hello, ToWorker};
-use crate::strategy::{OnError, QueueParams, RunCtx, RunSetup, StrategyKind};
+use crate::strategy::{Launch, OnError, RunCtx, Setup, StrategySpec};
 use crate::workload::{self, WorkloadSpec};
 use anyhow::{bail, Context, Result};
 use std::io::{BufReader, BufWriter, Stdout, Write};
@@ -61,20 +61,20 @@ pub fn main() -> Result<()> {
     });
     // One process, one interpreter, one worker thread: a GIL here would never
     // be contended, so none is simulated (as with ProcessPoolExecutor).
-    let ctx = RunCtx::new(RunSetup {
+    let ctx = RunCtx::new(Setup {
         workload: workload::build(&spec)?,
-        strategy: StrategyKind::ProcessPool,
+        strategy: StrategySpec::new(&crate::strategy::sequential::DESCRIPTOR),
         workers: 1,
         clock: Clock::from_origin(hello.origin),
         sink: pipe.clone(),
         events: hello.events,
-        cancel: Cancel::new(),
-        gil_on: false,
-        switch_interval_ns: 5_000_000,
+        control: Control::new(),
+        gil: None,
         on_error: OnError::Continue,
-        queue: QueueParams::default(),
-        worker_exe: Default::default(),
-        workload_json: hello.workload.clone(),
+        launch: Launch {
+            exe: Default::default(),
+            workload: spec,
+        },
         duration_ns: None,
     });
     let mut probe = ctx.probe(hello.lane);
@@ -82,7 +82,7 @@ pub fn main() -> Result<()> {
     probe.flush();
     // A reader thread, so a closed pipe ends the process even mid-task.
     let (tx, rx) = crossbeam_channel::unbounded();
-    let pause = ctx.cancel.clone();
+    let pause = ctx.control.clone();
     std::thread::spawn(move || loop {
         match read_frame::<_, ToWorker>(&mut input) {
             // Pausing acts at once, even mid-task: the task's own check points hold.

@@ -171,7 +171,7 @@ fn bad_input_is_one_line_on_stderr_with_status_2() {
         (&["run", "--workload", "nope"], &["nope", "collatz", "race"]),
         (&["run", "--strategy", "fork"], &["fork", "process-pool"]),
         (&["run", "--workers", "0"], &["0", "1..=1024"]),
-        (&["run", "--size", "0"], &["0", "at least 1"]),
+        (&["run", "--size", "0"], &["0", "1..=1000000000"]),
         (
             &["run", "--workload", "collatz", "--mode", "bogus"],
             &["bogus", "lengths, first"],

@@ -4,57 +4,50 @@
 use parlab::engine::{self, RunSpec};
 use parlab::event::{Event, EventKind, LaneId, WorkerState};
 use parlab::headless;
-use parlab::strategy::queue::Discipline;
-use parlab::strategy::{OnError, QueueParams, StrategyKind};
-use parlab::workload::{WorkloadKind, WorkloadParams, WorkloadSpec};
+use parlab::param::Value;
+use parlab::source::{Outcome, Source};
+use parlab::strategy::{self, OnError};
+use parlab::workload;
 use std::collections::HashMap;
 use std::time::Duration;
 
-fn spec(
-    kind: WorkloadKind,
-    strategy: StrategyKind,
-    workers: u32,
-    params: WorkloadParams,
-) -> RunSpec {
-    RunSpec {
-        workload: WorkloadSpec {
-            kind,
-            seed: 42,
-            params,
-        },
-        strategy,
-        workers: Some(workers),
-        gil: false,
-        switch_interval_ms: 5.0,
-        queue: QueueParams::default(),
-        on_error: OnError::Stop,
-        events: true,
-        worker_exe: Some(env!("CARGO_BIN_EXE_parlab").into()),
-        duration_secs: None,
+/// A run of `workload` with `strategy` on `workers`, with these parameters
+/// set (each belongs to the workload's or the strategy's table).
+fn spec(workload: &str, strategy: &str, workers: u32, set: &[(&str, Value)]) -> RunSpec {
+    let w = workload::find(workload).unwrap();
+    let st = strategy::find(strategy).unwrap();
+    let mut s = RunSpec::new(w, st);
+    s.workers = Some(workers);
+    s.worker_exe = Some(env!("CARGO_BIN_EXE_parlab").into());
+    for (key, v) in set {
+        if w.param(key).is_some() {
+            s.workload.set(key, v.clone());
+        } else {
+            s.strategy.set(key, v.clone());
+        }
     }
+    s
 }
 
-fn collatz(size: u64) -> WorkloadParams {
-    let mut p = WorkloadParams::default();
-    p.collatz.size = size;
-    p
+fn collatz(size: u64) -> Vec<(&'static str, Value)> {
+    vec![("size", size.into())]
 }
 
 /// Run to the end, keeping every event.
-fn events_of(spec: RunSpec) -> (Vec<Event>, engine::Outcome) {
-    let run = engine::start(spec).unwrap();
-    let events: Vec<Event> = run.events.iter().flatten().collect();
+fn events_of(spec: RunSpec) -> (Vec<Event>, Outcome) {
+    let run = Box::new(engine::start(spec).unwrap());
+    let events: Vec<Event> = run.events().iter().flatten().collect();
     let outcome = run.join().unwrap();
     (events, outcome)
 }
 
 #[test]
 fn every_strategy_can_be_cancelled_at_any_moment() {
-    for s in StrategyKind::ALL {
-        let run = engine::start(spec(WorkloadKind::Collatz, s, 2, collatz(500_000_000))).unwrap();
+    for s in strategy::names() {
+        let run = Box::new(engine::start(spec("collatz", s, 2, &collatz(500_000_000))).unwrap());
         std::thread::sleep(Duration::from_millis(30));
-        run.cancel();
-        let events = run.events.clone();
+        run.control().cancel();
+        let events = run.events().clone();
         let outcome = run.join().unwrap();
         assert!(outcome.cancelled, "{s:?}");
         assert!(outcome.result.is_none(), "{s:?}");
@@ -68,19 +61,23 @@ fn every_strategy_can_be_cancelled_at_any_moment() {
 
 #[test]
 fn sent_equals_received_under_a_flood_of_events() {
-    let mut p = WorkloadParams::default();
-    p.fib.inputs = vec![25, 24, 23];
-    p.fib.cache_size = parlab::workload::fib::CacheSize::Bounded(0);
-    let f = headless::run(spec(WorkloadKind::Fib, StrategyKind::Pool, 2, p)).unwrap();
+    let p = [
+        ("inputs", vec![25u64, 24, 23].into()),
+        ("cache_size", 0.into()),
+    ];
+    let f = headless::run(spec("fib", "pool", 2, &p)).unwrap();
     assert!(f.outcome.events_sent > 400_000);
     assert_eq!(f.outcome.events_sent, f.lab.received);
-    assert_eq!(f.lab.cache.misses, f.outcome.cache.unwrap().total.misses);
+    assert_eq!(
+        f.lab.cache.misses,
+        f.outcome.extension("cache").unwrap()["misses"]
+    );
 }
 
 #[test]
 fn timestamps_are_causal_across_processes() {
-    for s in [StrategyKind::ProcessPool, StrategyKind::Processes] {
-        let (events, outcome) = events_of(spec(WorkloadKind::Collatz, s, 2, collatz(50_000)));
+    for s in ["process-pool", "processes"] {
+        let (events, outcome) = events_of(spec("collatz", s, 2, &collatz(50_000)));
         assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
         let mut seen = HashMap::new();
         for e in &events {
@@ -132,18 +129,16 @@ fn running_intervals(events: &[Event], end: u64) -> HashMap<LaneId, Vec<(u64, u6
 
 #[test]
 fn under_the_gil_at_most_one_thread_runs_at_any_instant() {
-    for s in [
-        StrategyKind::Pool,
-        StrategyKind::Threads,
-        StrategyKind::Rayon,
-        StrategyKind::Queue,
-    ] {
-        let mut sp = spec(WorkloadKind::Collatz, s, 2, collatz(1_500_000));
+    for s in ["pool", "threads", "rayon", "queue"] {
+        let mut sp = spec("collatz", s, 2, &collatz(1_500_000));
         sp.gil = true;
         sp.switch_interval_ms = 1.0;
         let (events, outcome) = events_of(sp);
         assert!(
-            outcome.gil_switches.unwrap() > 2,
+            outcome.extension("gil").unwrap()["switches"]
+                .as_u64()
+                .unwrap()
+                > 2,
             "{s:?}: the GIL changed hands"
         );
         let mut all: Vec<(u64, u64, LaneId)> = running_intervals(&events, outcome.end_ns)
@@ -165,12 +160,7 @@ fn under_the_gil_at_most_one_thread_runs_at_any_instant() {
 
 #[test]
 fn the_switch_interval_is_honoured() {
-    let mut sp = spec(
-        WorkloadKind::Collatz,
-        StrategyKind::Pool,
-        2,
-        collatz(1_500_000),
-    );
+    let mut sp = spec("collatz", "pool", 2, &collatz(1_500_000));
     sp.gil = true;
     sp.switch_interval_ms = 3.0;
     let (mut events, _) = events_of(sp);
@@ -202,9 +192,7 @@ fn the_switch_interval_is_honoured() {
 
 #[test]
 fn an_io_wait_releases_the_gil() {
-    let mut p = WorkloadParams::default();
-    p.sleep.unit_ms = 10;
-    let mut sp = spec(WorkloadKind::Sleep, StrategyKind::Threads, 7, p);
+    let mut sp = spec("sleep", "threads", 7, &[("unit_ms", 10.into())]);
     sp.gil = true;
     let f = headless::run(sp).unwrap();
     // Seven threads sleep at once: if a sleeper held the GIL, the others would wait for it.
@@ -223,33 +211,26 @@ fn an_io_wait_releases_the_gil() {
     assert!(gil < io / 10.0, "gil_wait {gil} ns against io {io} ns");
 }
 
-fn queue_spec(kind: WorkloadKind, p: WorkloadParams, q: QueueParams, consumers: u32) -> RunSpec {
-    let mut s = spec(kind, StrategyKind::Queue, consumers, p);
-    s.queue = q;
-    s
+/// A queue run: the workload's parameters and the queue's, together.
+fn queue_spec(workload: &str, set: &[(&str, Value)], consumers: u32) -> RunSpec {
+    spec(workload, "queue", consumers, set)
 }
 
 #[test]
 fn queue_invariants_hold_for_every_discipline() {
-    let reference = headless::run(spec(
-        WorkloadKind::Collatz,
-        StrategyKind::Sequential,
-        1,
-        collatz(40_000),
-    ))
-    .unwrap();
-    for discipline in [Discipline::Fifo, Discipline::Lifo, Discipline::Priority] {
-        let q = QueueParams {
-            producers: 2,
-            capacity: 3,
-            discipline,
-            ..QueueParams::default()
-        };
-        let (events, outcome) = events_of(queue_spec(WorkloadKind::Collatz, collatz(40_000), q, 2));
-        let report = outcome.queue.clone().unwrap();
-        assert_eq!(report.produced, 32);
-        assert_eq!(report.produced, report.consumed, "{discipline:?}");
-        assert!(report.max_depth <= 3);
+    let reference = headless::run(spec("collatz", "sequential", 1, &collatz(40_000))).unwrap();
+    for discipline in ["fifo", "lifo", "priority"] {
+        let mut p = collatz(40_000);
+        p.extend([
+            ("producers", 2.into()),
+            ("capacity", 3.into()),
+            ("discipline", discipline.into()),
+        ]);
+        let (events, outcome) = events_of(queue_spec("collatz", &p, 2));
+        let report = outcome.extension("queue").unwrap().clone();
+        assert_eq!(report["produced"], 32);
+        assert_eq!(report["produced"], report["consumed"], "{discipline:?}");
+        assert!(report["max_depth"].as_u64().unwrap() <= 3);
         for e in &events {
             if let EventKind::QueuePut { depth, .. } | EventKind::QueueGet { depth, .. } = e.kind {
                 assert!(depth <= 3, "{discipline:?}: depth {depth} above capacity");
@@ -275,20 +256,18 @@ fn queue_invariants_hold_for_every_discipline() {
 
 #[test]
 fn with_a_paused_start_lifo_is_newest_first_and_priority_smallest_first() {
-    let mut p = WorkloadParams::default();
-    p.fib.inputs = vec![30, 25, 32, 20, 28];
     for (discipline, expect) in [
-        (Discipline::Fifo, vec![0, 1, 2, 3, 4]),
-        (Discipline::Lifo, vec![4, 3, 2, 1, 0]),
-        (Discipline::Priority, vec![3, 1, 4, 0, 2]),
+        ("fifo", vec![0, 1, 2, 3, 4]),
+        ("lifo", vec![4, 3, 2, 1, 0]),
+        ("priority", vec![3, 1, 4, 0, 2]),
     ] {
-        let q = QueueParams {
-            capacity: 8,
-            discipline,
-            prefill: true,
-            ..QueueParams::default()
-        };
-        let (events, _) = events_of(queue_spec(WorkloadKind::Fib, p.clone(), q, 1));
+        let p = [
+            ("inputs", vec![30u64, 25, 32, 20, 28].into()),
+            ("capacity", 8.into()),
+            ("discipline", discipline.into()),
+            ("prefill", true.into()),
+        ];
+        let (events, _) = events_of(queue_spec("fib", &p, 1));
         let gets: Vec<u32> = events
             .iter()
             .filter_map(|e| match e.kind {
@@ -302,13 +281,8 @@ fn with_a_paused_start_lifo_is_newest_first_and_priority_smallest_first() {
 
 #[test]
 fn a_fast_producer_blocks_on_a_full_queue_and_a_slow_one_starves_consumers() {
-    let mut p = WorkloadParams::default();
-    p.sleep.unit_ms = 2;
-    let q = QueueParams {
-        capacity: 1,
-        ..QueueParams::default()
-    };
-    let f = headless::run(queue_spec(WorkloadKind::Sleep, p, q, 1)).unwrap();
+    let p = [("unit_ms", 2.into()), ("capacity", 1.into())];
+    let f = headless::run(queue_spec("sleep", &p, 1)).unwrap();
     let json = parlab::report::to_json(&f);
     assert!(
         json["queue"]["producer_blocked_ms"].as_f64().unwrap() > 0.0,
@@ -317,12 +291,9 @@ fn a_fast_producer_blocks_on_a_full_queue_and_a_slow_one_starves_consumers() {
     );
     assert_eq!(json["queue"]["max_depth"], 1);
 
-    let q = QueueParams {
-        capacity: 4,
-        rate: Some(200.0),
-        ..QueueParams::default()
-    };
-    let f = headless::run(queue_spec(WorkloadKind::Collatz, collatz(3200), q, 2)).unwrap();
+    let mut p = collatz(3200);
+    p.extend([("capacity", 4.into()), ("rate", 200.0.into())]);
+    let f = headless::run(queue_spec("collatz", &p, 2)).unwrap();
     let json = parlab::report::to_json(&f);
     assert!(
         json["queue"]["consumer_blocked_ms"].as_f64().unwrap() > 0.0,
@@ -334,17 +305,17 @@ fn a_fast_producer_blocks_on_a_full_queue_and_a_slow_one_starves_consumers() {
 
 #[test]
 fn unsynchronized_increments_lose_updates_and_mutex_and_atomic_never_do() {
-    use parlab::workload::race::Mode;
     for (mode, loses) in [
-        (Mode::Unsynchronized, true),
-        (Mode::Mutex, false),
-        (Mode::Atomic, false),
+        ("unsynchronized", true),
+        ("mutex", false),
+        ("atomic", false),
     ] {
-        let mut p = WorkloadParams::default();
-        p.race.mode = mode;
-        p.race.size = 200_000;
-        p.race.tasks = 2;
-        let f = headless::run(spec(WorkloadKind::Race, StrategyKind::Threads, 2, p)).unwrap();
+        let p = [
+            ("mode", mode.into()),
+            ("size", 200_000.into()),
+            ("tasks", 2.into()),
+        ];
+        let f = headless::run(spec("race", "threads", 2, &p)).unwrap();
         let r = f.outcome.result.unwrap();
         assert_eq!(r["expected"], 200_000);
         if loses {
@@ -366,10 +337,11 @@ fn a_panicking_or_failing_task_fails_the_run_and_names_it() {
     )
     .unwrap();
     for on_error in [OnError::Stop, OnError::Continue] {
-        let mut p = WorkloadParams::default();
-        p.shell.unit_ms = 1;
-        p.shell.script = Some(script.display().to_string());
-        let mut sp = spec(WorkloadKind::Shell, StrategyKind::Pool, 2, p);
+        let p = [
+            ("unit_ms", 1.into()),
+            ("script", script.display().to_string().as_str().into()),
+        ];
+        let mut sp = spec("shell", "pool", 2, &p);
         sp.on_error = on_error;
         let f = headless::run(sp).unwrap();
         assert_eq!(f.outcome.failures.len(), 1, "{on_error:?}");

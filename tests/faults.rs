@@ -13,7 +13,7 @@ fn each_kind_of_config_error_names_the_file_line_and_key() {
     let cases = [
         ("unknown_key.toml", "line 4", "workerz", "expected one of"),
         ("wrong_type.toml", "line 3", "workers", "invalid type"),
-        ("out_of_range.toml", "line 3", "capacity", "at least 1"),
+        ("out_of_range.toml", "line 3", "capacity", "1..=1000000"),
         ("bad_value.toml", "line 2", "strategy", "process-pool"),
         ("bad_fraction.toml", "line 4", "serial", "0..=1"),
     ];

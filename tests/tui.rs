@@ -48,6 +48,7 @@ fn theme() -> Theme {
 fn run_until(terminal: &mut Terminal<TestBackend>, app: &mut App, done: impl Fn(&App) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done(app) && Instant::now() < deadline {
+        parlab::ui::perform_effects(app);
         app.pump();
         terminal.draw(|f| draw(f, app, &theme())).unwrap();
         std::thread::sleep(Duration::from_millis(5));
@@ -267,6 +268,9 @@ fn populated() -> App {
         })
         .collect();
     let mut lab = Lab::new(tasks, std::time::UNIX_EPOCH);
+    // What the run's meta tells a lab as it starts.
+    lab.queue.capacity = Some(4);
+    lab.cache.maxsize = Some(Some(128));
     let ms = 1_000_000u64;
     let lane = |id, name: &str, role| Event {
         t: 0,
@@ -394,15 +398,18 @@ fn every_panel_snapshot() {
 /// The populated app with a finished run, a sweep and two rows of history.
 fn populated_session() -> App {
     use parlab::analysis::amdahl;
-    use parlab::engine::{Outcome, RunInfo};
+    use parlab::source::{Meta, Outcome};
     use parlab::sweep::Point;
     use parlab::ui::app::{RunRow, SweepState};
     let mut app = populated();
     let spec = app.spec.clone();
-    app.info = Some(RunInfo {
+    app.info = Some(Meta {
+        source: "native",
         spec: spec.clone(),
         tasks: app.lab.tasks.clone(),
         workers: 2,
+        capacity: Some(4),
+        cache_maxsize: Some(Some(128)),
         clock: parlab::clock::Clock::from_origin(0),
         started: std::time::UNIX_EPOCH,
     });
@@ -414,13 +421,11 @@ fn populated_session() -> App {
         cancelled: false,
         events_sent: app.lab.received,
         events_dropped: 0,
-        cache: None,
-        gil_switches: None,
-        queue: None,
+        extensions: Vec::new(),
         rounds: 1,
     });
     let mut seq = spec.clone();
-    seq.strategy = parlab::strategy::StrategyKind::Sequential;
+    seq.strategy = parlab::strategy::StrategySpec::new(parlab::strategy::baseline());
     let row = |spec, workers, wall_ms| RunRow {
         spec,
         workers,
@@ -488,8 +493,9 @@ fn the_queue_runs_amdahl_and_summary_panels_with_a_finished_session() {
     run_until(&mut terminal, &mut app, |a| {
         !a.running() && a.history.len() == 1
     });
-    app.spec.strategy = parlab::strategy::StrategyKind::Queue;
-    app.spec.queue.capacity = 2;
+    app.spec.strategy =
+        parlab::strategy::StrategySpec::new(parlab::strategy::find("queue").unwrap());
+    app.spec.strategy.set("capacity", 2);
     app.spec.workers = Some(2);
     app.apply(Action::Start);
     run_until(&mut terminal, &mut app, |a| {

@@ -37,6 +37,8 @@ pub enum LogBody {
 /// Queue depth and traffic.
 #[derive(Clone, Debug, Default)]
 pub struct QueueModel {
+    /// The queue's bound, where the run has one.
+    pub capacity: Option<u64>,
     /// (time, depth after a put or get), in time order.
     pub depth: Vec<(u64, u32)>,
     pub puts: u64,
@@ -78,6 +80,8 @@ impl QueueModel {
 /// Cache traffic, streamed live.
 #[derive(Clone, Debug, Default)]
 pub struct CacheModel {
+    /// `lru_cache(maxsize)`, where the run told it: `Some(None)` is unbounded.
+    pub maxsize: Option<Option<u64>>,
     pub hits: u64,
     pub misses: u64,
     pub evictions: u64,
@@ -106,6 +110,14 @@ pub struct Lab {
 }
 
 impl Lab {
+    /// A lab for a run about to start.
+    pub fn for_run(meta: &crate::source::Meta) -> Self {
+        let mut lab = Self::new(meta.tasks.clone(), meta.started);
+        lab.queue.capacity = meta.capacity;
+        lab.cache.maxsize = meta.cache_maxsize;
+        lab
+    }
+
     /// An empty lab for a run of these tasks, started at `started` (wall clock).
     pub fn new(tasks: Vec<TaskSpec>, started: SystemTime) -> Self {
         Self {

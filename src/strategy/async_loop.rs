@@ -19,6 +19,19 @@ use std::task::{Context, Poll};
 
 const NAME: &str = "event-loop";
 
+/// The strategy's one description.
+pub const DESCRIPTOR: super::Descriptor = super::Descriptor {
+    name: "async",
+    about: "one thread, one event loop, tasks interleaved, like asyncio",
+    params: &[],
+    workers: super::Workers::One,
+    processes: false,
+    gil: false,
+    knobs: &[],
+    check: super::no_check,
+    run,
+};
+
 /// Run each phase's tasks concurrently on one event loop (`asyncio.gather`).
 pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
     let probe = Rc::new(RefCell::new(ctx.worker_probe(
@@ -44,13 +57,13 @@ pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
 
 /// One task as a coroutine on the loop.
 async fn coroutine(ctx: &RunCtx, task: &TaskSpec, probe: Rc<RefCell<Probe>>) {
-    if ctx.cancel.is_cancelled() {
+    if ctx.control.is_cancelled() {
         return;
     }
     probe
         .borrow_mut()
         .record(EventKind::TaskStart { task: task.id });
-    let result = match ctx.workload.run_async(task, &ctx.cancel) {
+    let result = match ctx.workload.run_async(task, &ctx.control) {
         Some(fut) => {
             AssertUnwindSafe(Polled {
                 fut,
@@ -64,7 +77,7 @@ async fn coroutine(ctx: &RunCtx, task: &TaskSpec, probe: Rc<RefCell<Probe>>) {
             let mut p = probe.borrow_mut();
             p.state(WorkerState::Running);
             std::panic::catch_unwind(AssertUnwindSafe(|| {
-                let mut tctx = TaskCtx::new(&mut p, None, &ctx.cancel);
+                let mut tctx = TaskCtx::new(&mut p, None, &ctx.control);
                 ctx.workload.run(task, &mut tctx)
             }))
         }

@@ -10,10 +10,11 @@ pub mod rayon_pool;
 pub mod sequential;
 pub mod threads;
 
-use crate::cancel::{Cancel, Cancelled};
 use crate::clock::Clock;
+use crate::control::{Cancelled, Control, Knob};
 use crate::event::{BatchSink, EventKind, LaneId, Probe, Role, WorkerState};
-use crate::workload::{TaskCtx, TaskSpec, Workload};
+use crate::param::{Param, Values};
+use crate::workload::{CacheInfo, TaskCtx, TaskSpec, Workload, WorkloadSpec};
 use gil::Gil;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,84 +23,144 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// The strategies, named as on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum StrategyKind {
-    Sequential,
-    Threads,
-    Pool,
-    Processes,
-    ProcessPool,
-    Rayon,
-    Queue,
-    Async,
+/// A strategy's one description: what the command line, the config file,
+/// the Settings form, the engine and the help know of it. Adding a strategy
+/// is its file (with its `DESCRIPTOR`) and one line in [`REGISTRY`].
+pub struct Descriptor {
+    /// The name on the command line; its parameters' `[section]` in the config file.
+    pub name: &'static str,
+    /// One line for `parlab list`.
+    pub about: &'static str,
+    /// Its own parameters (the queue's producers, capacity, ...).
+    pub params: &'static [Param],
+    /// How many workers it runs.
+    pub workers: Workers,
+    /// It runs tasks in worker processes.
+    pub processes: bool,
+    /// A simulated GIL applies (its threads share one interpreter).
+    pub gil: bool,
+    /// What the user can turn while it runs.
+    pub knobs: &'static [Knob],
+    /// Checks across its parameters and the task count, once the tasks are known.
+    pub check: fn(&Values, usize) -> Result<(), String>,
+    /// Run to the end (every worker joined).
+    pub run: fn(&Arc<RunCtx>) -> anyhow::Result<()>,
 }
 
-impl StrategyKind {
-    /// Every strategy, in `parlab list` order.
-    pub const ALL: [StrategyKind; 8] = [
-        StrategyKind::Sequential,
-        StrategyKind::Threads,
-        StrategyKind::Pool,
-        StrategyKind::Processes,
-        StrategyKind::ProcessPool,
-        StrategyKind::Rayon,
-        StrategyKind::Queue,
-        StrategyKind::Async,
-    ];
+/// How many workers a strategy runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workers {
+    /// Always one (sequential, the event loop): `--workers` does not apply.
+    One,
+    /// One per task, at most `--workers` at once; the word is what each is.
+    PerTask(&'static str),
+    /// `--workers`, else the logical cores.
+    Pool,
+    /// This parameter, else `--workers`, else the logical cores.
+    Param(&'static str),
+}
 
-    /// The name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            StrategyKind::Sequential => "sequential",
-            StrategyKind::Threads => "threads",
-            StrategyKind::Pool => "pool",
-            StrategyKind::Processes => "processes",
-            StrategyKind::ProcessPool => "process-pool",
-            StrategyKind::Rayon => "rayon",
-            StrategyKind::Queue => "queue",
-            StrategyKind::Async => "async",
-        }
+/// The most workers (threads, processes, consumers) a run may start.
+pub const MAX_WORKERS: u32 = 1024;
+
+impl std::fmt::Debug for Descriptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
     }
+}
 
-    /// One line for `parlab list`.
-    pub fn about(self) -> &'static str {
-        match self {
-            StrategyKind::Sequential => "one task after another on one thread",
-            StrategyKind::Threads => {
-                "one OS thread per task, like threading.Thread(...).start()/join()"
-            }
-            StrategyKind::Pool => {
-                "N threads pulling tasks, like concurrent.futures.ThreadPoolExecutor"
-            }
-            StrategyKind::Processes => "one child process per task, like multiprocessing.Process",
-            StrategyKind::ProcessPool => "N long-lived child processes, like ProcessPoolExecutor",
-            StrategyKind::Rayon => "work stealing over N threads, like joblib.Parallel",
-            StrategyKind::Queue => {
-                "producers and consumers around a bounded queue, like queue.Queue"
-            }
-            StrategyKind::Async => "one thread, one event loop, tasks interleaved, like asyncio",
-        }
+impl PartialEq for Descriptor {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
     }
+}
 
-    /// Whether the strategy runs tasks in worker processes.
-    pub fn uses_processes(self) -> bool {
-        matches!(self, StrategyKind::Processes | StrategyKind::ProcessPool)
-    }
-
+impl Descriptor {
     /// Whether `--workers` means anything to it.
-    pub fn takes_workers(self) -> bool {
-        !matches!(self, StrategyKind::Sequential | StrategyKind::Async)
+    pub fn takes_workers(&self) -> bool {
+        self.workers != Workers::One
     }
 
-    /// Whether a simulated GIL applies (thread-based strategies in one process).
-    pub fn gil_applies(self) -> bool {
-        matches!(
-            self,
-            StrategyKind::Threads | StrategyKind::Pool | StrategyKind::Rayon | StrategyKind::Queue
-        )
+    /// The worker count that will run: resolved here, once.
+    pub fn workers_for(&self, params: &Values, workers: Option<u32>, tasks: usize) -> u32 {
+        let tasks = tasks.max(1) as u32;
+        let cores = crate::sampler::logical_cores;
+        match self.workers {
+            Workers::One => 1,
+            Workers::PerTask(_) => workers.unwrap_or(tasks).min(tasks),
+            Workers::Pool => workers.unwrap_or_else(cores),
+            Workers::Param(key) => params
+                .opt_int(key)
+                .map(|n| n as u32)
+                .or(workers)
+                .unwrap_or_else(cores),
+        }
     }
+
+    /// The parameter with this key.
+    pub fn param(&self, key: &str) -> Option<&'static Param> {
+        self.params.iter().find(|p| p.key == key)
+    }
+}
+
+/// Every strategy, in `parlab list` order: the one place that names them all.
+pub const REGISTRY: &[&Descriptor] = &[
+    &sequential::DESCRIPTOR,
+    &threads::DESCRIPTOR,
+    &pool::DESCRIPTOR,
+    &process_pool::PROCESSES,
+    &process_pool::DESCRIPTOR,
+    &rayon_pool::DESCRIPTOR,
+    &queue::DESCRIPTOR,
+    &async_loop::DESCRIPTOR,
+];
+
+/// The strategy every speedup is measured against: one task after another.
+pub fn baseline() -> &'static Descriptor {
+    &sequential::DESCRIPTOR
+}
+
+/// The strategy of this name.
+pub fn find(name: &str) -> Option<&'static Descriptor> {
+    REGISTRY.iter().copied().find(|d| d.name == name)
+}
+
+/// Every strategy's name, for errors and choices.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|d| d.name).collect()
+}
+
+/// A strategy and its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrategySpec {
+    pub desc: &'static Descriptor,
+    pub params: Values,
+}
+
+impl StrategySpec {
+    /// A strategy at its defaults.
+    pub fn new(desc: &'static Descriptor) -> Self {
+        Self {
+            desc,
+            params: Values::defaults(desc.params),
+        }
+    }
+
+    /// The strategy's name.
+    pub fn name(&self) -> &'static str {
+        self.desc.name
+    }
+
+    /// Set one parameter (checked when the run starts).
+    pub fn set(&mut self, key: &str, v: impl Into<crate::param::Value>) -> &mut Self {
+        self.params.set(key, v);
+        self
+    }
+}
+
+/// No checks beyond each parameter's own.
+pub fn no_check(_: &Values, _: usize) -> Result<(), String> {
+    Ok(())
 }
 
 /// What failed in a run.
@@ -126,56 +187,33 @@ pub enum OnError {
     Continue,
 }
 
-/// The queue strategy's parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct QueueParams {
-    /// Producer threads.
-    pub producers: u32,
-    /// Consumer threads; `None`: `--workers`, else the logical cores.
-    pub consumers: Option<u32>,
-    /// The queue's bound.
-    pub capacity: u32,
-    /// Items per second, all producers together; `None`: as fast as they can.
-    pub rate: Option<f64>,
-    /// `fifo`, `lifo` or `priority`.
-    pub discipline: queue::Discipline,
-    /// Producers fill the queue before any consumer starts.
-    pub prefill: bool,
-}
-
-impl Default for QueueParams {
-    fn default() -> Self {
-        Self {
-            producers: 1,
-            consumers: None,
-            capacity: 8,
-            rate: None,
-            discipline: queue::Discipline::Fifo,
-            prefill: false,
-        }
-    }
+/// A strategy's own figures at the end of a run (the queue's, the GIL's, the
+/// cache's): a JSON object under `key` in the report, and lines for the summary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Extension {
+    pub key: &'static str,
+    pub json: Value,
+    pub summary: Vec<String>,
 }
 
 /// Everything a strategy may touch while it runs.
 pub struct RunCtx {
     pub workload: Arc<dyn Workload>,
     pub tasks: Vec<TaskSpec>,
-    pub strategy: StrategyKind,
+    pub strategy: &'static Descriptor,
+    /// The strategy's own parameters, resolved (its worker parameter included).
+    pub params: Values,
     /// Worker count in force (threads, processes, consumers).
     pub workers: u32,
     pub clock: Clock,
     pub sink: Arc<dyn BatchSink>,
     pub events: bool,
-    pub cancel: Cancel,
+    /// Cancel, pause and the strategy's knobs.
+    pub control: Control,
     pub gil: Option<Gil>,
     pub on_error: OnError,
-    pub queue: QueueParams,
-    pub queue_control: Arc<queue::Control>,
-    /// The parlab binary, started as a worker process.
-    pub worker_exe: PathBuf,
-    /// The workload's spec, to hand to worker processes (JSON).
-    pub workload_json: String,
+    /// Where the workload can be built again (in a worker process).
+    pub launch: Launch,
     outputs: Mutex<Vec<Option<Value>>>,
     failures: Mutex<Vec<Failure>>,
     reports: Mutex<Reports>,
@@ -185,57 +223,59 @@ pub struct RunCtx {
     rounds: AtomicU32,
 }
 
+/// What a worker process needs to build the same workload.
+#[derive(Clone, Debug)]
+pub struct Launch {
+    /// The parlab binary, started as `parlab worker`.
+    pub exe: PathBuf,
+    pub workload: WorkloadSpec,
+}
+
 /// What strategies report beside task outputs.
 #[derive(Default)]
 pub struct Reports {
     /// Per worker process: (pid, cache counters).
-    pub process_caches: Vec<(u32, crate::workload::CacheInfo)>,
-    /// The queue's own figures.
-    pub queue: Option<queue::QueueReport>,
+    pub process_caches: Vec<(u32, CacheInfo)>,
+    /// The strategy's own figures.
+    pub extensions: Vec<Extension>,
 }
 
-/// The parts of a [`RunCtx`] chosen by the engine.
-pub struct RunSetup {
+/// The parts of a [`RunCtx`] chosen by whoever starts the run.
+pub struct Setup {
     pub workload: Arc<dyn Workload>,
-    pub strategy: StrategyKind,
+    pub strategy: StrategySpec,
     pub workers: u32,
     pub clock: Clock,
     pub sink: Arc<dyn BatchSink>,
     pub events: bool,
-    pub cancel: Cancel,
-    pub gil_on: bool,
-    pub switch_interval_ns: u64,
+    pub control: Control,
+    /// The GIL's switch interval, when a simulated GIL is on.
+    pub gil: Option<std::time::Duration>,
     pub on_error: OnError,
-    pub queue: QueueParams,
-    pub worker_exe: PathBuf,
-    pub workload_json: String,
+    pub launch: Launch,
     /// Repeat the task list until this much time has passed.
     pub duration_ns: Option<u64>,
 }
 
 impl RunCtx {
     /// Assemble the context of one run.
-    pub fn new(s: RunSetup) -> Self {
+    pub fn new(s: Setup) -> Self {
         let tasks = s.workload.tasks();
-        let gil = (s.gil_on && s.strategy.gil_applies())
-            .then(|| Gil::new(std::time::Duration::from_nanos(s.switch_interval_ns)));
-        let consumers = s.queue.consumers.unwrap_or(s.workers);
+        let gil = s.gil.filter(|_| s.strategy.desc.gil).map(Gil::new);
         Self {
             outputs: Mutex::new(vec![None; tasks.len()]),
             tasks,
             workload: s.workload,
-            strategy: s.strategy,
+            strategy: s.strategy.desc,
+            params: s.strategy.params,
             workers: s.workers,
             clock: s.clock,
             sink: s.sink,
             events: s.events,
-            cancel: s.cancel,
+            control: s.control,
             gil,
             on_error: s.on_error,
-            queue_control: Arc::new(queue::Control::new(s.queue.rate, consumers)),
-            queue: s.queue,
-            worker_exe: s.worker_exe,
-            workload_json: s.workload_json,
+            launch: s.launch,
             failures: Mutex::new(Vec::new()),
             reports: Mutex::new(Reports::default()),
             next_lane: AtomicU32::new(0),
@@ -276,13 +316,20 @@ impl RunCtx {
     pub fn fail(&self, failure: Failure) {
         lock(&self.failures).push(failure);
         if self.on_error == OnError::Stop {
-            self.cancel.cancel();
+            self.control.cancel();
         }
     }
 
     /// Strategy reports, to add to.
     pub fn reports(&self) -> std::sync::MutexGuard<'_, Reports> {
         lock(&self.reports)
+    }
+
+    /// Add the strategy's own figures to the outcome.
+    pub fn extend(&self, key: &'static str, json: Value, summary: Vec<String>) {
+        self.reports()
+            .extensions
+            .push(Extension { key, json, summary });
     }
 
     /// Failures so far.
@@ -330,7 +377,7 @@ impl RunCtx {
     /// Whether to start another round: only with a duration not yet up.
     fn another_round(&self) -> bool {
         let more =
-            self.deadline.is_some_and(|d| self.clock.now() < d) && !self.cancel.is_cancelled();
+            self.deadline.is_some_and(|d| self.clock.now() < d) && !self.control.is_cancelled();
         if more {
             self.rounds.fetch_add(1, Ordering::Relaxed);
         }
@@ -346,11 +393,11 @@ impl RunCtx {
     /// GIL held while it computes, its output stored, a panic or error
     /// recorded as a failure (the lane shows `failed`).
     pub fn execute(&self, task: &TaskSpec, probe: &mut Probe, lane_name: &str) {
-        if self.cancel.is_paused() {
+        if self.control.is_paused() {
             probe.flush();
-            self.cancel.wait_while_paused();
+            self.control.wait_while_paused();
         }
-        if self.cancel.is_cancelled() {
+        if self.control.is_cancelled() {
             return;
         }
         probe.record(EventKind::TaskStart { task: task.id });
@@ -360,7 +407,7 @@ impl RunCtx {
         }
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             crate::fault::maybe_panic_in_task(&task.name);
-            let mut tctx = TaskCtx::new(probe, self.gil.as_ref(), &self.cancel);
+            let mut tctx = TaskCtx::new(probe, self.gil.as_ref(), &self.control);
             self.workload.run(task, &mut tctx)
         }));
         if let Some(gil) = &self.gil {
@@ -468,13 +515,5 @@ where
 
 /// Run the strategy to the end (every worker joined).
 pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
-    match ctx.strategy {
-        StrategyKind::Sequential => sequential::run(ctx),
-        StrategyKind::Threads => threads::run(ctx),
-        StrategyKind::Pool => pool::run(ctx),
-        StrategyKind::Rayon => rayon_pool::run(ctx),
-        StrategyKind::Processes | StrategyKind::ProcessPool => process_pool::run(ctx),
-        StrategyKind::Queue => queue::run(ctx),
-        StrategyKind::Async => async_loop::run(ctx),
-    }
+    (ctx.strategy.run)(ctx)
 }

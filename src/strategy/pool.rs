@@ -7,6 +7,19 @@ use crate::workload::TaskSpec;
 use crossbeam_channel::{unbounded, TryRecvError};
 use std::sync::Arc;
 
+/// The strategy's one description.
+pub const DESCRIPTOR: super::Descriptor = super::Descriptor {
+    name: "pool",
+    about: "N threads pulling tasks, like concurrent.futures.ThreadPoolExecutor",
+    params: &[],
+    workers: super::Workers::Pool,
+    processes: false,
+    gil: true,
+    knobs: &[],
+    check: super::no_check,
+    run,
+};
+
 /// Start N workers, submit each phase, wait for it, then shut the pool down.
 pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
     let (task_tx, task_rx) = unbounded::<TaskSpec>();

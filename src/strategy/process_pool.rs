@@ -7,7 +7,7 @@
 //! reaped before the run ends; a child that dies fails the run, naming its
 //! lane, pid and task.
 
-use super::{spawn_named, Failure, RunCtx, StrategyKind};
+use super::{spawn_named, Failure, RunCtx, Workers};
 use crate::event::{EventKind, LaneId, Probe, WorkerState};
 use crate::ipc::{read_frame, write_frame, FromWorker, Hello, ToWorker};
 use crate::workload::{CacheInfo, TaskSpec};
@@ -19,6 +19,32 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+/// The strategy's one description.
+pub const PROCESSES: super::Descriptor = super::Descriptor {
+    name: "processes",
+    about: "one child process per task, like multiprocessing.Process",
+    params: &[],
+    workers: super::Workers::PerTask("process"),
+    processes: true,
+    gil: false,
+    knobs: &[],
+    check: super::no_check,
+    run,
+};
+
+/// The strategy's one description.
+pub const DESCRIPTOR: super::Descriptor = super::Descriptor {
+    name: "process-pool",
+    about: "N long-lived child processes, like ProcessPoolExecutor",
+    params: &[],
+    workers: super::Workers::Pool,
+    processes: true,
+    gil: false,
+    knobs: &[],
+    check: super::no_check,
+    run,
+};
 
 /// What a child's reader thread tells the driver.
 enum Msg {
@@ -54,14 +80,14 @@ impl Worker {
         let lane: LaneId = ctx.new_lane();
         let name = format!("process-{}", index + 1);
         let spawned_at = ctx.clock.now();
-        let mut child = Command::new(&ctx.worker_exe)
+        let mut child = Command::new(&ctx.launch.exe)
             .arg("worker")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .with_context(|| {
-                format!("cannot start worker process '{}'", ctx.worker_exe.display())
+                format!("cannot start worker process '{}'", ctx.launch.exe.display())
             })?;
         let pid = child.id();
         let mut stdin = BufWriter::new(child.stdin.take().expect("piped stdin"));
@@ -72,7 +98,7 @@ impl Worker {
             lane,
             name: name.clone(),
             spawned_at,
-            workload: ctx.workload_json.clone(),
+            workload: serde_json::to_string(&ctx.launch.workload)?,
             events: ctx.events,
         };
         // A child that died at once shows up as `Gone` from its reader below.
@@ -188,7 +214,7 @@ pub fn run(ctx: &Arc<RunCtx>) -> Result<()> {
         workers: Vec::new(),
         tx,
         rx,
-        per_task: ctx.strategy == StrategyKind::Processes,
+        per_task: matches!(ctx.strategy.workers, Workers::PerTask(_)),
         paused: false,
     };
     let result = d.run_phases();
@@ -206,7 +232,7 @@ impl Driver<'_> {
         }
         for phase in self.ctx.phases() {
             self.run_phase(phase.into())?;
-            if self.ctx.cancel.is_cancelled() {
+            if self.ctx.control.is_cancelled() {
                 break;
             }
         }
@@ -220,11 +246,11 @@ impl Driver<'_> {
     fn run_phase(&mut self, mut pending: VecDeque<TaskSpec>) -> Result<()> {
         loop {
             self.forward_pause();
-            if !self.ctx.cancel.is_cancelled() && !self.paused {
+            if !self.ctx.control.is_cancelled() && !self.paused {
                 self.hand_out(&mut pending)?;
             }
             let outstanding = self.workers.iter().filter(|w| w.busy.is_some()).count();
-            if outstanding == 0 && (pending.is_empty() || self.ctx.cancel.is_cancelled()) {
+            if outstanding == 0 && (pending.is_empty() || self.ctx.control.is_cancelled()) {
                 return Ok(());
             }
             if self.alive() == 0 && outstanding == 0 {
@@ -232,7 +258,7 @@ impl Driver<'_> {
             }
             match self.rx.recv_timeout(Duration::from_millis(20)) {
                 Ok(msg) => self.handle(msg),
-                Err(RecvTimeoutError::Timeout) if self.ctx.cancel.is_cancelled() => {
+                Err(RecvTimeoutError::Timeout) if self.ctx.control.is_cancelled() => {
                     // Stop now: kill the children rather than wait for their tasks.
                     for w in self.workers.iter_mut().filter(|w| w.alive) {
                         w.kill();
@@ -245,7 +271,7 @@ impl Driver<'_> {
 
     /// Tell every child when the run is paused or resumed.
     fn forward_pause(&mut self) {
-        let now = self.ctx.cancel.is_paused();
+        let now = self.ctx.control.is_paused();
         if now != self.paused {
             self.paused = now;
             for w in self.workers.iter_mut().filter(|w| w.alive) {
@@ -310,7 +336,7 @@ impl Driver<'_> {
                 }
                 let task = w.busy.take();
                 let lost = bye.map(|(sent, _)| sent != received).unwrap_or(false);
-                if bye.is_none() && !self.ctx.cancel.is_cancelled() {
+                if bye.is_none() && !self.ctx.control.is_cancelled() {
                     let last = stderr.lines().last().unwrap_or("").trim().to_string();
                     let why = if last.is_empty() {
                         status
@@ -349,7 +375,7 @@ impl Driver<'_> {
 
     /// Say goodbye to every child (or kill it, after a cancel), and reap them all.
     fn shut_down(&mut self) {
-        let cancelled = self.ctx.cancel.is_cancelled();
+        let cancelled = self.ctx.control.is_cancelled();
         for w in self.workers.iter_mut().filter(|w| w.alive) {
             if cancelled {
                 w.kill();

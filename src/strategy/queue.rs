@@ -7,22 +7,136 @@
 //! Disciplines: `fifo` (`Queue`), `lifo` (`LifoQueue`), `priority`
 //! (`PriorityQueue`: smallest declared cost first, ties in arrival order).
 
-use super::{lock, spawn_named, RunCtx};
+use super::{lock, spawn_named, RunCtx, MAX_WORKERS};
+use crate::control::{Change, Knob};
 use crate::event::{EventKind, Probe, Role, WorkerState};
+use crate::param::{Default, Kind, Param, Step, Values};
 use crate::workload::TaskSpec;
-use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+/// The disciplines' names, in [`Discipline`] order.
+const DISCIPLINES: &[&str] = &["fifo", "lifo", "priority"];
+/// The largest queue bound.
+pub const MAX_CAPACITY: u64 = 1_000_000;
+
+/// The strategy's one description.
+pub const DESCRIPTOR: super::Descriptor = super::Descriptor {
+    name: "queue",
+    about: "producers and consumers around a bounded queue, like queue.Queue",
+    params: &[
+        Param {
+            key: "producers",
+            help: "producer threads",
+            kind: Kind::Int {
+                min: 1,
+                max: MAX_WORKERS as u64,
+            },
+            default: Default::Int(1),
+            label: "producers",
+            step: Step::One,
+        },
+        Param {
+            key: "consumers",
+            help: "consumer threads",
+            kind: Kind::Int {
+                min: 1,
+                max: MAX_WORKERS as u64,
+            },
+            default: Default::Absent("auto", "--workers, else the logical cores"),
+            label: "consumers",
+            step: Step::One,
+        },
+        Param {
+            key: "capacity",
+            help: "the queue's bound (maxsize)",
+            kind: Kind::Int {
+                min: 1,
+                max: MAX_CAPACITY,
+            },
+            default: Default::Int(8),
+            label: "capacity",
+            step: Step::Double,
+        },
+        Param {
+            key: "rate",
+            help: "items per second, all producers together",
+            kind: Kind::Float {
+                min: 0.0,
+                max: f64::INFINITY,
+                open: true,
+            },
+            default: Default::Absent("max", "as fast as they can"),
+            label: "rate/s",
+            step: Step::Ladder(&[
+                "0.5", "1", "2", "5", "10", "20", "50", "100", "200", "500", "1000", "max",
+            ]),
+        },
+        Param {
+            key: "discipline",
+            help: "fifo (Queue), lifo (LifoQueue) or priority (PriorityQueue, smallest cost first)",
+            kind: Kind::Choice(DISCIPLINES),
+            default: Default::Word("fifo"),
+            label: "discipline",
+            step: Step::Double,
+        },
+        Param {
+            key: "prefill",
+            help: "producers fill the queue before any consumer starts",
+            kind: Kind::Flag,
+            default: Default::Flag(false),
+            label: "prefill",
+            step: Step::Hidden,
+        },
+    ],
+    workers: super::Workers::Param("consumers"),
+    processes: false,
+    gil: true,
+    knobs: &[
+        Knob {
+            key: "rate",
+            what: "producer rate",
+            up: ']',
+            down: '[',
+            change: Change::Times(1.5),
+            min: 0.001,
+            max: 1e9,
+            from_unset: 100.0,
+        },
+        Knob {
+            key: "consumers",
+            what: "consumers",
+            up: '>',
+            down: '<',
+            change: Change::Plus(1.0),
+            min: 1.0,
+            max: MAX_WORKERS as f64,
+            from_unset: 1.0,
+        },
+    ],
+    check,
+    run,
+};
+
+/// A prefilled queue must hold every task.
+fn check(p: &Values, tasks: usize) -> Result<(), String> {
+    let capacity = p.int("capacity");
+    if p.flag("prefill") && capacity < tasks as u64 {
+        return Err(format!(
+            "--prefill needs --capacity of at least the number of tasks ({tasks}); got {capacity}"
+        ));
+    }
+    Ok(())
+}
+
 /// Which item `get` returns.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Discipline {
     /// First in, first out (`queue.Queue`).
-    #[default]
     Fifo,
     /// Last in, first out (`queue.LifoQueue`).
     Lifo,
@@ -31,69 +145,19 @@ pub enum Discipline {
 }
 
 impl Discipline {
+    /// The discipline of this name (`fifo` otherwise).
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "lifo" => Discipline::Lifo,
+            "priority" => Discipline::Priority,
+            _ => Discipline::Fifo,
+        }
+    }
+
     /// The name on the command line.
     pub fn name(self) -> &'static str {
-        match self {
-            Discipline::Fifo => "fifo",
-            Discipline::Lifo => "lifo",
-            Discipline::Priority => "priority",
-        }
+        DISCIPLINES[self as usize]
     }
-}
-
-/// Live controls, changed by the TUI while the run goes.
-pub struct Control {
-    /// Items per second × 1000, all producers together; 0: as fast as they can.
-    rate_milli: AtomicU64,
-    /// How many consumers should be running.
-    consumers: AtomicU32,
-}
-
-impl Control {
-    /// Controls at their starting values.
-    pub fn new(rate: Option<f64>, consumers: u32) -> Self {
-        Self {
-            rate_milli: AtomicU64::new(rate.map(|r| (r * 1000.0) as u64).unwrap_or(0)),
-            consumers: AtomicU32::new(consumers),
-        }
-    }
-
-    /// The producer rate in items per second (`None`: unlimited).
-    pub fn rate(&self) -> Option<f64> {
-        match self.rate_milli.load(Ordering::Relaxed) {
-            0 => None,
-            m => Some(m as f64 / 1000.0),
-        }
-    }
-
-    /// Set the producer rate.
-    pub fn set_rate(&self, rate: Option<f64>) {
-        let m = rate.map(|r| (r.max(0.001) * 1000.0) as u64).unwrap_or(0);
-        self.rate_milli.store(m, Ordering::Relaxed);
-    }
-
-    /// The number of consumers asked for.
-    pub fn consumers(&self) -> u32 {
-        self.consumers.load(Ordering::Relaxed)
-    }
-
-    /// Ask for a number of consumers (at least one).
-    pub fn set_consumers(&self, n: u32) {
-        self.consumers
-            .store(n.clamp(1, crate::engine::MAX_WORKERS), Ordering::Relaxed);
-    }
-}
-
-/// The queue's figures for the summary.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct QueueReport {
-    pub capacity: u32,
-    pub discipline: String,
-    pub producers: u32,
-    pub consumers: u32,
-    pub max_depth: u32,
-    pub produced: u64,
-    pub consumed: u64,
 }
 
 enum Items {
@@ -324,7 +388,7 @@ fn spawn_consumer(
         loop {
             // Retire when there are more consumers than asked for.
             let alive = crew.alive.load(Ordering::Relaxed);
-            if alive > ctx.queue_control.consumers()
+            if alive > consumers_asked(&ctx)
                 && crew
                     .alive
                     .compare_exchange(alive, alive - 1, Ordering::Relaxed, Ordering::Relaxed)
@@ -358,27 +422,27 @@ fn spawn_producer(
     let name = format!("producer-{}", index + 1);
     let spawned_at = ctx.clock.now();
     let lane = ctx.new_lane();
-    let producers = ctx.queue.producers.max(1) as f64;
+    let producers = ctx.params.int("producers").max(1) as f64;
     spawn_named(name.clone(), move || {
         let mut probe = ctx.worker_probe(lane, &name, Role::Producer, spawned_at);
         let mut next = Instant::now();
         for task in tasks {
-            if let Some(rate) = ctx.queue_control.rate() {
+            if let Some(rate) = ctx.control.knob("rate") {
                 // Each producer's share of the rate; the schedule follows live changes.
                 next += Duration::from_secs_f64(producers / rate);
                 let now = Instant::now();
                 if next > now {
                     probe.state(WorkerState::Idle);
                     probe.flush();
-                    if ctx.cancel.sleep(next - now).is_err() {
+                    if ctx.control.sleep(next - now).is_err() {
                         return;
                     }
                 } else {
                     next = now;
                 }
             }
-            ctx.cancel.wait_while_paused();
-            if ctx.cancel.is_cancelled() || !q.put(task, &mut probe) {
+            ctx.control.wait_while_paused();
+            if ctx.control.is_cancelled() || !q.put(task, &mut probe) {
                 return;
             }
         }
@@ -388,13 +452,15 @@ fn spawn_producer(
 /// Run every phase through the queue; the run ends when producers are done
 /// and the queue has drained (`join()`).
 pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
-    let q = Arc::new(BoundedQueue::new(ctx.queue.capacity, ctx.queue.discipline));
+    let capacity = ctx.params.int("capacity") as u32;
+    let discipline = Discipline::from_name(ctx.params.text("discipline").unwrap_or("fifo"));
+    let q = Arc::new(BoundedQueue::new(capacity, discipline));
     let crew = Arc::new(Crew {
         alive: AtomicU32::new(0),
         started: AtomicU32::new(0),
     });
     let mut consumers = Vec::new();
-    let producers = ctx.queue.producers.max(1);
+    let producers = ctx.params.int("producers").max(1) as u32;
     for (k, phase) in ctx.phases().enumerate() {
         let mut shares: Vec<Vec<TaskSpec>> = vec![Vec::new(); producers as usize];
         for (i, task) in phase.into_iter().enumerate() {
@@ -406,17 +472,17 @@ pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
             .map(|(i, share)| spawn_producer(ctx, &q, i as u32, share))
             .collect::<Result<_, _>>()?;
         if k == 0 {
-            if ctx.queue.prefill {
+            if ctx.params.flag("prefill") {
                 // A paused start: every item is queued before any consumer runs.
                 wait_until(ctx, &q, || handles.iter().all(|h| h.is_finished()));
             }
-            for _ in 0..ctx.queue_control.consumers() {
+            for _ in 0..consumers_asked(ctx) {
                 consumers.push(spawn_consumer(ctx, &q, &crew)?);
             }
         }
         // join(): producers done and every item done, adding consumers as asked.
         wait_until(ctx, &q, || {
-            while crew.alive.load(Ordering::Relaxed) < ctx.queue_control.consumers() {
+            while crew.alive.load(Ordering::Relaxed) < consumers_asked(ctx) {
                 match spawn_consumer(ctx, &q, &crew) {
                     Ok(h) => consumers.push(h),
                     Err(_) => break,
@@ -427,7 +493,7 @@ pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
         for h in handles {
             let _ = h.join();
         }
-        if ctx.cancel.is_cancelled() {
+        if ctx.control.is_cancelled() {
             break;
         }
     }
@@ -436,26 +502,42 @@ pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
         let _ = h.join();
     }
     let (max_depth, produced, consumed) = q.figures();
-    ctx.reports().queue = Some(QueueReport {
-        capacity: ctx.queue.capacity,
-        discipline: ctx.queue.discipline.name().into(),
-        producers,
-        consumers: crew.started.load(Ordering::Relaxed),
-        max_depth,
-        produced,
-        consumed,
-    });
+    let consumers = crew.started.load(Ordering::Relaxed);
+    let name = discipline.name();
+    ctx.extend(
+        "queue",
+        json!({
+            "capacity": capacity,
+            "discipline": name,
+            "producers": producers,
+            "consumers": consumers,
+            "max_depth": max_depth,
+            "produced": produced,
+            "consumed": consumed,
+        }),
+        vec![format!(
+            "{name} capacity {capacity}, {producers} producer(s), {consumers} consumer(s); max depth {max_depth}; produced {produced}, consumed {consumed}"
+        )],
+    );
     Ok(())
+}
+
+/// The consumers asked for now (the knob the user turns).
+fn consumers_asked(ctx: &RunCtx) -> u32 {
+    ctx.control
+        .knob("consumers")
+        .map(|n| n as u32)
+        .unwrap_or(ctx.workers)
 }
 
 /// Poll `done` every few milliseconds; a cancel closes the queue, which
 /// releases every blocked producer and consumer.
 fn wait_until(ctx: &RunCtx, q: &BoundedQueue, mut done: impl FnMut() -> bool) {
     while !done() {
-        if ctx.cancel.is_cancelled() {
+        if ctx.control.is_cancelled() {
             q.close();
             return;
         }
-        let _ = ctx.cancel.sleep(Duration::from_millis(2));
+        let _ = ctx.control.sleep(Duration::from_millis(2));
     }
 }

@@ -7,6 +7,19 @@ use rayon::prelude::*;
 use std::cell::RefCell;
 use std::sync::Arc;
 
+/// The strategy's one description.
+pub const DESCRIPTOR: super::Descriptor = super::Descriptor {
+    name: "rayon",
+    about: "work stealing over N threads, like joblib.Parallel",
+    params: &[],
+    workers: super::Workers::Pool,
+    processes: false,
+    gil: true,
+    knobs: &[],
+    check: super::no_check,
+    run,
+};
+
 thread_local! {
     /// Each pool thread's probe and lane name, for the life of the pool.
     static LANE: RefCell<Option<(Probe, String)>> = const { RefCell::new(None) };

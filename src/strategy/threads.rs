@@ -6,6 +6,19 @@ use super::{spawn_named, RunCtx};
 use crate::event::{Role, WorkerState};
 use std::sync::{Arc, Condvar, Mutex};
 
+/// The strategy's one description.
+pub const DESCRIPTOR: super::Descriptor = super::Descriptor {
+    name: "threads",
+    about: "one OS thread per task, like threading.Thread(...).start()/join()",
+    params: &[],
+    workers: super::Workers::PerTask("thread"),
+    processes: false,
+    gil: true,
+    knobs: &[],
+    check: super::no_check,
+    run,
+};
+
 /// `threading.Semaphore`: a count of permits.
 pub struct Semaphore {
     permits: Mutex<u32>,

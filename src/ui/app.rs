@@ -1,14 +1,14 @@
 //! The TUI's state and what input does to it. Drawing lives in the panel
 //! modules and only reads this; the workers never wait for either.
 
-use super::settings::{self, Field};
+use super::form::{self, Field};
 use crate::analysis::fit_amdahl;
 use crate::config::Config;
-use crate::engine::{self, Outcome, Run, RunInfo, RunSpec};
+use crate::engine::{self, RunSpec};
 use crate::model::Lab;
 use crate::presets::Preset;
 use crate::sampler::{CpuSample, Sampler};
-use crate::strategy::StrategyKind;
+use crate::source::{Meta, Outcome, Source};
 use crate::sweep::Point;
 use crossbeam_channel::Receiver;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -88,10 +88,8 @@ pub enum Action {
     Export,
     Help,
     CloseOverlay,
-    FasterProducers,
-    SlowerProducers,
-    MoreConsumers,
-    FewerConsumers,
+    /// A key bound to a live knob of the strategy (the queue's `[`, `]`, `<`, `>`).
+    Knob(char),
     /// Load preset number n (0-based).
     Preset(u8),
     /// A character typed into the log filter.
@@ -142,13 +140,17 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
         KeyCode::Char('e') => Action::Export,
         KeyCode::Char('?') => Action::Help,
         KeyCode::Esc => Action::CloseOverlay,
-        KeyCode::Char(']') => Action::FasterProducers,
-        KeyCode::Char('[') => Action::SlowerProducers,
-        KeyCode::Char('>') => Action::MoreConsumers,
-        KeyCode::Char('<') => Action::FewerConsumers,
         KeyCode::Char(c @ '1'..='9') => Action::Preset(c as u8 - b'1'),
+        KeyCode::Char(c) if knob_keys().any(|k| k == c) => Action::Knob(c),
         _ => return None,
     })
+}
+
+/// Every key any strategy binds to a knob.
+pub fn knob_keys() -> impl Iterator<Item = char> {
+    crate::strategy::REGISTRY
+        .iter()
+        .flat_map(|s| s.knobs.iter().flat_map(|k| [k.up, k.down]))
 }
 
 /// The timeline's view: zoom, follow or frozen.
@@ -159,6 +161,25 @@ pub struct TimelineView {
     /// Follow the run live; when frozen, `end_ns` is the right edge.
     pub follow: bool,
     pub end_ns: u64,
+    /// The first lane shown (lanes scroll when there are more than fit).
+    pub first_lane: usize,
+}
+
+impl TimelineView {
+    /// The cell width that fits `span` nanoseconds in `width` cells, rounded
+    /// to 1, 2 or 5 times a power of ten (at least 1 ms).
+    pub fn auto_cell(span: u64, width: u16) -> u64 {
+        let need = span / width.max(1) as u64 + 1;
+        let mut unit = 1_000_000u64;
+        loop {
+            for m in [1, 2, 5] {
+                if unit * m >= need {
+                    return unit * m;
+                }
+            }
+            unit *= 10;
+        }
+    }
 }
 
 /// A finished run, for the Runs panel.
@@ -176,7 +197,7 @@ pub struct RunRow {
 impl RunRow {
     /// The GIL was on and applied.
     pub fn gil(&self) -> bool {
-        self.spec.gil && self.spec.strategy.gil_applies()
+        self.spec.gil_applies()
     }
 }
 
@@ -193,18 +214,25 @@ pub struct SweepState {
 impl SweepState {
     /// A sweep already measured (a record, or a test), with its fit.
     pub fn finished(spec: RunSpec, grid: Vec<u32>, points: Vec<Point>) -> Self {
-        let pts: Vec<(f64, f64)> = points
-            .iter()
-            .map(|p| (p.workers as f64, p.speedup))
-            .collect();
-        let p = (points.len() >= 2).then(|| fit_amdahl(&pts));
-        Self {
+        let mut s = Self {
             spec,
             grid,
             points,
-            p,
+            p: None,
             rx: None,
-        }
+        };
+        s.refit();
+        s
+    }
+
+    /// Fit Amdahl's law to the points in, once there are two.
+    fn refit(&mut self) {
+        let pts: Vec<(f64, f64)> = self
+            .points
+            .iter()
+            .map(|p| (p.workers as f64, p.speedup))
+            .collect();
+        self.p = (pts.len() >= 2).then(|| fit_amdahl(&pts));
     }
 
     /// Whether points are still coming.
@@ -221,8 +249,9 @@ pub struct App {
     /// The selected field of the settings form.
     pub field: usize,
     pub focus: Panel,
-    pub run: Option<Run>,
-    pub info: Option<RunInfo>,
+    /// The run under way, whatever its source.
+    pub run: Option<Box<dyn Source>>,
+    pub info: Option<Meta>,
     pub outcome: Option<Outcome>,
     pub lab: Lab,
     pub history: Vec<RunRow>,
@@ -246,10 +275,22 @@ pub struct App {
     pub filter_input: Option<String>,
     pub cpu: Option<CpuSample>,
     pub sampler: Option<Sampler>,
+    /// What the app asks its loop to do outside its state (files, threads).
+    pub effects: Vec<Effect>,
+}
+
+/// Work with effects outside the app's state, done by its loop.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Write a run's JSON to a new file in the current folder.
+    Export(Value),
+    /// Measure a sweep in the background; its points come back through `App::sweep_started`.
+    Sweep(RunSpec, Vec<u32>),
 }
 
 impl App {
-    /// A fresh app on these settings.
+    /// A fresh app on these settings (defaults for the rest; no presets:
+    /// the caller reads them and hands them in).
     pub fn new(spec: RunSpec, fps: u32) -> Self {
         Self {
             config: Config::default(),
@@ -266,12 +307,13 @@ impl App {
                 cell_ns: None,
                 follow: true,
                 end_ns: 0,
+                first_lane: 0,
             },
             help: false,
             quit: false,
             message: None,
             fps,
-            presets: crate::presets::load_all().0,
+            presets: Vec::new(),
             preset: None,
             pending: VecDeque::new(),
             sweep: None,
@@ -281,6 +323,7 @@ impl App {
             filter_input: None,
             cpu: None,
             sampler: None,
+            effects: Vec::new(),
         }
     }
 
@@ -291,27 +334,27 @@ impl App {
 
     /// Whether the run going is paused.
     pub fn paused(&self) -> bool {
-        self.run.as_ref().is_some_and(|r| r.is_paused())
+        self.run.as_ref().is_some_and(|r| r.control().is_paused())
     }
 
     /// The time at the timeline's right edge.
     pub fn now_ns(&self) -> u64 {
         match &self.run {
-            Some(run) => run.info.clock.now(),
+            Some(run) => run.meta().clock.now(),
             None => self.lab.now,
         }
     }
 
     /// The settings form's fields for the current settings.
     pub fn fields(&self) -> Vec<Field> {
-        settings::fields(&self.spec)
+        form::fields(&self.spec)
     }
 
     /// The timeline's cell width now (zooming starts from it).
     fn current_cell(&self) -> u64 {
         self.view
             .cell_ns
-            .unwrap_or_else(|| super::timeline::auto_cell(self.now_ns(), 100))
+            .unwrap_or_else(|| TimelineView::auto_cell(self.now_ns(), 100))
     }
 
     /// Do what the user asked.
@@ -322,8 +365,8 @@ impl App {
             Stop => self.stop(),
             Pause => {
                 if let Some(run) = &self.run {
-                    let p = !run.is_paused();
-                    run.set_paused(p);
+                    let p = !run.control().is_paused();
+                    run.control().set_paused(p);
                     self.lab.note(if p { "run paused" } else { "run resumed" });
                 }
             }
@@ -364,8 +407,7 @@ impl App {
                 self.help = false;
                 self.filter_input = None;
             }
-            FasterProducers | SlowerProducers => self.change_rate(action == FasterProducers),
-            MoreConsumers | FewerConsumers => self.change_consumers(action == MoreConsumers),
+            Knob(key) => self.turn(key),
             Preset(n) => self.load_preset(n as usize),
             Type(c) => {
                 if let Some(f) = &mut self.filter_input {
@@ -390,14 +432,23 @@ impl App {
                 match a {
                     Action::Left => self.field = (self.field + n - 1) % n,
                     Action::Right => self.field = (self.field + 1) % n,
-                    _ => settings::change(fields[self.field], &mut self.spec, a == Action::Up),
+                    _ => form::change(
+                        fields[self.field],
+                        &mut self.spec,
+                        a == Action::Up,
+                        &self.config,
+                    ),
                 }
             }
             Panel::Timeline => match a {
                 Action::Left => self.scroll_timeline(true),
                 Action::Right => self.scroll_timeline(false),
-                Action::Up => self.apply(Action::ZoomIn),
-                _ => self.apply(Action::ZoomOut),
+                // ↑/↓ scroll the lanes when they do not all fit; z/x zoom.
+                Action::Up => self.view.first_lane = self.view.first_lane.saturating_sub(1),
+                _ => {
+                    let last = self.lab.lanes.len().saturating_sub(1);
+                    self.view.first_lane = (self.view.first_lane + 1).min(last);
+                }
             },
             Panel::Log => match a {
                 Action::Up | Action::Left => {
@@ -432,29 +483,15 @@ impl App {
     }
 
     fn step_workers(&mut self, up: bool) {
-        settings::change(Field::Workers, &mut self.spec, up);
+        form::change(Field::Workers, &mut self.spec, up, &self.config);
     }
 
-    fn change_rate(&mut self, faster: bool) {
+    /// Turn a live knob of the run's strategy.
+    fn turn(&mut self, key: char) {
         let Some(run) = &self.run else { return };
-        let c = run.queue_control();
-        let rate = c.rate().unwrap_or(100.0);
-        let next = if faster { rate * 1.5 } else { rate / 1.5 };
-        c.set_rate(Some(next));
-        self.lab
-            .note(format!("producer rate set to {next:.1} items/s"));
-    }
-
-    fn change_consumers(&mut self, more: bool) {
-        let Some(run) = &self.run else { return };
-        let c = run.queue_control();
-        let n = if more {
-            c.consumers() + 1
-        } else {
-            c.consumers().saturating_sub(1).max(1)
-        };
-        c.set_consumers(n);
-        self.lab.note(format!("consumers set to {n}"));
+        if let Some(said) = run.control().turn(key) {
+            self.lab.note(said);
+        }
     }
 
     /// `/`: open the filter prompt; Enter in it applies (an empty filter clears).
@@ -477,7 +514,7 @@ impl App {
     fn stop(&mut self) {
         self.pending.clear();
         if let Some(run) = &self.run {
-            run.cancel();
+            run.control().cancel();
             self.lab.note("run stopped by the user");
         }
     }
@@ -496,30 +533,25 @@ impl App {
 
     fn launch(&mut self, spec: RunSpec) {
         match engine::start(spec) {
-            Ok(run) => {
-                self.lab = Lab::new(run.info.tasks.clone(), run.info.started);
-                self.lab.note(format!(
-                    "{} with {}, {} workers{}",
-                    run.info.spec.workload.kind.name(),
-                    run.info.spec.strategy.name(),
-                    run.info.workers,
-                    if run.info.spec.gil && run.info.spec.strategy.gil_applies() {
-                        ", GIL on"
-                    } else {
-                        ""
-                    }
-                ));
-                self.info = Some(run.info.clone());
-                self.outcome = None;
-                self.message = None;
-                self.view.follow = true;
-                self.run = Some(run);
-            }
+            Ok(run) => self.watch(Box::new(run)),
             Err(e) => {
                 self.pending.clear();
                 self.message = Some(format!("{e:#}"));
             }
         }
+    }
+
+    /// Show a run from any source, live.
+    pub fn watch(&mut self, source: Box<dyn Source>) {
+        let meta = source.meta().clone();
+        self.lab = Lab::for_run(&meta);
+        self.lab.note(meta.headline());
+        self.info = Some(meta);
+        self.outcome = None;
+        self.message = None;
+        self.view.follow = true;
+        self.view.first_lane = 0;
+        self.run = Some(source);
     }
 
     fn load_preset(&mut self, n: usize) {
@@ -566,15 +598,7 @@ impl App {
             self.message = Some("no finished run to export".into());
             return;
         };
-        let stamp = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
-        let path = std::path::PathBuf::from(format!("parlab-run-{stamp}.json"));
-        self.message = Some(match std::fs::write(&path, format!("{}\n", row.json)) {
-            Ok(()) => format!("exported to {}", path.display()),
-            Err(e) => format!("cannot export to {}: {e}", path.display()),
-        });
+        self.effects.push(Effect::Export(row.json.clone()));
     }
 
     /// Run a sweep of the current settings in the background; points land as measured.
@@ -583,26 +607,16 @@ impl App {
             self.message = Some("wait for the run or sweep under way to end".into());
             return;
         }
-        if !self.spec.strategy.takes_workers() {
+        if !self.spec.strategy.desc.takes_workers() {
             self.message = Some(format!(
                 "a sweep varies the workers: {} takes none",
                 self.spec.strategy.name()
             ));
             return;
         }
-        let grid = crate::sweep::default_grid(engine::logical_cores());
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let (spec, g) = (self.spec.clone(), grid.clone());
-        let _ = std::thread::Builder::new()
-            .name("parlab-sweep".into())
-            .spawn(move || {
-                let out = crate::sweep::run(&spec, &g, 1, |p| {
-                    let _ = tx.send(Ok(*p));
-                });
-                if let Err(e) = out {
-                    let _ = tx.send(Err(format!("{e:#}")));
-                }
-            });
+        let grid = crate::sweep::default_grid(crate::sampler::logical_cores());
+        self.effects
+            .push(Effect::Sweep(self.spec.clone(), grid.clone()));
         self.lab.note(format!(
             "sweep: {} workers",
             grid.iter()
@@ -610,8 +624,17 @@ impl App {
                 .collect::<Vec<_>>()
                 .join(",")
         ));
+    }
+
+    /// The loop started the sweep asked for: its points arrive on `rx`.
+    pub fn sweep_started(
+        &mut self,
+        spec: RunSpec,
+        grid: Vec<u32>,
+        rx: Receiver<Result<Point, String>>,
+    ) {
         self.sweep = Some(SweepState {
-            spec: self.spec.clone(),
+            spec,
             grid,
             points: Vec::new(),
             p: None,
@@ -628,7 +651,7 @@ impl App {
             }
         }
         let Some(run) = &self.run else { return };
-        for batch in run.events.try_iter() {
+        for batch in run.events().try_iter() {
             self.lab.apply(batch);
         }
         if let Some(s) = &self.sampler {
@@ -645,11 +668,11 @@ impl App {
             return;
         }
         let run = self.run.take().expect("checked above");
-        // The driver has ended: whatever is left is already in the channel.
-        for batch in run.events.try_iter() {
+        // The source has ended: whatever is left is already in the channel.
+        for batch in run.events().try_iter() {
             self.lab.apply(batch);
         }
-        let info = run.info.clone();
+        let info = run.meta().clone();
         match run.join() {
             Ok(outcome) => self.finish(info, outcome),
             Err(e) => self.message = Some(format!("{e:#}")),
@@ -660,9 +683,9 @@ impl App {
         }
     }
 
-    fn finish(&mut self, info: RunInfo, outcome: Outcome) {
+    fn finish(&mut self, info: Meta, outcome: Outcome) {
         self.lab.finish(outcome.end_ns.max(self.lab.now));
-        let ok = outcome.failures.is_empty() && !outcome.cancelled;
+        let ok = outcome.ok();
         let word = if ok {
             "finished"
         } else if outcome.cancelled && outcome.failures.is_empty() {
@@ -703,14 +726,7 @@ impl App {
                 }
             }
         }
-        if s.points.len() >= 2 {
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .map(|p| (p.workers as f64, p.speedup))
-                .collect();
-            s.p = Some(fit_amdahl(&pts));
-        }
+        s.refit();
         if done {
             s.rx = None;
             let p = s.p;
@@ -731,7 +747,7 @@ impl App {
             .rev()
             .find(|r| {
                 r.ok && r.spec.workload == spec.workload
-                    && r.spec.strategy == StrategyKind::Sequential
+                    && r.spec.strategy.desc == crate::strategy::baseline()
             })
             .map(|r| r.wall_ms)
     }
@@ -740,7 +756,7 @@ impl App {
     pub fn shut_down(&mut self) {
         self.pending.clear();
         if let Some(run) = self.run.take() {
-            run.cancel();
+            run.control().cancel();
             let _ = run.join();
         }
     }

@@ -27,15 +27,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     }
     let total = c.hits + c.misses;
     let ratio = 100.0 * c.hits as f64 / total as f64;
-    let spec = app.info.as_ref().map(|i| &i.spec).unwrap_or(&app.spec);
-    let maxsize = spec.workload.params.fib.cache_size.to_string();
+    let maxsize = match c.maxsize {
+        Some(Some(m)) => format!(" of maxsize {m}"),
+        Some(None) => " of maxsize None".into(),
+        None => String::new(),
+    };
     let mut lines = vec![Line::raw(format!(
         "hits {} · misses {} · evictions {} · hit ratio {ratio:.1}%",
         c.hits, c.misses, c.evictions
     ))];
     for (pid, (h, m, size)) in &c.per_pid {
         lines.push(Line::styled(
-            format!("pid {pid}: hits {h} · misses {m} · currsize {size} of maxsize {maxsize}"),
+            format!("pid {pid}: hits {h} · misses {m} · currsize {size}{maxsize}"),
             theme.dim(),
         ));
     }

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 /// Every key, as the Help overlay lists it.
-pub const KEYS: [(&str, &str); 24] = [
+pub const KEYS: [(&str, &str); 22] = [
     ("Enter", "start a run (or the loaded preset's runs)"),
     ("s", "stop the run"),
     ("p", "pause / resume the run itself"),
@@ -23,8 +23,6 @@ pub const KEYS: [(&str, &str); 24] = [
     ("z / x", "zoom the timeline in or out"),
     ("PgUp / PgDn", "scroll the timeline back or forward"),
     ("/", "filter the log by worker"),
-    ("[ / ]", "queue: slower or faster producers"),
-    ("< / >", "queue: fewer or more consumers"),
     ("r", "rerun the selected run (Runs panel)"),
     ("e", "export the run as JSON"),
     ("mouse", "click a panel to focus it, a lane to filter"),
@@ -46,14 +44,9 @@ pub fn status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         "○ idle"
     };
-    let queue = app.running()
-        && app
-            .info
-            .as_ref()
-            .is_some_and(|i| i.spec.strategy == crate::strategy::StrategyKind::Queue);
     let mut keys = String::from(" Enter start · s stop · p pause · Tab panel · arrows · +/- workers · g GIL · w sweep · 1-6 presets");
-    if queue {
-        keys += " · [/] rate · </> consumers";
+    for k in app.run.iter().flat_map(|r| r.control().knobs()) {
+        keys += &format!(" · {}/{} {}", k.down, k.up, k.what);
     }
     keys += " · ? help · q quit";
     frame.render_widget(
@@ -68,7 +61,8 @@ pub fn status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 /// Every key, in an overlay titled Help.
 pub fn overlay(frame: &mut Frame, area: Rect, theme: &Theme) {
     let w = 66.min(area.width);
-    let h = (KEYS.len() as u16 + 2).min(area.height);
+    let knobs = knob_lines();
+    let h = ((KEYS.len() + knobs.len()) as u16 + 2).min(area.height);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -77,10 +71,12 @@ pub fn overlay(frame: &mut Frame, area: Rect, theme: &Theme) {
     );
     let lines: Vec<Line> = KEYS
         .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain(knobs)
         .map(|(k, v)| {
             Line::from(vec![
                 Span::styled(format!("{k:>16}  "), theme.accent()),
-                Span::raw(*v),
+                Span::raw(v),
             ])
         })
         .collect();
@@ -90,4 +86,19 @@ pub fn overlay(frame: &mut Frame, area: Rect, theme: &Theme) {
             .block(Block::bordered().title(Span::styled(" Help ", theme.accent()))),
         r,
     );
+}
+
+/// Each strategy's live knobs: `[ / ]  queue: producer rate down / up`.
+fn knob_lines() -> Vec<(String, String)> {
+    crate::strategy::REGISTRY
+        .iter()
+        .flat_map(|s| {
+            s.knobs.iter().map(move |k| {
+                (
+                    format!("{} / {}", k.down, k.up),
+                    format!("{}: {} down / up", s.name, k.what),
+                )
+            })
+        })
+        .collect()
 }

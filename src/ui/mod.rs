@@ -6,6 +6,7 @@ pub mod amdahl;
 pub mod app;
 pub mod cache;
 pub mod cpu;
+pub mod form;
 pub mod help;
 pub mod log;
 pub mod queue;
@@ -130,7 +131,7 @@ pub fn tab_shown(app: &App) -> Panel {
 
 fn title_of(p: Panel, app: &App, area: Rect) -> String {
     match p {
-        Panel::Timeline => timeline::title(app, area.width),
+        Panel::Timeline => timeline::title(app, area),
         Panel::Amdahl => amdahl::title(app),
         Panel::Log => log::title(app),
         other => other.title().to_string(),
@@ -208,6 +209,29 @@ pub fn click(app: &mut App, area: Rect, x: u16, y: u16) {
     }
 }
 
+/// Do what the app asked for outside its state: write an export, start a sweep.
+pub fn perform_effects(app: &mut App) {
+    for effect in std::mem::take(&mut app.effects) {
+        match effect {
+            app::Effect::Export(json) => {
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0);
+                let path = std::path::PathBuf::from(format!("parlab-run-{stamp}.json"));
+                app.message = Some(match std::fs::write(&path, format!("{json}\n")) {
+                    Ok(()) => format!("exported to {}", path.display()),
+                    Err(e) => format!("cannot export to {}: {e}", path.display()),
+                });
+            }
+            app::Effect::Sweep(spec, grid) => {
+                let rx = crate::sweep::spawn(spec.clone(), grid.clone(), 1);
+                app.sweep_started(spec, grid, rx);
+            }
+        }
+    }
+}
+
 /// What the loop reacts to besides the clock.
 pub enum Input {
     Key(crossterm::event::KeyEvent),
@@ -236,6 +260,7 @@ where
         if app.running() && crate::fault::ui_panics() {
             panic!("injected fault: the UI panics");
         }
+        perform_effects(app);
         app.pump();
         terminal.draw(|f| draw(f, app, theme))?;
         loop {
@@ -266,11 +291,15 @@ where
 }
 
 /// Open the TUI on a real terminal; the terminal is restored on every way out.
-pub fn main(config: &Config, spec: RunSpec) -> anyhow::Result<ExitCode> {
+/// The config and the presets are read once, by the caller, and handed in.
+pub fn main(
+    config: &Config,
+    spec: RunSpec,
+    (presets, problems): (Vec<crate::presets::Preset>, Vec<String>),
+) -> anyhow::Result<ExitCode> {
     let theme = Theme::new(config.tui.theme);
     let mut app = App::new(spec, config.tui.fps);
     app.config = config.clone();
-    let (presets, problems) = crate::presets::load_all();
     app.presets = presets;
     if let Some(p) = problems.first() {
         app.message = Some(p.clone());

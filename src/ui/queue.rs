@@ -15,11 +15,9 @@ use ratatui::Frame;
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(info) = app
-        .info
-        .as_ref()
-        .filter(|i| i.spec.strategy == crate::strategy::StrategyKind::Queue)
-    else {
+    let lab = &app.lab;
+    let has_queue = lab.queue.capacity.is_some() || lab.queue.puts > 0;
+    if !has_queue {
         frame.render_widget(
             Paragraph::new(Line::styled(
                 "the queue strategy shows its queue here",
@@ -28,9 +26,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
             inner,
         );
         return;
-    };
-    let lab = &app.lab;
-    let cap = info.spec.queue.capacity;
+    }
+    // A queue without a known bound (none told us) is drawn to its deepest point.
+    let deepest = lab.queue.depth.iter().map(|&(_, d)| d as u64).max();
+    let cap = lab.queue.capacity.or(deepest).unwrap_or(1).max(1);
     let now = app.now_ns();
     let (puts, gets) = lab.queue.rates(now);
     let blocked = |role, state| {

@@ -5,24 +5,14 @@
 use super::app::App;
 use super::theme::Theme;
 use crate::engine::RunSpec;
-use crate::workload::WorkloadKind;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
-/// The parameters that tell runs of one workload apart.
+/// The parameters that tell runs of one workload apart, as its table says.
 pub fn params(spec: &RunSpec) -> String {
-    let p = &spec.workload.params;
-    match spec.workload.kind {
-        WorkloadKind::Collatz => format!("{} {:?}", p.collatz.size, p.collatz.mode).to_lowercase(),
-        WorkloadKind::Primes => format!("{} {:?}", p.primes.size, p.primes.method).to_lowercase(),
-        WorkloadKind::Fib => format!("cache {}", p.fib.cache_size),
-        WorkloadKind::Sleep => format!("{} ms units", p.sleep.unit_ms),
-        WorkloadKind::Shell => format!("{} ms units", p.shell.unit_ms),
-        WorkloadKind::Amdahl => format!("serial {}", p.amdahl.serial),
-        WorkloadKind::Race => format!("{:?}", p.race.mode).to_lowercase(),
-    }
+    spec.workload.desc.label_of(&spec.workload.params)
 }
 
 /// Draw the panel.
@@ -53,7 +43,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
             };
             Row::new(vec![
                 format!("{}", i + 1),
-                r.spec.workload.kind.name().to_string(),
+                r.spec.workload.name().to_string(),
                 params(&r.spec),
                 r.spec.strategy.name().to_string(),
                 if r.gil() { "on".into() } else { "off".into() },

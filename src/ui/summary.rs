@@ -45,14 +45,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
                 .as_ref()
                 .map(|o| ms(o.wall_ns))
                 .unwrap_or_else(|| ms(app.now_ns()));
-            let gil = if info.spec.gil && info.spec.strategy.gil_applies() {
+            let gil = if info.spec.gil_applies() {
                 " · GIL"
             } else {
                 ""
             };
             lines.push(Line::from(format!(
                 "{} · {} · {} workers{gil} · {state}",
-                info.spec.workload.kind.name(),
+                info.spec.workload.name(),
                 info.spec.strategy.name(),
                 info.workers
             )));

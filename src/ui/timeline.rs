@@ -1,7 +1,7 @@
 //! The Timeline panel: one lane per worker, time flowing left to right,
 //! each state its own colour and glyph, task starts marked.
 
-use super::app::App;
+use super::app::{App, TimelineView};
 use super::theme::Theme;
 use crate::clock::ms;
 use crate::event::WorkerState;
@@ -18,7 +18,7 @@ pub fn window(app: &App, width: u16) -> (u64, u64) {
     let cell = app
         .view
         .cell_ns
-        .unwrap_or_else(|| auto_cell(app.now_ns(), width))
+        .unwrap_or_else(|| TimelineView::auto_cell(app.now_ns(), width))
         .max(1);
     let end = if app.view.follow {
         app.now_ns()
@@ -29,30 +29,35 @@ pub fn window(app: &App, width: u16) -> (u64, u64) {
     (end.saturating_sub(span), cell)
 }
 
-/// A round cell width (1, 2 or 5 × 10^k ns, at least 1 ms) that fits `span` into `width` cells.
-pub fn auto_cell(span: u64, width: u16) -> u64 {
-    let need = span / width.max(1) as u64 + 1;
-    let mut unit = 1_000_000u64;
-    loop {
-        for m in [1, 2, 5] {
-            if unit * m >= need {
-                return unit * m;
-            }
-        }
-        unit *= 10;
-    }
-}
-
-/// The panel's title: its scale and whether it follows the run.
-pub fn title(app: &App, width: u16) -> String {
+/// The panel's title: its scale, whether it follows the run, and which
+/// lanes it shows when they do not all fit.
+pub fn title(app: &App, area: Rect) -> String {
     let mode = if app.view.follow { "live" } else { "frozen" };
-    let (_, cell_ns) = window(app, width.saturating_sub(LABEL + 3).max(1));
+    let (_, cell_ns) = window(app, area.width.saturating_sub(LABEL + 3).max(1));
     let zoom = if app.view.cell_ns.is_some() {
         ""
     } else {
         " (fit)"
     };
-    format!("Timeline  {} ms/cell{zoom}, {mode}", ms(cell_ns))
+    let lanes = app.lab.lanes.len();
+    let shown = visible(app, Block::bordered().inner(area).height as usize);
+    let which = if shown.len() < lanes {
+        format!(
+            ", lanes {}–{} of {lanes} (↑↓ scroll)",
+            shown.start + 1,
+            shown.end
+        )
+    } else {
+        String::new()
+    };
+    format!("Timeline  {} ms/cell{zoom}, {mode}{which}", ms(cell_ns))
+}
+
+/// The lanes shown in `rows` rows: from the view's first lane, as many as fit.
+pub fn visible(app: &App, rows: usize) -> std::ops::Range<usize> {
+    let lanes = app.lab.lanes.len();
+    let first = app.view.first_lane.min(lanes.saturating_sub(rows));
+    first..(first + rows).min(lanes)
 }
 
 /// The lane shown on row `y` of a timeline drawn in `area`, for mouse clicks.
@@ -61,8 +66,7 @@ pub fn lane_at(app: &App, area: Rect, y: u16) -> Option<usize> {
     if y < inner.y || y >= inner.y + inner.height {
         return None;
     }
-    let skip = app.lab.lanes.len().saturating_sub(inner.height as usize);
-    let i = skip + (y - inner.y) as usize;
+    let i = visible(app, inner.height as usize).start + (y - inner.y) as usize;
     (i < app.lab.lanes.len()).then_some(i)
 }
 
@@ -87,9 +91,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         frame.render_widget(Paragraph::new(Span::styled(hint, theme.dim())), inner);
         return;
     }
-    let rows = inner.height as usize;
-    let skip = lab.lanes.len().saturating_sub(rows);
-    for (row, lane) in lab.lanes.iter().skip(skip).take(rows).enumerate() {
+    let shown = visible(app, inner.height as usize);
+    for (row, lane) in lab.lanes[shown].iter().enumerate() {
         let y = inner.y + row as u16;
         // How long the worker took to start: a thread in microseconds, a process in milliseconds.
         let spawn = lane

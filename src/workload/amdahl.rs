@@ -6,15 +6,61 @@
 //! requested fraction of its time in the serial phase. Ideal speedup on N
 //! workers with serial fraction f: `1 / (f + (1 - f) / N)`.
 
-use super::{bad_param, chunks, TaskCtx, TaskSpec, Workload};
+use super::{chunks, Descriptor, TaskCtx, TaskSpec, Workload};
+use crate::param::{Default, Kind, Param, Step, Values};
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Instant;
 
-/// `[amdahl]` in the config file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The workload's one description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "amdahl",
+    about: "synthetic CPU work with a serial fraction, for Amdahl's law",
+    params: &[
+        Param {
+            key: "serial",
+            help: "the serial fraction",
+            kind: Kind::Float {
+                min: 0.0,
+                max: 1.0,
+                open: false,
+            },
+            default: Default::Float(0.1),
+            label: "serial",
+            step: Step::By(0.05),
+        },
+        Param {
+            key: "work",
+            help: "total kernel iterations, serial and parallel together",
+            kind: Kind::Int {
+                min: 1,
+                max: 1_000_000_000_000,
+            },
+            default: Default::Int(2_000_000_000),
+            label: "work",
+            step: Step::Hidden,
+        },
+        Param {
+            key: "tasks",
+            help: "tasks the parallel part is split into",
+            kind: Kind::Int {
+                min: 1,
+                max: 1_000_000,
+            },
+            default: Default::Int(32),
+            label: "tasks",
+            step: Step::Double,
+        },
+    ],
+    label: &["serial"],
+    result: &["serial_fraction", "checksum", "serial_ms", "parallel_ms"],
+    needs_shared_memory: false,
+    build: |v, _seed| Ok(Arc::new(Amdahl::new(&Params::from(v)))),
+};
+
+/// The parameters, typed.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Params {
     /// The serial fraction f, 0..=1.
     pub serial: f64,
@@ -24,12 +70,12 @@ pub struct Params {
     pub tasks: u32,
 }
 
-impl Default for Params {
-    fn default() -> Self {
+impl From<&Values> for Params {
+    fn from(v: &Values) -> Self {
         Self {
-            serial: 0.1,
-            work: 2_000_000_000,
-            tasks: 32,
+            serial: v.float("serial"),
+            work: v.int("work"),
+            tasks: v.int("tasks") as u32,
         }
     }
 }
@@ -42,23 +88,14 @@ pub struct Amdahl {
 }
 
 impl Amdahl {
-    /// Validate and split.
-    pub fn new(p: &Params) -> Result<Self> {
-        if !(0.0..=1.0).contains(&p.serial) {
-            return Err(bad_param("--serial", p.serial, "must be 0..=1"));
-        }
-        if p.work == 0 || p.work > 1_000_000_000_000 {
-            return Err(bad_param("--work", p.work, "must be 1..=1000000000000"));
-        }
-        if p.tasks == 0 {
-            return Err(bad_param("--tasks", 0, "must be at least 1"));
-        }
+    /// Split the work into its serial phase and its parallel tasks.
+    pub fn new(p: &Params) -> Self {
         let serial_iters = (p.work as f64 * p.serial).round() as u64;
-        Ok(Self {
+        Self {
             serial: p.serial,
             serial_iters,
             parallel: chunks(p.work - serial_iters, p.tasks),
-        })
+        }
     }
 
     fn iterations(&self, task: &TaskSpec) -> (u64, u64) {
@@ -146,24 +183,23 @@ mod tests {
             work: 100_000,
             tasks: 4,
         };
-        let w = Amdahl::new(&p).unwrap();
+        let w = Amdahl::new(&p);
         let tasks = w.tasks();
         assert_eq!(tasks[0].phase, 0);
         assert!(tasks[1..].iter().all(|t| t.phase == 1));
         assert_eq!(tasks[0].cost, 25_000);
         assert_eq!(tasks[1..].iter().map(|t| t.cost).sum::<u64>(), 75_000);
         let a = run_sequentially(&w);
-        let b = run_sequentially(&Amdahl::new(&p).unwrap());
+        let b = run_sequentially(&Amdahl::new(&p));
         assert_eq!(a["checksum"], b["checksum"]);
         assert_eq!(a["serial_fraction"], 0.25);
     }
 
     #[test]
     fn out_of_range_serial_fraction_is_refused() {
-        assert!(Amdahl::new(&Params {
-            serial: 1.5,
-            ..Params::default()
-        })
-        .is_err());
+        let mut spec = crate::workload::WorkloadSpec::new(&DESCRIPTOR, 42);
+        spec.set("serial", 1.5);
+        let err = crate::workload::build(&spec).err().unwrap().to_string();
+        assert!(err.contains("--serial") && err.contains("0..=1"), "{err}");
     }
 }

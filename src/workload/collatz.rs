@@ -5,46 +5,96 @@
 //! - `first`: for each n, the smallest start whose sequence contains n
 //!   ("the first Collatz sequence that includes it").
 
-use super::{bad_param, chunks, TaskCtx, TaskSpec, Workload};
+use super::{bad_param, chunks, Descriptor, TaskCtx, TaskSpec, Workload};
+use crate::param::{Default, Kind, Param, Step, Values};
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Largest size accepted: keeps every sequence's values in u64 and `first`'s tables in memory.
+pub const MAX_SIZE: u64 = 1_000_000_000;
+/// Largest size for `first`, whose table holds every value.
+const MAX_FIRST_SIZE: u64 = 50_000_000;
+
+/// The workload's one description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "collatz",
+    about: "CPU-bound: Collatz sequence lengths, or the first sequence containing each n",
+    params: &[
+        Param {
+            key: "size",
+            help: "the range 1..=size",
+            kind: Kind::Int {
+                min: 1,
+                max: MAX_SIZE,
+            },
+            default: Default::Int(20_000_000),
+            label: "size",
+            step: Step::Double,
+        },
+        Param {
+            key: "tasks",
+            help: "chunks the range is split into",
+            kind: Kind::Int {
+                min: 1,
+                max: 1_000_000,
+            },
+            default: Default::Int(32),
+            label: "tasks",
+            step: Step::Double,
+        },
+        Param {
+            key: "mode",
+            help: "lengths (sum_len, max_len, argmax) or first (the smallest start whose sequence contains n)",
+            kind: Kind::Choice(&["lengths", "first"]),
+            default: Default::Word("lengths"),
+            label: "mode",
+            step: Step::Double,
+        },
+    ],
+    label: &["size", "mode"],
+    result: &["mode", "size", "sum_len", "max_len", "argmax", "checksum", "first"],
+    needs_shared_memory: false,
+    build: |v, _seed| Ok(Arc::new(Collatz::new(&Params::from(v))?)),
+};
 
 /// Which question the workload answers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Sequence lengths: `sum_len`, `max_len`, `argmax`.
-    #[default]
     Lengths,
     /// First sequence containing each n: `checksum`, `first`.
     First,
 }
 
-/// `[collatz]` in the config file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The parameters, typed.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Params {
     /// The range is 1..=size.
     pub size: u64,
     /// The range is split into this many chunks.
     pub tasks: u32,
-    /// `lengths` or `first`.
     pub mode: Mode,
 }
 
-impl Default for Params {
-    fn default() -> Self {
+impl From<&Values> for Params {
+    fn from(v: &Values) -> Self {
         Self {
-            size: 20_000_000,
-            tasks: 32,
-            mode: Mode::Lengths,
+            size: v.int("size"),
+            tasks: v.int("tasks") as u32,
+            mode: match v.text("mode") {
+                Some("first") => Mode::First,
+                _ => Mode::Lengths,
+            },
         }
     }
 }
 
-/// Largest size accepted: keeps every sequence's values in u64 and `first`'s tables in memory.
-pub const MAX_SIZE: u64 = 1_000_000_000;
+impl std::default::Default for Params {
+    fn default() -> Self {
+        Self::from(&Values::defaults(DESCRIPTOR.params))
+    }
+}
 
 /// The Collatz workload.
 pub struct Collatz {
@@ -54,24 +104,14 @@ pub struct Collatz {
 }
 
 impl Collatz {
-    /// Validate the parameters and split the range.
+    /// Split the range (the table has checked each parameter; this, how they combine).
     pub fn new(p: &Params) -> Result<Self> {
-        if p.size == 0 || p.size > MAX_SIZE {
+        if p.mode == Mode::First && p.size > MAX_FIRST_SIZE {
             return Err(bad_param(
                 "--size",
                 p.size,
-                &format!("must be 1..={MAX_SIZE}"),
+                &format!("must be 1..={MAX_FIRST_SIZE} with --mode first"),
             ));
-        }
-        if p.mode == Mode::First && p.size > 50_000_000 {
-            return Err(bad_param(
-                "--size",
-                p.size,
-                "must be 1..=50000000 with --mode first",
-            ));
-        }
-        if p.tasks == 0 {
-            return Err(bad_param("--tasks", 0, "must be at least 1"));
         }
         Ok(Self {
             size: p.size,
@@ -296,10 +336,12 @@ mod tests {
 
     #[test]
     fn zero_size_is_refused() {
-        assert!(Collatz::new(&Params {
-            size: 0,
-            ..Params::default()
-        })
-        .is_err());
+        let mut spec = crate::workload::WorkloadSpec::new(&DESCRIPTOR, 42);
+        spec.set("size", 0u64);
+        let err = crate::workload::build(&spec).err().unwrap().to_string();
+        assert!(
+            err.contains("--size") && err.contains("1..=1000000000"),
+            "{err}"
+        );
     }
 }

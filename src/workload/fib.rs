@@ -10,13 +10,72 @@
 //! Threads share one cache behind a lock (its waits are `lock_wait`); each
 //! process builds its own, as each Python process has its own.
 
-use super::{bad_param, CacheInfo, SplitMix64, TaskCtx, TaskSpec, Workload};
+use super::{CacheInfo, Descriptor, SplitMix64, TaskCtx, TaskSpec, Workload};
 use crate::event::{CacheOp, EventKind};
+use crate::param::{Default, Kind, Param, Step, Values};
 use anyhow::Result;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// Largest k accepted.
+pub const MAX_INPUT: u32 = 90;
+
+/// The workload's one description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "fib",
+    about: "memoised: recursive fib under an LRU cache with functools.lru_cache semantics",
+    params: &[
+        Param {
+            key: "inputs",
+            help: "the k of each call fib(k), like 30,25,32",
+            kind: Kind::IntList {
+                min: 0,
+                max: MAX_INPUT as u64,
+            },
+            default: Default::EmptyList("a seeded list"),
+            label: "inputs",
+            step: Step::Hidden,
+        },
+        Param {
+            key: "count",
+            help: "how many seeded inputs",
+            kind: Kind::Int {
+                min: 1,
+                max: 10_000,
+            },
+            default: Default::Int(12),
+            label: "count",
+            step: Step::Hidden,
+        },
+        Param {
+            key: "max_input",
+            help: "the largest seeded input",
+            kind: Kind::Int {
+                min: 0,
+                max: MAX_INPUT as u64,
+            },
+            default: Default::Int(32),
+            label: "max input",
+            step: Step::Hidden,
+        },
+        Param {
+            key: "cache_size",
+            help: "functools.lru_cache(maxsize): a number (0 caches nothing) or none (unbounded)",
+            kind: Kind::IntOrNone {
+                min: 0,
+                max: u64::MAX,
+            },
+            default: Default::Int(128),
+            label: "cache size",
+            step: Step::Ladder(&["0", "1", "2", "4", "8", "16", "32", "64", "128", "none"]),
+        },
+    ],
+    label: &["cache_size"],
+    result: &["inputs", "values", "cache_size", "seed"],
+    needs_shared_memory: false,
+    build: |v, seed| Ok(Arc::new(Fib::new(&Params::from(v), seed))),
+};
 
 /// `lru_cache(maxsize)`: a bound, or `None` for unbounded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,17 +85,8 @@ pub enum CacheSize {
 }
 
 impl CacheSize {
-    /// Parse `128`, `0` or `none`.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        if s.eq_ignore_ascii_case("none") {
-            return Ok(CacheSize::Unbounded);
-        }
-        s.parse::<u64>()
-            .map(CacheSize::Bounded)
-            .map_err(|_| format!("invalid value '{s}' for --cache-size: a number (0 caches nothing) or none (unbounded)"))
-    }
-
-    fn maxsize(self) -> Option<u64> {
+    /// The bound (`None`: unbounded).
+    pub fn maxsize(self) -> Option<u64> {
         match self {
             CacheSize::Bounded(n) => Some(n),
             CacheSize::Unbounded => None,
@@ -53,59 +103,37 @@ impl std::fmt::Display for CacheSize {
     }
 }
 
-impl Serialize for CacheSize {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            CacheSize::Bounded(n) => s.serialize_u64(*n),
-            CacheSize::Unbounded => s.serialize_str("none"),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for CacheSize {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        match Raw::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a number (0 caches nothing) or \"none\" (unbounded)")
-        })? {
-            Raw::N(n) => Ok(CacheSize::Bounded(n)),
-            Raw::S(s) => CacheSize::parse(&s).map_err(serde::de::Error::custom),
-        }
-    }
-}
-
-/// `[fib]` in the config file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The parameters, typed.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Params {
     /// The k of each call fib(k); empty: a seeded list.
     pub inputs: Vec<u32>,
     /// How many seeded inputs when `inputs` is empty.
     pub count: u32,
-    /// The largest seeded input (at most 90: fib(90) is the last to fit 63 bits comfortably).
+    /// The largest seeded input.
     pub max_input: u32,
-    /// `lru_cache(maxsize)`: a number, or "none" for unbounded.
     pub cache_size: CacheSize,
 }
 
-impl Default for Params {
-    fn default() -> Self {
+impl From<&Values> for Params {
+    fn from(v: &Values) -> Self {
         Self {
-            inputs: Vec::new(),
-            count: 12,
-            max_input: 32,
-            cache_size: CacheSize::Bounded(128),
+            inputs: v.list("inputs").iter().map(|&k| k as u32).collect(),
+            count: v.int("count") as u32,
+            max_input: v.int("max_input") as u32,
+            cache_size: match v.opt_int("cache_size") {
+                Some(n) => CacheSize::Bounded(n),
+                None => CacheSize::Unbounded,
+            },
         }
     }
 }
 
-/// Largest k accepted.
-pub const MAX_INPUT: u32 = 90;
+impl std::default::Default for Params {
+    fn default() -> Self {
+        Self::from(&Values::defaults(DESCRIPTOR.params))
+    }
+}
 
 struct Lru {
     map: lru::LruCache<u32, u64>,
@@ -122,46 +150,29 @@ pub struct Fib {
 }
 
 impl Fib {
-    /// Validate, and draw the seeded inputs when none are given.
-    pub fn new(p: &Params, seed: u64) -> Result<Self> {
+    /// Draw the seeded inputs when none are given.
+    pub fn new(p: &Params, seed: u64) -> Self {
         let seeded = p.inputs.is_empty();
         let inputs = if seeded {
-            if p.max_input > MAX_INPUT {
-                return Err(bad_param(
-                    "--max-input",
-                    p.max_input,
-                    &format!("must be 0..={MAX_INPUT}"),
-                ));
-            }
-            if p.count == 0 || p.count > 10_000 {
-                return Err(bad_param("--count", p.count, "must be 1..=10000"));
-            }
             let mut rng = SplitMix64::new(seed);
             let lo = (p.max_input / 2) as u64;
             (0..p.count)
                 .map(|_| rng.range(lo, p.max_input as u64) as u32)
                 .collect()
         } else {
-            if let Some(k) = p.inputs.iter().find(|&&k| k > MAX_INPUT) {
-                return Err(bad_param(
-                    "--inputs",
-                    k,
-                    &format!("each k must be 0..={MAX_INPUT}"),
-                ));
-            }
             p.inputs.clone()
         };
         // The bound is enforced on insert (as lru_cache does), so a huge
         // maxsize costs nothing up front.
         let map = lru::LruCache::unbounded();
-        Ok(Self {
+        Self {
             inputs,
             seeded: seeded.then_some(seed),
             size: p.cache_size,
             cache: Mutex::new(Lru { map }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
-        })
+        }
     }
 
     /// The memoised function: `fib(k)` through the cache wrapper.
@@ -286,8 +297,7 @@ mod tests {
                 ..Params::default()
             },
             1,
-        )
-        .unwrap();
+        );
         let r = run_sequentially(&w);
         (r, w.cache_info().unwrap())
     }
@@ -339,8 +349,13 @@ mod tests {
 
     #[test]
     fn cache_size_parses_numbers_and_none() {
-        assert_eq!(CacheSize::parse("none"), Ok(CacheSize::Unbounded));
-        assert_eq!(CacheSize::parse("2"), Ok(CacheSize::Bounded(2)));
-        assert!(CacheSize::parse("-1").is_err());
+        let p = DESCRIPTOR.param("cache_size").unwrap();
+        let mut v = Values::default();
+        v.put("cache_size", p.parse("none").unwrap());
+        assert_eq!(Params::from(&v).cache_size, CacheSize::Unbounded);
+        v.put("cache_size", p.parse("2").unwrap());
+        assert_eq!(Params::from(&v).cache_size, CacheSize::Bounded(2));
+        assert!(p.parse("-1").is_err());
+        assert!(p.parse("lots").unwrap_err().contains("none"));
     }
 }

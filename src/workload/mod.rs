@@ -10,8 +10,9 @@ pub mod race;
 pub mod shell;
 pub mod sleep;
 
-use crate::cancel::{Cancel, Cancelled};
+use crate::control::{Cancelled, Control};
 use crate::event::{Probe, WorkerState};
+use crate::param::{Param, Values};
 use crate::strategy::gil::Gil;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -20,66 +21,81 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The workloads, named as on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkloadKind {
-    Collatz,
-    Primes,
-    Fib,
-    Sleep,
-    Shell,
-    Amdahl,
-    Race,
+/// A workload's one description: everything the command line, the config
+/// file, the Settings form, the Runs table and `parlab list` know of it.
+/// Adding a workload is its file (with its `DESCRIPTOR`) and one line in [`REGISTRY`].
+pub struct Descriptor {
+    /// The name on the command line and its `[section]` in the config file.
+    pub name: &'static str,
+    /// One line for `parlab list`.
+    pub about: &'static str,
+    /// Its parameters: flag, config key, default, valid values, help.
+    pub params: &'static [Param],
+    /// The parameters the Runs table shows to tell its runs apart.
+    pub label: &'static [&'static str],
+    /// The fields of its result, in the order the summary line shows them.
+    pub result: &'static [&'static str],
+    /// It only makes sense with memory shared by its workers (refuses processes).
+    pub needs_shared_memory: bool,
+    /// Build it from checked parameters and the run's seed.
+    pub build: fn(&Values, u64) -> Result<Arc<dyn Workload>>,
 }
 
-impl WorkloadKind {
-    /// Every workload, in `parlab list` order.
-    pub const ALL: [WorkloadKind; 7] = [
-        WorkloadKind::Collatz,
-        WorkloadKind::Primes,
-        WorkloadKind::Fib,
-        WorkloadKind::Sleep,
-        WorkloadKind::Shell,
-        WorkloadKind::Amdahl,
-        WorkloadKind::Race,
-    ];
+impl std::fmt::Debug for Descriptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
 
-    /// The name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            WorkloadKind::Collatz => "collatz",
-            WorkloadKind::Primes => "primes",
-            WorkloadKind::Fib => "fib",
-            WorkloadKind::Sleep => "sleep",
-            WorkloadKind::Shell => "shell",
-            WorkloadKind::Amdahl => "amdahl",
-            WorkloadKind::Race => "race",
-        }
+impl PartialEq for Descriptor {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Descriptor {
+    /// The parameter with this key.
+    pub fn param(&self, key: &str) -> Option<&'static Param> {
+        self.params.iter().find(|p| p.key == key)
     }
 
-    /// One line for `parlab list`.
-    pub fn about(self) -> &'static str {
-        match self {
-            WorkloadKind::Collatz => {
-                "CPU-bound: Collatz sequence lengths, or the first sequence containing each n"
-            }
-            WorkloadKind::Primes => {
-                "CPU-bound: count and sum the primes up to size (trial division or sieve)"
-            }
-            WorkloadKind::Fib => {
-                "memoised: recursive fib under an LRU cache with functools.lru_cache semantics"
-            }
-            WorkloadKind::Sleep => {
-                "I/O-bound: the lecture's seven named tasks, each sleeping 1-10 units"
-            }
-            WorkloadKind::Shell => "subprocess: each task a real child process running a script",
-            WorkloadKind::Amdahl => "synthetic CPU work with a serial fraction, for Amdahl's law",
-            WorkloadKind::Race => {
-                "a shared counter incremented unsynchronized, under a mutex, or atomically"
-            }
-        }
+    /// The Runs table's label of a run with these values: a word as it is
+    /// (`lengths`), a number after its label (`cache size 128`).
+    pub fn label_of(&self, v: &Values) -> String {
+        self.label
+            .iter()
+            .filter_map(|k| {
+                let p = self.param(k)?;
+                let shown = p.show(v.get(k));
+                Some(match p.kind {
+                    crate::param::Kind::Choice(_) => shown,
+                    _ => format!("{} {shown}", p.label),
+                })
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     }
+}
+
+/// Every workload, in `parlab list` order: the one place that names them all.
+pub const REGISTRY: &[&Descriptor] = &[
+    &collatz::DESCRIPTOR,
+    &primes::DESCRIPTOR,
+    &fib::DESCRIPTOR,
+    &sleep::DESCRIPTOR,
+    &shell::DESCRIPTOR,
+    &amdahl::DESCRIPTOR,
+    &race::DESCRIPTOR,
+];
+
+/// The workload of this name.
+pub fn find(name: &str) -> Option<&'static Descriptor> {
+    REGISTRY.iter().copied().find(|d| d.name == name)
+}
+
+/// Every workload's name, for errors and choices.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|d| d.name).collect()
 }
 
 /// One unit of work handed to a worker.
@@ -107,6 +123,33 @@ pub struct CacheInfo {
     pub currsize: u64,
 }
 
+impl CacheInfo {
+    /// As the run JSON has it.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "hits": self.hits,
+            "misses": self.misses,
+            "maxsize": self.maxsize,
+            "currsize": self.currsize,
+        })
+    }
+}
+
+impl std::fmt::Display for CacheInfo {
+    /// As Python prints `cache_info()`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let max = self
+            .maxsize
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "None".into());
+        write!(
+            f,
+            "CacheInfo(hits={}, misses={}, maxsize={max}, currsize={})",
+            self.hits, self.misses, self.currsize
+        )
+    }
+}
+
 /// A task's future on the event loop.
 pub type LocalFuture<'a> = Pin<Box<dyn Future<Output = Result<Value>> + 'a>>;
 
@@ -123,7 +166,7 @@ pub trait Workload: Send + Sync {
     fn run_async<'a>(
         &'a self,
         _task: &'a TaskSpec,
-        _cancel: &'a Cancel,
+        _cancel: &'a Control,
     ) -> Option<LocalFuture<'a>> {
         None
     }
@@ -135,11 +178,6 @@ pub trait Workload: Send + Sync {
     fn cache_info(&self) -> Option<CacheInfo> {
         None
     }
-
-    /// Whether the workload only makes sense with shared memory (refuses processes).
-    fn needs_shared_memory(&self) -> bool {
-        false
-    }
 }
 
 /// What a running task may touch: its lane's probe, the GIL, cancellation.
@@ -147,13 +185,13 @@ pub struct TaskCtx<'a> {
     /// The lane's probe, for workload events (cache, log).
     pub probe: &'a mut Probe,
     gil: Option<&'a Gil>,
-    cancel: &'a Cancel,
+    cancel: &'a Control,
     ticks: u32,
 }
 
 impl<'a> TaskCtx<'a> {
     /// A context for one task.
-    pub fn new(probe: &'a mut Probe, gil: Option<&'a Gil>, cancel: &'a Cancel) -> Self {
+    pub fn new(probe: &'a mut Probe, gil: Option<&'a Gil>, cancel: &'a Control) -> Self {
         Self {
             probe,
             gil,
@@ -197,7 +235,7 @@ impl<'a> TaskCtx<'a> {
     }
 
     /// Run a blocking wait: the lane is in `io` and the GIL is released meanwhile.
-    pub fn io<T>(&mut self, wait: impl FnOnce(&Cancel) -> T) -> T {
+    pub fn io<T>(&mut self, wait: impl FnOnce(&Control) -> T) -> T {
         self.probe.state(WorkerState::Io);
         self.probe.flush();
         if let Some(gil) = self.gil {
@@ -231,44 +269,66 @@ impl<'a> TaskCtx<'a> {
     }
 
     /// The run's cancellation token.
-    pub fn cancel(&self) -> &Cancel {
+    pub fn cancel(&self) -> &Control {
         self.cancel
     }
-}
-
-/// Every workload's parameters: one section each in the config file.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WorkloadParams {
-    pub collatz: collatz::Params,
-    pub primes: primes::Params,
-    pub fib: fib::Params,
-    pub sleep: sleep::Params,
-    pub shell: shell::Params,
-    pub amdahl: amdahl::Params,
-    pub race: race::Params,
 }
 
 /// Everything needed to build a workload, in this process or a worker process.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadSpec {
-    pub kind: WorkloadKind,
+    /// Which workload (by name in JSON and on the pipe).
+    #[serde(rename = "name", with = "by_name")]
+    pub desc: &'static Descriptor,
     pub seed: u64,
-    pub params: WorkloadParams,
+    pub params: Values,
 }
 
-/// Build a workload from its spec (validating its parameters).
+impl WorkloadSpec {
+    /// A workload at its defaults.
+    pub fn new(desc: &'static Descriptor, seed: u64) -> Self {
+        Self {
+            desc,
+            seed,
+            params: Values::defaults(desc.params),
+        }
+    }
+
+    /// The workload's name.
+    pub fn name(&self) -> &'static str {
+        self.desc.name
+    }
+
+    /// Set one parameter (checked when the run starts): `spec.set("size", 1000)`.
+    pub fn set(&mut self, key: &str, v: impl Into<crate::param::Value>) -> &mut Self {
+        self.params.set(key, v);
+        self
+    }
+}
+
+/// A descriptor travels by its name.
+mod by_name {
+    use super::Descriptor;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &&'static Descriptor, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(d.name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static Descriptor, D::Error> {
+        let name = String::deserialize(d)?;
+        super::find(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("no workload named '{name}'")))
+    }
+}
+
+/// Check the parameters and build the workload.
 pub fn build(spec: &WorkloadSpec) -> Result<Arc<dyn Workload>> {
-    let p = &spec.params;
-    Ok(match spec.kind {
-        WorkloadKind::Collatz => Arc::new(collatz::Collatz::new(&p.collatz)?),
-        WorkloadKind::Primes => Arc::new(primes::Primes::new(&p.primes)?),
-        WorkloadKind::Fib => Arc::new(fib::Fib::new(&p.fib, spec.seed)?),
-        WorkloadKind::Sleep => Arc::new(sleep::Sleep::new(&p.sleep, spec.seed)?),
-        WorkloadKind::Shell => Arc::new(shell::Shell::new(&p.shell, spec.seed)?),
-        WorkloadKind::Amdahl => Arc::new(amdahl::Amdahl::new(&p.amdahl)?),
-        WorkloadKind::Race => Arc::new(race::Race::new(&p.race)?),
-    })
+    spec.params.check(
+        spec.desc.params,
+        &format!("the {} workload", spec.desc.name),
+    )?;
+    (spec.desc.build)(&spec.params, spec.seed)
 }
 
 /// Split `1..=size` into `tasks` contiguous chunks of near-equal length.
@@ -352,7 +412,7 @@ pub mod testing {
     /// Run all tasks in order; the first error stops.
     pub fn try_run_sequentially(w: &dyn Workload) -> Result<Value> {
         let mut probe = Probe::new(0, Clock::start(), Arc::new(NullSink), false);
-        let cancel = Cancel::new();
+        let cancel = Control::new();
         let mut outputs = Vec::new();
         for task in w.tasks() {
             let mut ctx = TaskCtx::new(&mut probe, None, &cancel);

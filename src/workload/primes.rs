@@ -4,48 +4,99 @@
 //! numbers cost more: equal chunks have unequal cost, and the load imbalance
 //! shows in the timeline. `sieve` runs a segmented sieve of Eratosthenes.
 
-use super::{bad_param, chunks, TaskCtx, TaskSpec, Workload};
+use super::{bad_param, chunks, Descriptor, TaskCtx, TaskSpec, Workload};
+use crate::param::{Default, Kind, Param, Step, Values};
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-
-/// How primes are found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// Trial division by odd numbers up to the square root.
-    #[default]
-    Trial,
-    /// Segmented sieve of Eratosthenes, one segment per task.
-    Sieve,
-}
-
-/// `[primes]` in the config file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Params {
-    /// Primes up to and including size.
-    pub size: u64,
-    /// The range is split into this many chunks.
-    pub tasks: u32,
-    /// `trial` or `sieve`.
-    pub method: Method,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Self {
-            size: 12_000_000,
-            tasks: 32,
-            method: Method::Trial,
-        }
-    }
-}
+use std::sync::Arc;
 
 /// Largest size accepted.
 pub const MAX_SIZE: u64 = 1_000_000_000_000;
 /// Largest sieve segment, in numbers (one byte each).
 pub const MAX_SEGMENT: u64 = 1 << 28;
+/// The methods' names, in [`Method`] order.
+const METHODS: &[&str] = &["trial", "sieve"];
+
+/// The workload's one description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "primes",
+    about: "CPU-bound: count and sum the primes up to size (trial division or sieve)",
+    params: &[
+        Param {
+            key: "size",
+            help: "primes up to size",
+            kind: Kind::Int {
+                min: 1,
+                max: MAX_SIZE,
+            },
+            default: Default::Int(12_000_000),
+            label: "size",
+            step: Step::Double,
+        },
+        Param {
+            key: "tasks",
+            help: "chunks the range is split into",
+            kind: Kind::Int {
+                min: 1,
+                max: 1_000_000,
+            },
+            default: Default::Int(32),
+            label: "tasks",
+            step: Step::Double,
+        },
+        Param {
+            key: "method",
+            help: "trial (trial division: later chunks cost more) or sieve (segmented sieve)",
+            kind: Kind::Choice(METHODS),
+            default: Default::Word("trial"),
+            label: "method",
+            step: Step::Double,
+        },
+    ],
+    label: &["size", "method"],
+    result: &["size", "method", "count", "sum"],
+    needs_shared_memory: false,
+    build: |v, _seed| Ok(Arc::new(Primes::new(&Params::from(v))?)),
+};
+
+/// How primes are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Trial division by odd numbers up to the square root.
+    Trial,
+    /// Segmented sieve of Eratosthenes, one segment per task.
+    Sieve,
+}
+
+impl Method {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        METHODS[self as usize]
+    }
+}
+
+/// The parameters, typed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    /// Primes up to and including size.
+    pub size: u64,
+    /// The range is split into this many chunks.
+    pub tasks: u32,
+    pub method: Method,
+}
+
+impl From<&Values> for Params {
+    fn from(v: &Values) -> Self {
+        Self {
+            size: v.int("size"),
+            tasks: v.int("tasks") as u32,
+            method: match v.text("method") {
+                Some("sieve") => Method::Sieve,
+                _ => Method::Trial,
+            },
+        }
+    }
+}
 
 /// The primes workload.
 pub struct Primes {
@@ -55,20 +106,10 @@ pub struct Primes {
 }
 
 impl Primes {
-    /// Validate and split.
+    /// Split the range; a sieve segment must fit in memory.
     pub fn new(p: &Params) -> Result<Self> {
-        if p.size == 0 || p.size > MAX_SIZE {
-            return Err(bad_param(
-                "--size",
-                p.size,
-                &format!("must be 1..={MAX_SIZE}"),
-            ));
-        }
-        if p.tasks == 0 {
-            return Err(bad_param("--tasks", 0, "must be at least 1"));
-        }
         // A sieve segment lives in memory whole: keep each under 256 MB.
-        let segment = p.size.div_ceil(p.tasks as u64);
+        let segment = p.size.div_ceil(p.tasks.max(1) as u64);
         if p.method == Method::Sieve && segment > MAX_SEGMENT {
             return Err(bad_param(
                 "--size",
@@ -193,11 +234,7 @@ impl Workload for Primes {
             .map(|o| o["count"].as_u64().unwrap_or(0))
             .sum();
         let sum: u64 = outputs.iter().map(|o| o["sum"].as_u64().unwrap_or(0)).sum();
-        let method = match self.method {
-            Method::Trial => "trial",
-            Method::Sieve => "sieve",
-        };
-        json!({ "size": self.size, "method": method, "count": count, "sum": sum })
+        json!({ "size": self.size, "method": self.method.name(), "count": count, "sum": sum })
     }
 }
 

@@ -5,19 +5,62 @@
 //! without undefined behaviour); `mutex` and `atomic` never lose one.
 //! Processes share no counter, so process strategies are refused.
 
-use super::{bad_param, chunks, TaskCtx, TaskSpec, Workload};
+use super::{chunks, Descriptor, TaskCtx, TaskSpec, Workload};
+use crate::param::{Default, Kind, Param, Step, Values};
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// The modes' names, in [`Mode`] order.
+const MODES: &[&str] = &["unsynchronized", "mutex", "atomic"];
+
+/// The workload's one description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "race",
+    about: "a shared counter incremented unsynchronized, under a mutex, or atomically",
+    params: &[
+        Param {
+            key: "size",
+            help: "increments in all",
+            kind: Kind::Int {
+                min: 1,
+                max: 1_000_000_000,
+            },
+            default: Default::Int(1_000_000),
+            label: "size",
+            step: Step::Double,
+        },
+        Param {
+            key: "tasks",
+            help: "tasks the increments are split into",
+            kind: Kind::Int {
+                min: 1,
+                max: 1_000_000,
+            },
+            default: Default::Int(8),
+            label: "tasks",
+            step: Step::Double,
+        },
+        Param {
+            key: "mode",
+            help: "unsynchronized (lost updates), mutex or atomic",
+            kind: Kind::Choice(MODES),
+            default: Default::Word("unsynchronized"),
+            label: "mode",
+            step: Step::Double,
+        },
+    ],
+    label: &["mode"],
+    result: &["mode", "expected", "actual", "lost"],
+    needs_shared_memory: true,
+    build: |v, _seed| Ok(Arc::new(Race::new(&Params::from(v)))),
+};
 
 /// How the counter is incremented.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Read, yield, write back: lost updates.
-    #[default]
     Unsynchronized,
     /// Under a lock (waits are `lock_wait`).
     Mutex,
@@ -25,24 +68,26 @@ pub enum Mode {
     Atomic,
 }
 
-/// `[race]` in the config file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The parameters, typed.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Params {
     /// Increments in all.
     pub size: u64,
     /// Split into this many tasks.
     pub tasks: u32,
-    /// `unsynchronized`, `mutex` or `atomic`.
     pub mode: Mode,
 }
 
-impl Default for Params {
-    fn default() -> Self {
+impl From<&Values> for Params {
+    fn from(v: &Values) -> Self {
         Self {
-            size: 1_000_000,
-            tasks: 8,
-            mode: Mode::Unsynchronized,
+            size: v.int("size"),
+            tasks: v.int("tasks") as u32,
+            mode: match v.text("mode") {
+                Some("mutex") => Mode::Mutex,
+                Some("atomic") => Mode::Atomic,
+                _ => Mode::Unsynchronized,
+            },
         }
     }
 }
@@ -57,21 +102,15 @@ pub struct Race {
 }
 
 impl Race {
-    /// Validate and split.
-    pub fn new(p: &Params) -> Result<Self> {
-        if p.size == 0 || p.size > 1_000_000_000 {
-            return Err(bad_param("--size", p.size, "must be 1..=1000000000"));
-        }
-        if p.tasks == 0 {
-            return Err(bad_param("--tasks", 0, "must be at least 1"));
-        }
-        Ok(Self {
+    /// Split the increments.
+    pub fn new(p: &Params) -> Self {
+        Self {
             ranges: chunks(p.size, p.tasks),
             size: p.size,
             mode: p.mode,
             atomic: AtomicU64::new(0),
             locked: Mutex::new(0),
-        })
+        }
     }
 
     fn actual(&self) -> u64 {
@@ -120,16 +159,7 @@ impl Workload for Race {
 
     fn result(&self, _outputs: &[Value]) -> Value {
         let actual = self.actual();
-        let mode = match self.mode {
-            Mode::Unsynchronized => "unsynchronized",
-            Mode::Mutex => "mutex",
-            Mode::Atomic => "atomic",
-        };
-        json!({ "mode": mode, "expected": self.size, "actual": actual, "lost": self.size.saturating_sub(actual) })
-    }
-
-    fn needs_shared_memory(&self) -> bool {
-        true
+        json!({ "mode": MODES[self.mode as usize], "expected": self.size, "actual": actual, "lost": self.size.saturating_sub(actual) })
     }
 }
 
@@ -145,8 +175,7 @@ mod tests {
                 size: 1000,
                 tasks: 3,
                 mode,
-            })
-            .unwrap();
+            });
             let r = run_sequentially(&w);
             assert_eq!(r["actual"], 1000);
             assert_eq!(r["lost"], 0);

@@ -5,23 +5,71 @@
 //! Each command runs in its own process group, and the whole group is killed
 //! on timeout, stop or quit, so no grandchild (the script's `sleep`) survives.
 
-use super::sleep::{check_unit_ms, seven_specs, seven_tasks};
-use super::{bad_param, LocalFuture, TaskCtx, TaskSpec, Workload};
-use crate::cancel::Cancel;
+use super::sleep::{seven_specs, seven_tasks, UNIT_MS};
+use super::{Descriptor, LocalFuture, TaskCtx, TaskSpec, Workload};
+use crate::control::Control;
+use crate::param::{Default, Kind, Param, Step, Values};
 use anyhow::{anyhow, bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The bundled script, embedded so parlab works from any folder.
 pub const SCRIPT: &str = include_str!("../../assets/task.sh");
 
-/// `[shell]` in the config file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The workload's one description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "shell",
+    about: "subprocess: each task a real child process running a script",
+    params: &[
+        UNIT_MS,
+        Param {
+            key: "task_timeout_ms",
+            help: "a command running longer than this is killed with its whole process group",
+            kind: Kind::Int {
+                min: 1,
+                max: u64::MAX,
+            },
+            default: Default::Int(30_000),
+            label: "timeout ms",
+            step: Step::Hidden,
+        },
+        Param {
+            key: "script",
+            help: "a script to run instead of the bundled one, as: sh SCRIPT NAME UNITS UNIT_MS",
+            kind: Kind::Program,
+            default: Default::Absent("bundled", "the bundled script"),
+            label: "script",
+            step: Step::Hidden,
+        },
+        Param {
+            key: "count",
+            help: "how many tasks",
+            kind: Kind::Int { min: 1, max: 1024 },
+            default: Default::Absent("seven", "the lecture's seven"),
+            label: "count",
+            step: Step::Hidden,
+        },
+        Param {
+            key: "units",
+            help: "every task sleeps this many units",
+            kind: Kind::Int { min: 1, max: 1000 },
+            default: Default::Absent("seeded", "a seeded 1-10 each"),
+            label: "units",
+            step: Step::Hidden,
+        },
+    ],
+    label: &["unit_ms"],
+    result: &["tasks", "unit_ms"],
+    needs_shared_memory: false,
+    build: |v, seed| Ok(Arc::new(Shell::new(&Params::from(v), seed)?)),
+};
+
+/// The parameters, typed.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Params {
     /// Milliseconds in one time unit.
     pub unit_ms: u64,
@@ -35,15 +83,21 @@ pub struct Params {
     pub units: Option<u32>,
 }
 
-impl Default for Params {
-    fn default() -> Self {
+impl From<&Values> for Params {
+    fn from(v: &Values) -> Self {
         Self {
-            unit_ms: 100,
-            task_timeout_ms: 30_000,
-            script: None,
-            count: None,
-            units: None,
+            unit_ms: v.int("unit_ms"),
+            task_timeout_ms: v.int("task_timeout_ms"),
+            script: v.text("script").map(String::from),
+            count: v.opt_int("count").map(|c| c as u32),
+            units: v.opt_int("units").map(|u| u as u32),
         }
+    }
+}
+
+impl std::default::Default for Params {
+    fn default() -> Self {
+        Self::from(&Values::defaults(DESCRIPTOR.params))
     }
 }
 
@@ -54,29 +108,11 @@ pub struct Shell {
 }
 
 impl Shell {
-    /// Validate.
+    /// The tasks; refused where there is no POSIX sh.
     pub fn new(p: &Params, seed: u64) -> Result<Self> {
-        check_unit_ms(p.unit_ms)?;
-        if p.task_timeout_ms == 0 {
-            return Err(bad_param("--task-timeout-ms", 0, "must be at least 1"));
-        }
         if cfg!(not(unix)) {
             bail!(crate::UserError::new(
                 "the shell workload needs a POSIX sh (Linux or macOS)"
-            ));
-        }
-        if p.count.is_some_and(|c| c == 0 || c > 1024) {
-            return Err(bad_param(
-                "--count",
-                p.count.unwrap_or(0),
-                "must be 1..=1024",
-            ));
-        }
-        if p.units.is_some_and(|u| u == 0 || u > 1000) {
-            return Err(bad_param(
-                "--units",
-                p.units.unwrap_or(0),
-                "must be 1..=1000",
             ));
         }
         Ok(Self {
@@ -174,13 +210,13 @@ struct Running {
 
 impl Running {
     /// `Some` once the command has exited; an error once it must be stopped.
-    fn poll(&mut self, cancel: &Cancel) -> Result<Option<ExitStatus>> {
+    fn poll(&mut self, cancel: &Control) -> Result<Option<ExitStatus>> {
         if let Some(status) = self.child.try_wait()? {
             return Ok(Some(status));
         }
         if cancel.is_cancelled() {
             self.kill();
-            return Err(crate::cancel::Cancelled.into());
+            return Err(crate::control::Cancelled.into());
         }
         if self.started.elapsed() > self.timeout {
             self.kill();
@@ -239,7 +275,7 @@ impl Workload for Shell {
         self.output(task, run, status)
     }
 
-    fn run_async<'a>(&'a self, task: &'a TaskSpec, cancel: &'a Cancel) -> Option<LocalFuture<'a>> {
+    fn run_async<'a>(&'a self, task: &'a TaskSpec, cancel: &'a Control) -> Option<LocalFuture<'a>> {
         Some(Box::pin(async move {
             let mut run = self.spawn(task)?;
             let status = loop {

@@ -2,11 +2,12 @@
 //! 1-10 time units. Run one after another they take the sum of their sleeps;
 //! concurrently, about the longest one.
 
-use super::{bad_param, LocalFuture, SplitMix64, TaskCtx, TaskSpec, Workload};
-use crate::cancel::Cancel;
+use super::{Descriptor, LocalFuture, SplitMix64, TaskCtx, TaskSpec, Workload};
+use crate::control::Control;
+use crate::param::{Default, Kind, Param, Step};
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The seven tasks of the lecture.
@@ -14,22 +15,32 @@ pub const NAMES: [&str; 7] = [
     "Happy", "Sleepy", "Grumpy", "Dopey", "Doc", "Bashful", "Sneezy",
 ];
 
-/// `[sleep]` in the config file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Params {
-    /// Milliseconds in one time unit.
-    pub unit_ms: u64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Self { unit_ms: 100 }
-    }
-}
-
 /// Largest unit accepted: ten units of it stay under ten minutes.
 pub const MAX_UNIT_MS: u64 = 60_000;
+
+/// A time unit's length, shared with the shell workload.
+pub const UNIT_MS: Param = Param {
+    key: "unit_ms",
+    help: "milliseconds in one time unit; each task sleeps 1-10 units",
+    kind: Kind::Int {
+        min: 1,
+        max: MAX_UNIT_MS,
+    },
+    default: Default::Int(100),
+    label: "unit ms",
+    step: Step::Double,
+};
+
+/// The workload's one description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "sleep",
+    about: "I/O-bound: the lecture's seven named tasks, each sleeping 1-10 units",
+    params: &[UNIT_MS],
+    label: &["unit_ms"],
+    result: &["tasks", "unit_ms", "seed"],
+    needs_shared_memory: false,
+    build: |v, seed| Ok(Arc::new(Sleep::new(v.int("unit_ms"), seed))),
+};
 
 /// The seven tasks' seeded units, shared with the shell workload.
 pub fn seven_tasks(seed: u64) -> Vec<(&'static str, u32)> {
@@ -38,18 +49,6 @@ pub fn seven_tasks(seed: u64) -> Vec<(&'static str, u32)> {
         .iter()
         .map(|&n| (n, rng.range(1, 10) as u32))
         .collect()
-}
-
-/// Validate a unit length.
-pub fn check_unit_ms(unit_ms: u64) -> Result<()> {
-    if unit_ms == 0 || unit_ms > MAX_UNIT_MS {
-        return Err(bad_param(
-            "--unit-ms",
-            unit_ms,
-            &format!("must be 1..={MAX_UNIT_MS}"),
-        ));
-    }
-    Ok(())
 }
 
 /// Task specs for named tasks of some units each.
@@ -68,7 +67,7 @@ pub fn seven_specs<S: AsRef<str>>(tasks: &[(S, u32)]) -> Vec<TaskSpec> {
 }
 
 /// Sleep on the event loop, waking early if the run is cancelled.
-pub async fn sleep_async(d: Duration, cancel: &Cancel) -> Result<()> {
+pub async fn sleep_async(d: Duration, cancel: &Control) -> Result<()> {
     let deadline = std::time::Instant::now() + d;
     loop {
         cancel.check()?;
@@ -88,14 +87,13 @@ pub struct Sleep {
 }
 
 impl Sleep {
-    /// Validate and draw the seven tasks' units.
-    pub fn new(p: &Params, seed: u64) -> Result<Self> {
-        check_unit_ms(p.unit_ms)?;
-        Ok(Self {
+    /// Draw the seven tasks' units.
+    pub fn new(unit_ms: u64, seed: u64) -> Self {
+        Self {
             tasks: seven_tasks(seed),
-            unit_ms: p.unit_ms,
+            unit_ms,
             seed,
-        })
+        }
     }
 
     fn duration(&self, task: &TaskSpec) -> Duration {
@@ -118,7 +116,7 @@ impl Workload for Sleep {
         Ok(self.output(task))
     }
 
-    fn run_async<'a>(&'a self, task: &'a TaskSpec, cancel: &'a Cancel) -> Option<LocalFuture<'a>> {
+    fn run_async<'a>(&'a self, task: &'a TaskSpec, cancel: &'a Control) -> Option<LocalFuture<'a>> {
         Some(Box::pin(async move {
             sleep_async(self.duration(task), cancel).await?;
             Ok(self.output(task))
@@ -136,7 +134,7 @@ mod tests {
 
     #[test]
     fn seven_named_tasks_of_1_to_10_units() {
-        let w = Sleep::new(&Params { unit_ms: 1 }, 42).unwrap();
+        let w = Sleep::new(1, 42);
         let tasks = w.tasks();
         assert_eq!(tasks.len(), 7);
         assert_eq!(tasks[3].name, "Dopey");

@@ -1,0 +1,120 @@
+//! Where a run's events come from. The native engine is one source; a real
+//! Python program and a recorded file are the next. The model, every panel,
+//! the summary, the JSON report and the Runs table read a source's events,
+//! its [`Meta`] and its [`Outcome`], never which kind it is (but to label it).
+
+use crate::clock::Clock;
+use crate::control::Control;
+use crate::engine::RunSpec;
+use crate::event::Batch;
+use crate::strategy::{Extension, Failure};
+use crate::workload::{TaskSpec, Workload};
+use anyhow::Result;
+use crossbeam_channel::Receiver;
+use serde_json::Value;
+use std::time::SystemTime;
+
+/// A run under way, whatever produces it.
+pub trait Source: Send {
+    /// Event batches; disconnects when the run has ended.
+    fn events(&self) -> &Receiver<Batch>;
+    /// What is known of the run as it starts.
+    fn meta(&self) -> &Meta;
+    /// Stop, pause and the live knobs.
+    fn control(&self) -> &Control;
+    /// Whether it has ended (every event already sent).
+    fn is_finished(&self) -> bool;
+    /// Wait for the end.
+    fn join(self: Box<Self>) -> Result<Outcome>;
+}
+
+/// What is known of a run as it starts.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    /// The kind of source, as the JSON's `source` says it: `native`.
+    pub source: &'static str,
+    /// The settings it ran with.
+    pub spec: RunSpec,
+    pub tasks: Vec<TaskSpec>,
+    /// Workers in force.
+    pub workers: u32,
+    /// The bound of its queue, where it has one.
+    pub capacity: Option<u64>,
+    /// Its cache's `maxsize`, where it has a cache (`Some(None)`: unbounded).
+    pub cache_maxsize: Option<Option<u64>>,
+    pub clock: Clock,
+    pub started: SystemTime,
+}
+
+impl Meta {
+    /// A native run's.
+    pub fn native(
+        spec: &RunSpec,
+        workload: &dyn Workload,
+        tasks: Vec<TaskSpec>,
+        workers: u32,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            source: "native",
+            cache_maxsize: workload.cache_info().map(|c| c.maxsize),
+            capacity: spec.strategy.params.opt_int("capacity"),
+            spec: spec.clone(),
+            tasks,
+            workers,
+            clock,
+            started: SystemTime::now(),
+        }
+    }
+
+    /// `collatz with pool, 4 workers, GIL on`: the log's opening line.
+    pub fn headline(&self) -> String {
+        format!(
+            "{} with {}, {} workers{}",
+            self.spec.workload.name(),
+            self.spec.strategy.name(),
+            self.workers,
+            if self.spec.gil_applies() {
+                ", GIL on"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The workload's result, when every task completed.
+    pub result: Option<Value>,
+    /// From the first task's dispatch to the last worker joined.
+    pub wall_ns: u64,
+    /// The end of the run on its clock.
+    pub end_ns: u64,
+    pub failures: Vec<Failure>,
+    pub cancelled: bool,
+    /// Events put on the channel (received is counted by whoever drains it).
+    pub events_sent: u64,
+    /// Events dropped because the viewer fell a whole backlog behind (0 when it keeps up).
+    pub events_dropped: u64,
+    /// The strategy's and workload's own figures (queue, GIL, cache).
+    pub extensions: Vec<Extension>,
+    /// Rounds of the task list (more than 1 only with a duration).
+    pub rounds: u32,
+}
+
+impl Outcome {
+    /// The figures under `key`, if the run has them.
+    pub fn extension(&self, key: &str) -> Option<&Value> {
+        self.extensions
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| &e.json)
+    }
+
+    /// Whether every task completed and nobody stopped it.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && !self.cancelled
+    }
+}
