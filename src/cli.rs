@@ -156,16 +156,16 @@ fn strategy_names() -> PossibleValuesParser {
 /// Unset flags fall back to the config file, then to the defaults shown.
 #[derive(Debug, Args, Default, Clone)]
 pub struct RunArgs {
-    /// What to compute [default: collatz]
-    #[arg(long, short = 'W', value_parser = workload_names())]
+    #[arg(long, short = 'W', value_parser = workload_names(),
+          help = format!("What to compute [default: {}]", crate::workload::default().name))]
     pub workload: Option<String>,
-    /// How to run it [default: pool]
-    #[arg(long, short = 's', value_parser = strategy_names())]
+    #[arg(long, short = 's', value_parser = strategy_names(),
+          help = format!("How to run it [default: {}]", crate::strategy::default().name))]
     pub strategy: Option<String>,
     /// Worker threads or processes, 1..=1024; sweep: a range 1..8 or a list 1,2,4,8 [default: the logical cores; threads and processes: one per task; sweep: 1..=2×cores]
     #[arg(long, short = 'w', value_parser = parse_worker_grid)]
     pub workers: Option<Workers>,
-    /// Seed for seeded inputs (sleep units, fib inputs) [default: 42]
+    /// Seed for a workload's seeded units or inputs [default: 42]
     #[arg(long)]
     pub seed: Option<u64>,
     /// Run thread strategies under a simulated GIL [default: off]

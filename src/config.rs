@@ -24,7 +24,8 @@ pub struct RunSection {
     pub workload: String,
     /// A strategy's name.
     pub strategy: String,
-    /// Absent: the logical cores (threads, processes: one per task).
+    /// Absent (or `"auto"`): the logical cores (threads, processes: one per task).
+    #[serde(deserialize_with = "auto_or_count")]
     pub workers: Option<u32>,
     pub seed: u64,
     pub gil: bool,
@@ -35,14 +36,31 @@ pub struct RunSection {
 impl std::default::Default for RunSection {
     fn default() -> Self {
         Self {
-            workload: "collatz".into(),
-            strategy: "pool".into(),
+            workload: workload::default().name.into(),
+            strategy: strategy::default().name.into(),
             workers: None,
             seed: 42,
             gil: false,
             switch_interval_ms: 5.0,
             on_error: OnError::Stop,
         }
+    }
+}
+
+/// `workers = 4`, or `"auto"` for unset.
+fn auto_or_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Count(u32),
+        Word(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Count(n) => Ok(Some(n)),
+        Raw::Word(w) if w == "auto" => Ok(None),
+        Raw::Word(w) => Err(serde::de::Error::custom(format!(
+            "invalid type: string \"{w}\", expected a whole number or \"auto\""
+        ))),
     }
 }
 
@@ -397,6 +415,58 @@ impl Config {
     }
 }
 
+/// `config.example.toml`, written from the tables: every setting with its
+/// help, its valid values and its default. A test keeps the file equal to it.
+pub fn example() -> String {
+    let names = |v: Vec<&str>| v.join(" | ");
+    let d = RunSection::default();
+    let mut out = String::from(
+        "# parlab's settings, every one with its default. Written from the tables in the code\n\
+         # (`PARLAB_BLESS=1 cargo test --lib config` rewrites it).\n\
+         # parlab reads --config FILE, else $PARLAB_CONFIG, else ./parlab.toml, else\n\
+         # ~/.config/parlab/config.toml (Linux; macOS: ~/Library/Application Support/parlab/config.toml).\n\
+         # Flags on the command line override this file; --no-config ignores it.\n\n[run]\n",
+    );
+    out += &format!("# {}\nworkload = \"{}\"\n", names(workload::names()), d.workload);
+    out += &format!("# {}\nstrategy = \"{}\"\n", names(strategy::names()), d.strategy);
+    out += &format!(
+        "# {}; {}.\n# Unset: {}.\n# workers = 4\n",
+        WORKERS.help,
+        WORKERS.valid(),
+        WORKERS.default_text()
+    );
+    out += &format!("# Seed for a workload's seeded units or inputs.\nseed = {}\n", d.seed);
+    out += &format!("# Run thread strategies under a simulated GIL.\ngil = {}\n", d.gil);
+    out += &setting(&SWITCH_INTERVAL_MS);
+    out += "# When a task fails: \"stop\" the run, or \"continue\" with the other tasks.\non_error = \"stop\"\n";
+    out += "\n[tui]\n";
+    out += &setting(&FPS);
+    out += "# \"dark\" (colour-blind-safe, for projectors) | \"light\" (for bright rooms). NO_COLOR is honoured.\ntheme = \"dark\"\n";
+    for (name, params) in every_table() {
+        out += &format!("\n[{name}]\n");
+        for p in params {
+            out += &setting(p);
+        }
+    }
+    out
+}
+
+/// One setting of the example: its help and valid values, then `key = default`
+/// (commented out, with the word that means unset, when it has no default).
+fn setting(p: &Param) -> String {
+    let help = format!("# {}; {}.\n", p.help, p.valid());
+    match p.default {
+        Default::Absent(word, meaning) => {
+            format!("{help}# Unset: {meaning}.\n# {} = \"{word}\"\n", p.key)
+        }
+        Default::Int(n) => format!("{help}{} = {n}\n", p.key),
+        Default::Float(f) => format!("{help}{} = {f:?}\n", p.key),
+        Default::Word(w) => format!("{help}{} = \"{w}\"\n", p.key),
+        Default::Flag(b) => format!("{help}{} = {b}\n", p.key),
+        Default::EmptyList(meaning) => format!("{help}# Empty: {meaning}.\n{} = []\n", p.key),
+    }
+}
+
 /// A flag for another workload's or strategy's parameter.
 fn not_for(key: &str, workload: &str, strategy: &str) -> UserError {
     let owners: Vec<&str> = crate::cli::every_param()
@@ -427,6 +497,19 @@ mod tests {
         assert_eq!(
             parse(text, "config.example.toml").unwrap(),
             Config::default()
+        );
+    }
+
+    #[test]
+    fn the_example_file_is_written_from_the_tables() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml");
+        if std::env::var_os("PARLAB_BLESS").is_some() {
+            std::fs::write(path, example()).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap();
+        assert!(
+            committed == example(),
+            "config.example.toml has drifted from the tables: PARLAB_BLESS=1 cargo test --lib config rewrites it"
         );
     }
 

@@ -115,6 +115,11 @@ pub const REGISTRY: &[&Descriptor] = &[
     &async_loop::DESCRIPTOR,
 ];
 
+/// The strategy a run uses when nothing says otherwise: a thread pool.
+pub fn default() -> &'static Descriptor {
+    &pool::DESCRIPTOR
+}
+
 /// The strategy every speedup is measured against: one task after another.
 pub fn baseline() -> &'static Descriptor {
     &sequential::DESCRIPTOR

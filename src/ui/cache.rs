@@ -18,7 +18,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     if c.hits + c.misses == 0 {
         frame.render_widget(
             Paragraph::new(Line::styled(
-                "memoised workloads (fib) show their cache here",
+                "a memoised workload shows its cache here",
                 theme.dim(),
             )),
             inner,

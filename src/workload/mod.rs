@@ -88,6 +88,11 @@ pub const REGISTRY: &[&Descriptor] = &[
     &race::DESCRIPTOR,
 ];
 
+/// The workload a run computes when nothing says otherwise.
+pub fn default() -> &'static Descriptor {
+    REGISTRY[0]
+}
+
 /// The workload of this name.
 pub fn find(name: &str) -> Option<&'static Descriptor> {
     REGISTRY.iter().copied().find(|d| d.name == name)
