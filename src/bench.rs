@@ -387,6 +387,70 @@ fn ui_cpu(_scale: Scale) -> Result<Value> {
     Ok(json!({ "note": "thread CPU time is not measured on this platform" }))
 }
 
+/// Frame times (drain and draw at 200x60, 30 fps) while 1024 busy threads
+/// saturate every core: the frame loop must not stall. Each frame is timed
+/// from its deadline to its draw, so time the UI thread waited for a core counts.
+fn frame_under_load(scale: Scale) -> Result<Value> {
+    // As the TUI does: the frame loop raised if it can be, else the workers lowered.
+    let mut out = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("parlab-frames".into())
+            .spawn_scoped(s, || {
+                let raised = crate::priority::raise_this_thread();
+                frames_beside_1024_threads(scale, !raised).map(|mut v| {
+                    v["ui"] = json!(if raised { "raised" } else { "workers lowered" });
+                    v
+                })
+            })?
+            .join()
+            .unwrap_or_else(|_| anyhow::bail!("the frame loop panicked"))
+    })?;
+    // The same with every priority left alone: what a UI gets on an OS that allows neither.
+    let plain = frames_beside_1024_threads(scale, false)?;
+    out["unchanged_priorities"] =
+        json!({ "median_ms": plain["median_ms"], "p99_ms": plain["p99_ms"] });
+    Ok(out)
+}
+
+fn frames_beside_1024_threads(scale: Scale, yielding: bool) -> Result<Value> {
+    use ratatui::backend::TestBackend;
+    let secs = if scale.quick { 1.0 } else { 5.0 };
+    let mut s = spec("collatz", "threads", Some(1024));
+    s.workload.set("size", 1_000_000_000).set("tasks", 1024);
+    let mut app = crate::ui::app::App::new(s, 30);
+    let theme = crate::ui::theme::Theme {
+        color: true,
+        light: false,
+    };
+    let mut terminal = ratatui::Terminal::new(TestBackend::new(200, 60))?;
+    // Workers read it as they start, so it stays set until they are gone.
+    crate::priority::set_workers_yield(yielding);
+    app.start();
+    let frame = std::time::Duration::from_secs_f64(1.0 / 30.0);
+    let (t0, mut times, mut next) = (Instant::now(), Vec::new(), Instant::now());
+    while t0.elapsed().as_secs_f64() < secs && app.running() {
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        app.pump();
+        terminal.draw(|f| crate::ui::draw(f, &app, &theme))?;
+        times.push(next.elapsed().as_secs_f64() * 1e3);
+        // A late frame does not make the next one late: the next deadline is
+        // a frame after this one, or now.
+        next = (next + frame).max(Instant::now());
+    }
+    let lanes = app.lab.lanes.len();
+    app.shut_down();
+    crate::priority::set_workers_yield(false);
+    times.sort_by(|a, b| a.total_cmp(b));
+    let p99 = times[(times.len() * 99 / 100).min(times.len() - 1)];
+    Ok(json!({
+        "threads": 1024,
+        "lanes_seen": lanes,
+        "frames": times.len(),
+        "median_ms": times[times.len() / 2],
+        "p99_ms": p99,
+    }))
+}
+
 /// Events per second through one worker process's pipe.
 fn worker_pipe(scale: Scale) -> Result<Value> {
     let mut s = spec("fib", "process-pool", Some(1));
@@ -490,27 +554,68 @@ fn fidelity(scale: Scale) -> Result<Value> {
 }
 
 /// Every section, as one JSON object.
-pub fn measure(scale: Scale) -> Result<Value> {
+/// Every section, in the order measured.
+pub const SECTIONS: [&str; 13] = [
+    "start_cost",
+    "speedup_2_workers",
+    "cpython",
+    "bare_rayon_2_workers",
+    "ipc",
+    "pipeline",
+    "worker_pipe",
+    "overhead",
+    "frame",
+    "ui_cpu",
+    "frame_under_load",
+    "soak",
+    "fidelity",
+];
+
+/// Every section (or only those named), as one JSON object.
+pub fn measure(scale: Scale, only: &[String]) -> Result<Value> {
     let mut out = json!({
         "machine": { "logical_cores": crate::sampler::logical_cores(), "os": std::env::consts::OS, "arch": std::env::consts::ARCH },
         "quick": scale.quick,
     });
-    out["start_cost"] = start_cost(scale)?;
-    out["speedup_2_workers"] = speedups(scale)?;
-    if let Some(py) = cpython(scale) {
-        out["native_speed_vs_cpython"] = json!(native_ratio(scale, &py)?);
-        out["cpython"] = py;
+    if let Some(bad) = only.iter().find(|o| !SECTIONS.contains(&o.as_str())) {
+        return Err(crate::UserError::new(format!(
+            "invalid value '{bad}' for --only: valid sections are {}",
+            SECTIONS.join(", ")
+        ))
+        .into());
     }
-    out["bare_rayon_2_workers"] = bare_rayon(scale)?;
-    out["ipc"] = ipc_formats(scale)?;
-    out["pipeline"] = pipeline(scale)?;
-    out["worker_pipe"] = worker_pipe(scale)?;
-    out["overhead"] = overhead(scale)?;
-    out["frame"] = frame_cost(scale)?;
-    out["ui_cpu"] = ui_cpu(scale)?;
-    out["soak"] = soak(scale)?;
-    out["fidelity"] = fidelity(scale)?;
+    for section in SECTIONS {
+        if !only.is_empty() && !only.iter().any(|o| o == section) {
+            continue;
+        }
+        match section {
+            "cpython" => {
+                if let Some(py) = cpython(scale) {
+                    out["native_speed_vs_cpython"] = json!(native_ratio(scale, &py)?);
+                    out["cpython"] = py;
+                }
+            }
+            _ => out[section] = section_fn(section)(scale)?,
+        }
+    }
     Ok(out)
+}
+
+fn section_fn(name: &str) -> fn(Scale) -> Result<Value> {
+    match name {
+        "start_cost" => start_cost,
+        "speedup_2_workers" => speedups,
+        "bare_rayon_2_workers" => bare_rayon,
+        "ipc" => ipc_formats,
+        "pipeline" => pipeline,
+        "worker_pipe" => worker_pipe,
+        "overhead" => overhead,
+        "frame" => frame_cost,
+        "ui_cpu" => ui_cpu,
+        "frame_under_load" => frame_under_load,
+        "soak" => soak,
+        _ => fidelity,
+    }
 }
 
 /// The human table.
@@ -566,7 +671,9 @@ pub fn table(v: &Value) -> String {
             f("/native_speed_vs_cpython")
         );
     } else {
-        s += "CPython           python3 not found: no comparison\n";
+        if v.get("speedup_2_workers").is_some() {
+            s += "CPython           python3 not found: no comparison\n";
+        }
     }
     s += &format!(
         "worker pipe       postcard {:.1} M events/s ({:.1} B/event), JSON lines {:.1} M events/s ({:.1} B/event)\n",
@@ -599,6 +706,14 @@ pub fn table(v: &Value) -> String {
         f("/ui_cpu/percent_of_one_core")
     );
     s += &format!(
+        "frame, 1024 busy threads: median {:.1} ms, p99 {:.1} ms (UI: {}; priorities unchanged: median {:.1} ms, p99 {:.1} ms)\n",
+        f("/frame_under_load/median_ms"),
+        f("/frame_under_load/p99_ms"),
+        v["frame_under_load"]["ui"].as_str().unwrap_or("?"),
+        f("/frame_under_load/unchanged_priorities/median_ms"),
+        f("/frame_under_load/unchanged_priorities/p99_ms")
+    );
+    s += &format!(
         "memory            {:.0} MB resident after a {:.0} s soak at full event rate ({} events)\n",
         f("/soak/rss_mb_after"),
         f("/soak/seconds"),
@@ -617,5 +732,9 @@ pub fn table(v: &Value) -> String {
         f("/fidelity/shell/pool_of_4_three_tasks_ms"),
         f("/fidelity/shell/five_in_a_row_ms")
     );
-    s
+    // A section not measured (`--only`) has no figures: its lines are left out.
+    s.lines()
+        .filter(|l| !l.contains("NaN"))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }

@@ -68,6 +68,9 @@ pub struct BenchArgs {
     /// Print one JSON object instead of the table
     #[arg(long)]
     pub json: bool,
+    /// Measure only these sections, like frame_under_load,overhead [default: every section]
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 /// `parlab run`.

@@ -427,16 +427,30 @@ pub fn example() -> String {
          # ~/.config/parlab/config.toml (Linux; macOS: ~/Library/Application Support/parlab/config.toml).\n\
          # Flags on the command line override this file; --no-config ignores it.\n\n[run]\n",
     );
-    out += &format!("# {}\nworkload = \"{}\"\n", names(workload::names()), d.workload);
-    out += &format!("# {}\nstrategy = \"{}\"\n", names(strategy::names()), d.strategy);
+    out += &format!(
+        "# {}\nworkload = \"{}\"\n",
+        names(workload::names()),
+        d.workload
+    );
+    out += &format!(
+        "# {}\nstrategy = \"{}\"\n",
+        names(strategy::names()),
+        d.strategy
+    );
     out += &format!(
         "# {}; {}.\n# Unset: {}.\n# workers = 4\n",
         WORKERS.help,
         WORKERS.valid(),
         WORKERS.default_text()
     );
-    out += &format!("# Seed for a workload's seeded units or inputs.\nseed = {}\n", d.seed);
-    out += &format!("# Run thread strategies under a simulated GIL.\ngil = {}\n", d.gil);
+    out += &format!(
+        "# Seed for a workload's seeded units or inputs.\nseed = {}\n",
+        d.seed
+    );
+    out += &format!(
+        "# Run thread strategies under a simulated GIL.\ngil = {}\n",
+        d.gil
+    );
     out += &setting(&SWITCH_INTERVAL_MS);
     out += "# When a task fails: \"stop\" the run, or \"continue\" with the other tasks.\non_error = \"stop\"\n";
     out += "\n[tui]\n";

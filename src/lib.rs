@@ -23,6 +23,7 @@ pub mod ipc;
 pub mod model;
 pub mod param;
 pub mod presets;
+pub mod priority;
 pub mod report;
 pub mod sampler;
 pub mod signals;

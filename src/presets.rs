@@ -42,6 +42,9 @@ const BUNDLED: [(&str, &str); 6] = [
 #[serde(deny_unknown_fields)]
 pub struct Preset {
     pub name: String,
+    /// The file it came from, for its errors.
+    #[serde(skip)]
+    pub file: String,
     #[serde(rename = "run")]
     pub runs: Vec<PresetRun>,
 }
@@ -56,16 +59,20 @@ pub struct PresetRun {
 impl Preset {
     /// Parse a preset file's text.
     pub fn parse(text: &str, file: &str) -> Result<Self> {
-        let p: Preset = toml::from_str(text)
+        let mut p: Preset = toml::from_str(text)
             .map_err(|e| UserError::new(format!("preset {file}: {}", e.message())))?;
         if p.runs.is_empty() {
             return Err(UserError::new(format!("preset {file}: no [[run]]")).into());
         }
+        p.file = file.to_string();
         Ok(p)
     }
 
-    /// Each run as a spec, on top of the config in force.
+    /// Each run as a spec, on top of the config in force; a bad flag is
+    /// named with the preset and its file.
     pub fn specs(&self, config: &Config) -> Result<Vec<RunSpec>> {
+        let at =
+            |why: String| UserError::new(format!("preset '{}' ({}): {why}", self.name, self.file));
         self.runs
             .iter()
             .map(|r| {
@@ -74,14 +81,13 @@ impl Preset {
                     .map(String::from)
                     .chain(r.args.iter().cloned());
                 let cli = Cli::try_parse_from(argv).map_err(|e| {
-                    UserError::new(format!(
-                        "preset '{}': {}",
-                        self.name,
-                        e.to_string().lines().next().unwrap_or("")
-                    ))
+                    let first = e.to_string().lines().next().unwrap_or("").to_string();
+                    at(first.trim_start_matches("error: ").to_string())
                 })?;
                 match cli.command {
-                    Some(Command::Run(cmd)) => config.to_spec(&cmd.args),
+                    Some(Command::Run(cmd)) => config
+                        .to_spec(&cmd.args)
+                        .map_err(|e| at(format!("{e:#}")).into()),
                     _ => unreachable!("parsed as run"),
                 }
             })
@@ -149,6 +155,19 @@ mod tests {
         )
         .unwrap();
         let err = p.specs(&Config::default()).unwrap_err().to_string();
-        assert!(err.contains("preset 'x'") && err.contains("0"), "{err}");
+        assert!(
+            err.contains("preset 'x' (x.toml)") && err.contains("0"),
+            "{err}"
+        );
+        let p = Preset::parse(
+            "name = \"y\"\n[[run]]\nargs = [\"--capacity\", \"0\", \"-s\", \"queue\"]\n",
+            "y.toml",
+        )
+        .unwrap();
+        let err = p.specs(&Config::default()).unwrap_err().to_string();
+        assert!(
+            err.contains("y.toml") && err.contains("--capacity"),
+            "{err}"
+        );
     }
 }

@@ -47,6 +47,10 @@ pub fn main() -> Result<()> {
         let _ =
             signal_hook::flag::register(sig, Arc::new(std::sync::atomic::AtomicBool::new(false)));
     }
+    if std::env::var_os(crate::priority::ENV).is_some() {
+        crate::priority::set_workers_yield(true);
+        crate::priority::lower_this_thread();
+    }
     let mut input = BufReader::new(std::io::stdin());
     let hello: Hello = match read_frame(&mut input)? {
         Some(ToWorker::Hello(h)) => h,

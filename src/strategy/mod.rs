@@ -307,6 +307,7 @@ impl RunCtx {
     /// A lane's probe, announced: the first thing a worker does. The lane id
     /// is taken by the creator, so lanes list in the order workers were started.
     pub fn worker_probe(&self, lane: LaneId, name: &str, role: Role, spawned_at: u64) -> Probe {
+        crate::priority::lower_this_thread();
         let mut probe = self.probe(lane);
         probe.announce(name, role, spawned_at);
         probe

@@ -80,7 +80,11 @@ impl Worker {
         let lane: LaneId = ctx.new_lane();
         let name = format!("process-{}", index + 1);
         let spawned_at = ctx.clock.now();
-        let mut child = Command::new(&ctx.launch.exe)
+        let mut cmd = Command::new(&ctx.launch.exe);
+        if crate::priority::yielding() {
+            cmd.env(crate::priority::ENV, "1");
+        }
+        let mut child = cmd
             .arg("worker")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

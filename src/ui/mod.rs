@@ -315,24 +315,17 @@ pub fn main(
         restore(info);
     }));
     crate::strategy::silence_worker_panics();
+    // The frame loop above the workers; where it cannot be, the workers below it.
+    if !crate::priority::raise_this_thread() {
+        crate::priority::set_workers_yield(true);
+    }
     crate::signals::listen();
     let (tx, rx) = crossbeam_channel::unbounded();
     std::thread::Builder::new()
         .name("parlab-input".into())
-        .spawn(move || loop {
-            use crossterm::event::{Event, MouseEventKind};
-            let sent = match crossterm::event::read() {
-                Ok(Event::Key(k)) => tx.send(Input::Key(k)),
-                Ok(Event::Mouse(m)) if matches!(m.kind, MouseEventKind::Down(_)) => {
-                    tx.send(Input::Click(m.column, m.row))
-                }
-                Ok(Event::Resize(..)) => tx.send(Input::Resize),
-                Ok(_) => Ok(()),
-                Err(_) => return,
-            };
-            if sent.is_err() {
-                return;
-            }
+        .spawn(move || {
+            crate::priority::raise_this_thread();
+            read_input(&tx)
         })?;
     let result = run_app(&mut terminal, &mut app, &theme, &rx);
     drop(terminal);
@@ -341,6 +334,26 @@ pub fn main(
         Some(sig) => ExitCode::from(crate::signals::exit_status(sig)),
         None => ExitCode::SUCCESS,
     })
+}
+
+/// The input thread: keys, clicks and resizes to the frame loop, until the
+/// terminal or the loop is gone.
+fn read_input(tx: &crossbeam_channel::Sender<Input>) {
+    use crossterm::event::{Event, MouseEventKind};
+    loop {
+        let sent = match crossterm::event::read() {
+            Ok(Event::Key(k)) => tx.send(Input::Key(k)),
+            Ok(Event::Mouse(m)) if matches!(m.kind, MouseEventKind::Down(_)) => {
+                tx.send(Input::Click(m.column, m.row))
+            }
+            Ok(Event::Resize(..)) => tx.send(Input::Resize),
+            Ok(_) => Ok(()),
+            Err(_) => return,
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
 }
 
 /// Restores the terminal when dropped: on return, on error, on unwinding.

@@ -1,0 +1,130 @@
+//! The UI above its workers: while the live lab is open, 1024 busy workers
+//! on two cores must not starve the frame loop or the keyboard.
+//!
+//! First choice: the UI's threads (drawing and input) ask for a real-time
+//! round-robin priority (Linux `SCHED_RR` 1, allowed for root, with
+//! `CAP_SYS_NICE` or an `rtprio` limit) or the `user-interactive` QoS class
+//! (macOS, always allowed). They sleep between frames, so the workers keep
+//! every cycle the UI does not use, at their normal priority: the experiment
+//! is undisturbed. Measured on a 2-core VM with 1024 busy threads: a frame
+//! loop's wake-up lateness p99 0.1 ms with `SCHED_RR`, 160-590 ms without.
+//!
+//! Fallback, where the UI cannot be raised: every worker thread and worker
+//! process runs at nice 10 (Linux) or the `utility` QoS class (macOS). It
+//! helps less (the same VM: p99 about 160 ms) and lowers the workers against
+//! other programs too. Elsewhere (Windows) nothing changes. A headless run
+//! changes no priority at all.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How far below normal a worker runs in the fallback, in nice steps (Linux).
+pub const WORKER_NICE: i32 = 10;
+
+/// Set in a worker process's environment when its parent lowers its workers.
+pub const ENV: &str = "PARLAB_WORKERS_YIELD";
+
+static YIELD: AtomicBool = AtomicBool::new(false);
+
+/// Raise the calling thread (one of the UI's) above normal, where the OS
+/// allows it; whether it was raised.
+pub fn raise_this_thread() -> bool {
+    raise()
+}
+
+/// Whether workers started from now on run below normal (the fallback).
+pub fn set_workers_yield(on: bool) {
+    YIELD.store(on, Ordering::Relaxed);
+}
+
+/// Whether workers yield to a UI (for worker processes: their environment says so).
+pub fn yielding() -> bool {
+    YIELD.load(Ordering::Relaxed)
+}
+
+/// Lower the calling thread, if workers yield to a UI. Called first thing on
+/// every worker thread and by the run's driver before it starts any worker,
+/// so that each is born low.
+pub fn lower_this_thread() {
+    if yielding() {
+        lower();
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn raise() -> bool {
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: pid 0 is the calling thread; the parameter lives across the call.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) == 0 }
+}
+
+#[cfg(target_os = "linux")]
+fn lower() {
+    // SAFETY: plain syscalls on the calling thread's own id.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, WORKER_NICE);
+    }
+}
+
+#[cfg(target_os = "macos")]
+fn raise() -> bool {
+    // SAFETY: sets the QoS class of the calling thread only.
+    unsafe {
+        libc::pthread_set_qos_class_self_np(libc::qos_class_t::QOS_CLASS_USER_INTERACTIVE, 0) == 0
+    }
+}
+
+#[cfg(target_os = "macos")]
+fn lower() {
+    // SAFETY: sets the QoS class of the calling thread only.
+    unsafe {
+        libc::pthread_set_qos_class_self_np(libc::qos_class_t::QOS_CLASS_UTILITY, 0);
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn raise() -> bool {
+    false
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn lower() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_yielding_worker_thread_runs_below_normal() {
+        set_workers_yield(true);
+        let nice = std::thread::spawn(|| {
+            lower_this_thread();
+            // SAFETY: reads the calling thread's own priority.
+            unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::getpriority(libc::PRIO_PROCESS, tid)
+            }
+        })
+        .join()
+        .unwrap();
+        set_workers_yield(false);
+        assert!(nice >= WORKER_NICE, "nice {nice}");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_raised_thread_is_round_robin_or_says_it_could_not() {
+        let policy = std::thread::spawn(|| {
+            let raised = raise_this_thread();
+            // SAFETY: reads the calling thread's own policy.
+            (raised, unsafe { libc::sched_getscheduler(0) })
+        })
+        .join()
+        .unwrap();
+        match policy {
+            (true, p) => assert_eq!(p, libc::SCHED_RR),
+            (false, p) => assert_eq!(p, libc::SCHED_OTHER),
+        }
+    }
+}
