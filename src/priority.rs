@@ -6,8 +6,8 @@
 //! `CAP_SYS_NICE` or an `rtprio` limit) or the `user-interactive` QoS class
 //! (macOS, always allowed). They sleep between frames, so the workers keep
 //! every cycle the UI does not use, at their normal priority: the experiment
-//! is undisturbed. Measured on a 2-core VM with 1024 busy threads: a frame
-//! loop's wake-up lateness p99 0.1 ms with `SCHED_RR`, 160-590 ms without.
+//! is undisturbed; threads and processes the UI starts are born normal
+//! (`SCHED_RESET_ON_FORK`), and every worker-side thread sets itself normal.
 //!
 //! Fallback, where the UI cannot be raised: every worker thread and worker
 //! process runs at nice 10 (Linux) or the `utility` QoS class (macOS). It
@@ -41,10 +41,13 @@ pub fn yielding() -> bool {
     YIELD.load(Ordering::Relaxed)
 }
 
-/// Lower the calling thread, if workers yield to a UI. Called first thing on
-/// every worker thread and by the run's driver before it starts any worker,
-/// so that each is born low.
+/// A worker-side thread's priority: normal (never a UI's raised one, which a
+/// thread would otherwise inherit from the thread that started it), or
+/// lowered if workers yield to a UI. Called first thing on every worker
+/// thread and by the run's driver before it starts any worker, so each is
+/// born right.
 pub fn lower_this_thread() {
+    normal();
     if yielding() {
         lower();
     }
@@ -53,8 +56,21 @@ pub fn lower_this_thread() {
 #[cfg(target_os = "linux")]
 fn raise() -> bool {
     let param = libc::sched_param { sched_priority: 1 };
+    // Reset on fork: threads and processes it starts are born normal.
+    let policy = libc::SCHED_RR | libc::SCHED_RESET_ON_FORK;
     // SAFETY: pid 0 is the calling thread; the parameter lives across the call.
-    unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) == 0 }
+    unsafe { libc::sched_setscheduler(0, policy, &param) == 0 }
+}
+
+#[cfg(target_os = "linux")]
+fn normal() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; the parameter lives across the call.
+    unsafe {
+        if libc::sched_getscheduler(0) & !libc::SCHED_RESET_ON_FORK != libc::SCHED_OTHER {
+            libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
+        }
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -75,6 +91,14 @@ fn raise() -> bool {
 }
 
 #[cfg(target_os = "macos")]
+fn normal() {
+    // SAFETY: sets the QoS class of the calling thread only.
+    unsafe {
+        libc::pthread_set_qos_class_self_np(libc::qos_class_t::QOS_CLASS_DEFAULT, 0);
+    }
+}
+
+#[cfg(target_os = "macos")]
 fn lower() {
     // SAFETY: sets the QoS class of the calling thread only.
     unsafe {
@@ -89,6 +113,9 @@ fn raise() -> bool {
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn lower() {}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn normal() {}
 
 #[cfg(test)]
 mod tests {
@@ -123,8 +150,22 @@ mod tests {
         .join()
         .unwrap();
         match policy {
-            (true, p) => assert_eq!(p, libc::SCHED_RR),
+            (true, p) => assert_eq!(p & !libc::SCHED_RESET_ON_FORK, libc::SCHED_RR),
             (false, p) => assert_eq!(p, libc::SCHED_OTHER),
         }
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_thread_started_by_a_raised_one_is_born_normal() {
+        let child = std::thread::spawn(|| {
+            raise_this_thread();
+            std::thread::spawn(|| unsafe { libc::sched_getscheduler(0) })
+                .join()
+                .unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(child, libc::SCHED_OTHER);
     }
 }

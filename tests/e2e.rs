@@ -8,10 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 struct Session {
+    /// First, so it is dropped first: its drop writes a newline and EOF to
+    /// its pty, which must still be this session's (once the master is
+    /// closed, its descriptor number can belong to the next session's pty).
+    writer: Box<dyn Write + Send>,
     master: Box<dyn portable_pty::MasterPty + Send>,
     screen: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
-    writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
 }
 
@@ -120,11 +123,19 @@ impl Session {
 
     /// Worker pids shown in the process lanes.
     fn lane_pids(&self) -> Vec<i32> {
-        self.contents()
+        // A lane's label reads `process-N pid PID`; the log may name them too.
+        let mut pids: Vec<i32> = self
+            .contents()
             .lines()
             .filter_map(|l| l.split("process-").nth(1))
-            .filter_map(|rest| rest.split_whitespace().nth(2).and_then(|p| p.parse().ok()))
-            .collect()
+            .filter_map(|rest| {
+                let w: Vec<&str> = rest.split_whitespace().collect();
+                (w.get(1) == Some(&"pid")).then(|| w.get(2)?.parse().ok())?
+            })
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
     }
 
     /// The terminal was handed back: raw mode off (the tty echoes and
@@ -179,7 +190,10 @@ fn open_run_watch_lanes_fill_and_quit_with_the_terminal_restored() {
     s.wait_for("~");
     s.press("?");
     s.wait_for("Help");
+    // A lone Esc at a person's pace: bytes right behind it would read as Alt+key.
+    std::thread::sleep(Duration::from_millis(100));
     s.press("\x1b");
+    std::thread::sleep(Duration::from_millis(100));
     s.press("q");
     let status = s.wait_exit();
     assert!(status.success(), "{status:?}");
@@ -221,7 +235,10 @@ fn the_live_lab_preset_sweep_help_tabs_and_quit() {
     s.wait_for("completed in");
     s.press("?");
     s.wait_for("Help");
+    // A lone Esc at a person's pace: bytes right behind it would read as Alt+key.
+    std::thread::sleep(Duration::from_millis(100));
     s.press("\x1b");
+    std::thread::sleep(Duration::from_millis(100));
     // Small: the panels become tabs.
     s.resize(24, 80);
     s.wait_for(" Summary ");
