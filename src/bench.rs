@@ -315,7 +315,7 @@ fn kernel_iters_per_us() -> Result<f64> {
         .set("serial", 0.0)
         .set("work", 100_000_000u64)
         .set("tasks", 10u64);
-    s.events = false;
+    s.record_events = false;
     let f = run(&s)?;
     Ok(1e8 / (ms(f.outcome.wall_ns) * 1e3))
 }
@@ -335,7 +335,7 @@ fn overhead(scale: Scale) -> Result<Value> {
             .set("work", (per_us * task_us * tasks as f64) as u64)
             .set("tasks", tasks);
         let on = wall(&s, Scale { quick: false })?;
-        s.events = false;
+        s.record_events = false;
         let off = wall(&s, Scale { quick: false })?;
         out[key] = json!(on / off);
     }

@@ -406,7 +406,7 @@ impl Config {
             },
             switch_interval_ms: a.switch_interval_ms.unwrap_or(self.run.switch_interval_ms),
             on_error: a.on_error.unwrap_or(self.run.on_error),
-            events: !a.no_events,
+            record_events: !a.no_events,
             worker_exe: a.worker_exe.clone(),
             duration_secs: a.duration,
         };

@@ -75,7 +75,7 @@ pub struct RunSpec {
     pub switch_interval_ms: f64,
     pub on_error: OnError,
     /// Record events (`--no-events` turns them off to measure their cost).
-    pub events: bool,
+    pub record_events: bool,
     /// The executable started as a worker process; `None`: this one.
     pub worker_exe: Option<PathBuf>,
     /// Repeat the workload for this long (a soak); `None`: once.
@@ -95,7 +95,7 @@ impl RunSpec {
             gil: false,
             switch_interval_ms: 5.0,
             on_error: OnError::Stop,
-            events: true,
+            record_events: true,
             worker_exe: None,
             duration_secs: None,
         }
@@ -225,7 +225,7 @@ pub fn start(spec: RunSpec) -> Result<Run> {
     let (tx, rx) = crossbeam_channel::unbounded();
     let sent = Arc::new(AtomicU64::new(0));
     let dropped = Arc::new(AtomicU64::new(0));
-    let sink: Arc<dyn BatchSink> = if spec.events {
+    let sink: Arc<dyn BatchSink> = if spec.record_events {
         Arc::new(ChannelSink::bounded(
             tx,
             sent.clone(),
@@ -254,7 +254,7 @@ pub fn start(spec: RunSpec) -> Result<Run> {
         workers,
         clock,
         sink,
-        events: spec.events,
+        record_events: spec.record_events,
         control: control.clone(),
         gil: spec
             .gil

@@ -24,7 +24,7 @@ pub struct Hello {
     pub spawned_at: u64,
     /// The workload's spec as JSON.
     pub workload: String,
-    pub events: bool,
+    pub record_events: bool,
 }
 
 /// parlab → worker.

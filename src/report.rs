@@ -31,7 +31,7 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab) -> Value {
     if let Some(r) = &outcome.result {
         o.insert("result".into(), r.clone());
     }
-    let received = if spec.events { lab.received } else { 0 };
+    let received = if spec.record_events { lab.received } else { 0 };
     o.insert(
         "events".into(),
         json!({ "sent": outcome.events_sent, "received": received }),
@@ -179,7 +179,11 @@ pub fn human(f: &Finished) -> String {
             states.join(", ")
         );
     }
-    let received = if spec.events { f.lab.received } else { 0 };
+    let received = if spec.record_events {
+        f.lab.received
+    } else {
+        0
+    };
     out += &format!("events     sent {}, received {}\n", o.events_sent, received);
     if o.events_dropped > 0 {
         out += &format!(

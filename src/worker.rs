@@ -71,7 +71,7 @@ pub fn main() -> Result<()> {
         workers: 1,
         clock: Clock::from_origin(hello.origin),
         sink: pipe.clone(),
-        events: hello.events,
+        record_events: hello.record_events,
         control: Control::new(),
         gil: None,
         on_error: OnError::Continue,

@@ -430,7 +430,7 @@ fn populated_session() -> App {
         spec,
         workers,
         wall_ms,
-        events: 120,
+        events_sent: 120,
         ok: true,
         json: serde_json::Value::Null,
     };

@@ -212,7 +212,8 @@ pub struct RunCtx {
     pub workers: u32,
     pub clock: Clock,
     pub sink: Arc<dyn BatchSink>,
-    pub events: bool,
+    /// Whether probes record (`--no-events` measures what recording costs).
+    pub record_events: bool,
     /// Cancel, pause and the strategy's knobs.
     pub control: Control,
     pub gil: Option<Gil>,
@@ -252,7 +253,8 @@ pub struct Setup {
     pub workers: u32,
     pub clock: Clock,
     pub sink: Arc<dyn BatchSink>,
-    pub events: bool,
+    /// Whether probes record (`--no-events` measures what recording costs).
+    pub record_events: bool,
     pub control: Control,
     /// The GIL's switch interval, when a simulated GIL is on.
     pub gil: Option<std::time::Duration>,
@@ -276,7 +278,7 @@ impl RunCtx {
             workers: s.workers,
             clock: s.clock,
             sink: s.sink,
-            events: s.events,
+            record_events: s.record_events,
             control: s.control,
             gil,
             on_error: s.on_error,
@@ -296,7 +298,7 @@ impl RunCtx {
 
     /// A probe for `lane`.
     pub fn probe(&self, lane: LaneId) -> Probe {
-        Probe::new(lane, self.clock, self.sink.clone(), self.events)
+        Probe::new(lane, self.clock, self.sink.clone(), self.record_events)
     }
 
     /// `n` consecutive lane ids, the first returned.

@@ -103,7 +103,7 @@ impl Worker {
             name: name.clone(),
             spawned_at,
             workload: serde_json::to_string(&ctx.launch.workload)?,
-            events: ctx.events,
+            record_events: ctx.record_events,
         };
         // A child that died at once shows up as `Gone` from its reader below.
         let _ = write_frame(&mut stdin, &ToWorker::Hello(hello));

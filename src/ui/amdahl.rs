@@ -1,14 +1,14 @@
 //! The Amdahl panel: the sweep's measured speedups, the ideal line, the fitted
 //! curve with its `p`, and Gustafson's line on a toggle (`G`).
 
-use super::app::App;
+use super::app::{App, SweepState};
+use super::chart;
 use super::theme::Theme;
 use crate::analysis::{amdahl, gustafson};
 use crate::event::WorkerState;
-use ratatui::layout::Rect;
-use ratatui::symbols::Marker;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LegendPosition, Paragraph};
+use ratatui::widgets::{Block, Chart, LegendPosition, Paragraph};
 use ratatui::Frame;
 
 /// The panel's title line: `Amdahl  p = 0.93` once fitted.
@@ -39,78 +39,64 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         return;
     };
     let max_n = s.grid.iter().copied().max().unwrap_or(1).max(2) as f64;
-    let measured: Vec<(f64, f64)> = s
-        .points
-        .iter()
-        .map(|p| (p.workers as f64, p.speedup))
-        .collect();
-    let curve = |f: &dyn Fn(f64) -> f64| -> Vec<(f64, f64)> {
-        (0..=40)
-            .map(|i| 1.0 + (max_n - 1.0) * i as f64 / 40.0)
-            .map(|n| (n, f(n)))
-            .collect()
-    };
-    let ideal = curve(&|n| n);
-    let fitted =
-        s.p.map(|p| curve(&move |n| amdahl(p, n)))
-            .unwrap_or_default();
-    let gus = match (app.gustafson, s.p) {
-        (true, Some(p)) => curve(&move |n| gustafson(p, n)),
-        _ => Vec::new(),
-    };
+    let c = Curves::of(s, app.gustafson, max_n);
+    let fit_name =
+        s.p.map(|p| format!("Amdahl p={p:.2}"))
+            .unwrap_or_else(|| "Amdahl".into());
     let mut data = vec![
-        Dataset::default()
-            .name("ideal")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme.dim())
-            .data(&ideal),
-        Dataset::default()
-            .name(
-                s.p.map(|p| format!("Amdahl p={p:.2}"))
-                    .unwrap_or_else(|| "Amdahl".into()),
-            )
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme.state(WorkerState::Running))
-            .data(&fitted),
-        Dataset::default()
-            .name("measured")
-            .marker(Marker::Block)
-            .graph_type(GraphType::Scatter)
-            .style(theme.state(WorkerState::GilWait))
-            .data(&measured),
+        chart::line("ideal", theme.dim(), &c.ideal),
+        chart::line(fit_name, theme.state(WorkerState::Running), &c.fitted),
+        chart::points("measured", theme.state(WorkerState::GilWait), &c.measured),
     ];
-    if !gus.is_empty() {
-        data.push(
-            Dataset::default()
-                .name("Gustafson")
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme.state(WorkerState::QueueEmpty))
-                .data(&gus),
-        );
+    if !c.gustafson.is_empty() {
+        let style = theme.state(WorkerState::QueueEmpty);
+        data.push(chart::line("Gustafson", style, &c.gustafson));
     }
+    let top = [format!("{max_n:.0}"), format!("{max_n:.0}")];
     let chart = Chart::new(data)
         .block(block)
         .legend_position(Some(LegendPosition::TopLeft))
-        .hidden_legend_constraints((
-            ratatui::layout::Constraint::Ratio(1, 2),
-            ratatui::layout::Constraint::Ratio(1, 2),
-        ))
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
         .x_axis(
-            Axis::default()
-                .title("workers")
-                .bounds([1.0, max_n])
-                .labels(["1".to_string(), format!("{max_n:.0}")])
-                .style(theme.dim()),
+            chart::axis([1.0, max_n], ["1".into(), top[0].clone()], theme.dim()).title("workers"),
         )
         .y_axis(
-            Axis::default()
-                .title("speedup")
-                .bounds([0.0, max_n])
-                .labels(["0".to_string(), format!("{max_n:.0}")])
-                .style(theme.dim()),
+            chart::axis([0.0, max_n], ["0".into(), top[1].clone()], theme.dim()).title("speedup"),
         );
     frame.render_widget(chart, area);
+}
+
+/// The panel's data: measured points, and the ideal, fitted and Gustafson curves up to `max_n`.
+struct Curves {
+    measured: Vec<(f64, f64)>,
+    ideal: Vec<(f64, f64)>,
+    fitted: Vec<(f64, f64)>,
+    gustafson: Vec<(f64, f64)>,
+}
+
+impl Curves {
+    fn of(s: &SweepState, with_gustafson: bool, max_n: f64) -> Self {
+        let curve = |f: &dyn Fn(f64) -> f64| -> Vec<(f64, f64)> {
+            (0..=40)
+                .map(|i| 1.0 + (max_n - 1.0) * i as f64 / 40.0)
+                .map(|n| (n, f(n)))
+                .collect()
+        };
+        Self {
+            measured: s
+                .points
+                .iter()
+                .map(|p| (p.workers as f64, p.speedup))
+                .collect(),
+            ideal: curve(&|n| n),
+            fitted: s
+                .p
+                .map(|p| curve(&move |n| amdahl(p, n)))
+                .unwrap_or_default(),
+            gustafson: match (with_gustafson, s.p) {
+                (true, Some(p)) => curve(&move |n| gustafson(p, n)),
+                _ => Vec::new(),
+            },
+        }
+    }
 }

@@ -188,7 +188,8 @@ pub struct RunRow {
     pub spec: RunSpec,
     pub workers: u32,
     pub wall_ms: f64,
-    pub events: u64,
+    /// Events sent by its workers.
+    pub events_sent: u64,
     pub ok: bool,
     /// The run as `parlab run --json` prints it, for export.
     pub json: Value,
@@ -363,29 +364,12 @@ impl App {
         match action {
             Start => self.start(),
             Stop => self.stop(),
-            Pause => {
-                if let Some(run) = &self.run {
-                    let p = !run.control().is_paused();
-                    run.control().set_paused(p);
-                    self.lab.note(if p { "run paused" } else { "run resumed" });
-                }
-            }
+            Pause => self.toggle_pause(),
             Quit => {
                 self.stop();
                 self.quit = true;
             }
-            NextPanel | PrevPanel => {
-                let i = Panel::ALL
-                    .iter()
-                    .position(|&p| p == self.focus)
-                    .unwrap_or(0);
-                let n = Panel::ALL.len();
-                self.focus = Panel::ALL[if action == NextPanel {
-                    (i + 1) % n
-                } else {
-                    (i + n - 1) % n
-                }];
-            }
+            NextPanel | PrevPanel => self.cycle_focus(action == NextPanel),
             Left | Right | Up | Down => self.arrow(action),
             MoreWorkers => self.step_workers(true),
             FewerWorkers => self.step_workers(false),
@@ -420,6 +404,29 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Pause or resume the run itself.
+    fn toggle_pause(&mut self) {
+        if let Some(run) = &self.run {
+            let p = !run.control().is_paused();
+            run.control().set_paused(p);
+            self.lab.note(if p { "run paused" } else { "run resumed" });
+        }
+    }
+
+    /// Tab and Shift-Tab: the next or the previous panel.
+    fn cycle_focus(&mut self, forward: bool) {
+        let i = Panel::ALL
+            .iter()
+            .position(|&p| p == self.focus)
+            .unwrap_or(0);
+        let n = Panel::ALL.len();
+        self.focus = Panel::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }];
     }
 
     /// Arrows act inside the focused panel.
@@ -702,7 +709,7 @@ impl App {
             spec: info.spec.clone(),
             workers: info.workers,
             wall_ms: crate::clock::ms(outcome.wall_ns),
-            events: outcome.events_sent,
+            events_sent: outcome.events_sent,
             ok,
             json,
         });

@@ -5,6 +5,7 @@
 pub mod amdahl;
 pub mod app;
 pub mod cache;
+pub mod chart;
 pub mod cpu;
 pub mod form;
 pub mod help;
@@ -46,36 +47,44 @@ pub struct Screen {
     pub too_small: bool,
 }
 
+/// Rows of the settings form.
+const SETTINGS_H: u16 = 4;
+
 /// The layout: every panel at once on a large screen, tabs on a small one.
 pub fn layout(area: Rect, app: &App) -> Screen {
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
-        return Screen {
+        Screen {
             too_small: true,
             ..Screen::default()
-        };
+        }
+    } else if area.width >= FULL_SIZE.0 && area.height >= FULL_SIZE.1 {
+        full_layout(area, app.lab.lanes.len())
+    } else {
+        tab_layout(area, tab_shown(app))
     }
-    let settings_h = 4;
-    if area.width >= FULL_SIZE.0 && area.height >= FULL_SIZE.1 {
-        let lanes = app.lab.lanes.len().max(2) as u16;
-        let [settings, timeline, row_a, row_b, log, status] = Layout::vertical([
-            Constraint::Length(settings_h),
-            Constraint::Length((lanes + 2).clamp(5, 18)),
-            Constraint::Length(11),
-            Constraint::Length(12),
-            Constraint::Min(5),
-            Constraint::Length(1),
-        ])
-        .areas(area);
-        let thirds =
-            |r: Rect| -> [Rect; 3] { Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(r) };
-        let [q, c, cpu] = thirds(row_a);
-        let [a, runs, summary] = Layout::horizontal([
-            Constraint::Percentage(30),
-            Constraint::Percentage(40),
-            Constraint::Percentage(30),
-        ])
-        .areas(row_b);
-        let panels = vec![
+}
+
+/// Every panel at once; the Timeline as tall as its lanes (within bounds).
+fn full_layout(area: Rect, lanes: usize) -> Screen {
+    let lanes = lanes.clamp(2, 100) as u16;
+    let [settings, timeline, row_a, row_b, log, status] = Layout::vertical([
+        Constraint::Length(SETTINGS_H),
+        Constraint::Length((lanes + 2).clamp(5, 18)),
+        Constraint::Length(11),
+        Constraint::Length(12),
+        Constraint::Min(5),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let [q, c, cpu] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(row_a);
+    let [a, runs, summary] = Layout::horizontal([
+        Constraint::Percentage(30),
+        Constraint::Percentage(40),
+        Constraint::Percentage(30),
+    ])
+    .areas(row_b);
+    Screen {
+        panels: vec![
             (Panel::Settings, settings),
             (Panel::Timeline, timeline),
             (Panel::Queue, q),
@@ -85,22 +94,22 @@ pub fn layout(area: Rect, app: &App) -> Screen {
             (Panel::Runs, runs),
             (Panel::Summary, summary),
             (Panel::Log, log),
-        ];
-        return Screen {
-            panels,
-            tabs: Vec::new(),
-            status,
-            too_small: false,
-        };
+        ],
+        tabs: Vec::new(),
+        status,
+        too_small: false,
     }
+}
+
+/// The settings, a bar of tabs, and the one panel `shown`.
+fn tab_layout(area: Rect, shown: Panel) -> Screen {
     let [settings, bar, content, status] = Layout::vertical([
-        Constraint::Length(settings_h),
+        Constraint::Length(SETTINGS_H),
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(1),
     ])
     .areas(area);
-    let shown = tab_shown(app);
     let mut tabs = Vec::new();
     let mut x = bar.x;
     for p in Panel::ALL.iter().filter(|&&p| p != Panel::Settings) {

@@ -2,13 +2,13 @@
 //! rates, and who is blocked right now.
 
 use super::app::App;
+use super::chart;
 use super::theme::Theme;
 use crate::clock::ms;
 use crate::event::{Role, WorkerState};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::symbols::Marker;
 use ratatui::text::Line;
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
+use ratatui::widgets::{Block, Chart, Paragraph};
 use ratatui::Frame;
 
 /// Draw the panel.
@@ -54,31 +54,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let end = ms(now).max(1.0);
     let capacity = [(0.0, cap as f64), (end, cap as f64)];
     let data = vec![
-        Dataset::default()
-            .name("capacity")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme.state(WorkerState::QueueFull))
-            .data(&capacity),
-        Dataset::default()
-            .name("depth")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme.state(WorkerState::Running))
-            .data(&points),
+        chart::line("capacity", theme.state(WorkerState::QueueFull), &capacity),
+        chart::line("depth", theme.state(WorkerState::Running), &points),
     ];
     let chart_widget = Chart::new(data)
-        .x_axis(
-            Axis::default()
-                .bounds([0.0, end])
-                .labels(["0".to_string(), format!("{end:.0} ms")])
-                .style(theme.dim()),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds([0.0, cap as f64 * 1.1])
-                .labels(["0".to_string(), cap.to_string()])
-                .style(theme.dim()),
-        );
+        .x_axis(chart::axis(
+            [0.0, end],
+            ["0".into(), format!("{end:.0} ms")],
+            theme.dim(),
+        ))
+        .y_axis(chart::axis(
+            [0.0, cap as f64 * 1.1],
+            ["0".into(), cap.to_string()],
+            theme.dim(),
+        ));
     frame.render_widget(chart_widget, chart);
 }

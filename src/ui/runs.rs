@@ -2,7 +2,7 @@
 //! speedup against the matching sequential run. `r` reruns the selected row,
 //! `e` exports it as `parlab run --json` would print it.
 
-use super::app::App;
+use super::app::{App, RunRow};
 use super::theme::Theme;
 use crate::engine::RunSpec;
 use ratatui::layout::{Constraint, Rect};
@@ -13,6 +13,31 @@ use ratatui::Frame;
 /// The parameters that tell runs of one workload apart, as its table says.
 pub fn params(spec: &RunSpec) -> String {
     spec.workload.desc.label_of(&spec.workload.params)
+}
+
+/// One finished run: its settings, wall time, speedup and efficiency against
+/// the matching sequential run (`-` until there is one), events sent.
+fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
+    let speedup = app.baseline_ms(&r.spec).map(|b| b / r.wall_ms.max(1e-9));
+    let cell = |f: &dyn Fn(f64) -> String| speedup.map(f).unwrap_or_else(|| "-".into());
+    let style = if r.ok {
+        ratatui::style::Style::new()
+    } else {
+        theme.error()
+    };
+    Row::new(vec![
+        format!("{}", i + 1),
+        r.spec.workload.name().to_string(),
+        params(&r.spec),
+        r.spec.strategy.name().to_string(),
+        if r.gil() { "on".into() } else { "off".into() },
+        r.workers.to_string(),
+        format!("{:.0}", r.wall_ms),
+        cell(&|s| format!("{s:.2}×")),
+        cell(&|s| format!("{:.0}%", 100.0 * s / r.workers as f64)),
+        r.events_sent.to_string(),
+    ])
+    .style(style)
 }
 
 /// Draw the panel.
@@ -32,31 +57,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         .history
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            let speedup = app.baseline_ms(&r.spec).map(|b| b / r.wall_ms.max(1e-9));
-            let cell =
-                |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map(f).unwrap_or_else(|| "-".into());
-            let style = if r.ok {
-                ratatui::style::Style::new()
-            } else {
-                theme.error()
-            };
-            Row::new(vec![
-                format!("{}", i + 1),
-                r.spec.workload.name().to_string(),
-                params(&r.spec),
-                r.spec.strategy.name().to_string(),
-                if r.gil() { "on".into() } else { "off".into() },
-                r.workers.to_string(),
-                format!("{:.0}", r.wall_ms),
-                cell(speedup, &|s| format!("{s:.2}×")),
-                cell(speedup, &|s| {
-                    format!("{:.0}%", 100.0 * s / r.workers as f64)
-                }),
-                r.events.to_string(),
-            ])
-            .style(style)
-        })
+        .map(|(i, r)| row(app, i, r, theme))
         .collect();
     let widths = [
         Constraint::Length(3),

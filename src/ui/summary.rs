@@ -4,6 +4,7 @@
 use super::app::App;
 use super::theme::Theme;
 use crate::clock::ms;
+use crate::source::{Meta, Outcome};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
@@ -22,89 +23,13 @@ fn short_result(r: &serde_json::Value) -> String {
 
 /// Draw the panel.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
-    let mut lines = Vec::new();
-    match &app.info {
-        None => lines.push(Line::styled(
+    let mut lines = match &app.info {
+        None => vec![Line::styled(
             "no run yet: Enter starts one, 1-6 load a preset",
             theme.dim(),
-        )),
-        Some(info) => {
-            let state = if app.paused() {
-                "paused"
-            } else if app.running() {
-                "running"
-            } else if app.outcome.as_ref().is_some_and(|o| !o.failures.is_empty()) {
-                "failed"
-            } else if app.outcome.as_ref().is_some_and(|o| o.cancelled) {
-                "stopped"
-            } else {
-                "finished"
-            };
-            let wall = app
-                .outcome
-                .as_ref()
-                .map(|o| ms(o.wall_ns))
-                .unwrap_or_else(|| ms(app.now_ns()));
-            let gil = if info.spec.gil_applies() {
-                " · GIL"
-            } else {
-                ""
-            };
-            lines.push(Line::from(format!(
-                "{} · {} · {} workers{gil} · {state}",
-                info.spec.workload.name(),
-                info.spec.strategy.name(),
-                info.workers
-            )));
-            lines.push(Line::from(format!(
-                "wall {wall:.1} ms · tasks {}/{}",
-                app.lab.tasks_done,
-                info.tasks.len()
-            )));
-            match (app.baseline_ms(&info.spec), &app.outcome) {
-                (Some(base), Some(_)) => {
-                    let speedup = base / wall.max(1e-9);
-                    lines.push(Line::from(format!(
-                        "speedup {speedup:.2}× · efficiency {:.0}% (against sequential {base:.0} ms)",
-                        100.0 * speedup / info.workers as f64
-                    )));
-                }
-                _ => lines.push(Line::styled(
-                    "speedup: run this workload sequentially too",
-                    theme.dim(),
-                )),
-            }
-            let sent = app
-                .outcome
-                .as_ref()
-                .map(|o| o.events_sent.to_string())
-                .unwrap_or_else(|| "…".into());
-            lines.push(Line::from(format!(
-                "events sent {sent} · received {}",
-                app.lab.received
-            )));
-            if let Some(o) = &app.outcome {
-                if let Some(r) = &o.result {
-                    lines.push(Line::styled(
-                        format!("result {}", short_result(r)),
-                        theme.dim(),
-                    ));
-                }
-                for f in &o.failures {
-                    lines.push(Line::styled(
-                        format!(
-                            "FAILED {} (pid {}) {}: {}",
-                            f.lane,
-                            f.pid,
-                            f.task.clone().unwrap_or_default(),
-                            f.reason
-                        ),
-                        theme.error(),
-                    ));
-                }
-            }
-        }
-    }
+        )],
+        Some(info) => run_lines(app, info, theme),
+    };
     if let Some(preset) = &app.preset {
         if !app.pending.is_empty() {
             lines.push(Line::styled(
@@ -120,4 +45,100 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
         area,
     );
+}
+
+/// The run's state in one word.
+fn state(app: &App) -> &'static str {
+    let outcome = app.outcome.as_ref();
+    if app.paused() {
+        "paused"
+    } else if app.running() {
+        "running"
+    } else if outcome.is_some_and(|o| !o.failures.is_empty()) {
+        "failed"
+    } else if outcome.is_some_and(|o| o.cancelled) {
+        "stopped"
+    } else {
+        "finished"
+    }
+}
+
+/// What the run is, how long it has taken, its speedup, its events, its end.
+fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
+    let wall = app
+        .outcome
+        .as_ref()
+        .map(|o| ms(o.wall_ns))
+        .unwrap_or_else(|| ms(app.now_ns()));
+    let gil = if info.spec.gil_applies() {
+        " · GIL"
+    } else {
+        ""
+    };
+    let mut lines = vec![
+        Line::from(format!(
+            "{} · {} · {} workers{gil} · {}",
+            info.spec.workload.name(),
+            info.spec.strategy.name(),
+            info.workers,
+            state(app)
+        )),
+        Line::from(format!(
+            "wall {wall:.1} ms · tasks {}/{}",
+            app.lab.tasks_done,
+            info.tasks.len()
+        )),
+        speedup_line(app, info, wall, theme),
+    ];
+    let sent = app
+        .outcome
+        .as_ref()
+        .map(|o| o.events_sent.to_string())
+        .unwrap_or_else(|| "…".into());
+    lines.push(Line::from(format!(
+        "events sent {sent} · received {}",
+        app.lab.received
+    )));
+    if let Some(o) = &app.outcome {
+        lines.extend(outcome_lines(o, theme));
+    }
+    lines
+}
+
+/// Speedup and efficiency against this session's sequential run, once both exist.
+fn speedup_line<'a>(app: &App, info: &Meta, wall: f64, theme: &Theme) -> Line<'a> {
+    match (app.baseline_ms(&info.spec), &app.outcome) {
+        (Some(base), Some(_)) => {
+            let speedup = base / wall.max(1e-9);
+            Line::from(format!(
+                "speedup {speedup:.2}× · efficiency {:.0}% (against sequential {base:.0} ms)",
+                100.0 * speedup / info.workers as f64
+            ))
+        }
+        _ => Line::styled("speedup: run this workload sequentially too", theme.dim()),
+    }
+}
+
+/// The result, and every failure.
+fn outcome_lines<'a>(o: &Outcome, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines = Vec::new();
+    if let Some(r) = &o.result {
+        lines.push(Line::styled(
+            format!("result {}", short_result(r)),
+            theme.dim(),
+        ));
+    }
+    for f in &o.failures {
+        lines.push(Line::styled(
+            format!(
+                "FAILED {} (pid {}) {}: {}",
+                f.lane,
+                f.pid,
+                f.task.clone().unwrap_or_default(),
+                f.reason
+            ),
+            theme.error(),
+        ));
+    }
+    lines
 }
