@@ -7,12 +7,6 @@ use parlab::cli::{Cli, Command, RunArgs};
 use parlab::{config, headless, report, UserError};
 use std::process::ExitCode;
 
-/// mimalloc: each thread allocates from its own heap and frees across threads
-/// without a lock, so a preempted worker never holds a lock the UI thread
-/// needs (glibc's arenas are shared by 1024 threads and stall the frame loop).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
