@@ -41,17 +41,7 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
             label: "work",
             step: Step::Hidden,
         },
-        Param {
-            key: "tasks",
-            help: "tasks the parallel part is split into",
-            kind: Kind::Int {
-                min: 1,
-                max: 1_000_000,
-            },
-            default: Default::Int(32),
-            label: "tasks",
-            step: Step::Double,
-        },
+        super::tasks_param("tasks the parallel part is split into", 32),
     ],
     label: &["serial"],
     result: &["serial_fraction", "checksum", "serial_ms", "parallel_ms"],

@@ -77,6 +77,22 @@ impl Descriptor {
     }
 }
 
+/// The `tasks` parameter of a workload split into chunks: the same range for
+/// each, its own help and default.
+pub const fn tasks_param(help: &'static str, default: u64) -> Param {
+    Param {
+        key: "tasks",
+        help,
+        kind: crate::param::Kind::Int {
+            min: 1,
+            max: 1_000_000,
+        },
+        default: crate::param::Default::Int(default),
+        label: "tasks",
+        step: crate::param::Step::Double,
+    }
+}
+
 /// Every workload, in `parlab list` order: the one place that names them all.
 pub const REGISTRY: &[&Descriptor] = &[
     &collatz::DESCRIPTOR,

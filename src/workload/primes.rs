@@ -33,17 +33,7 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
             label: "size",
             step: Step::Double,
         },
-        Param {
-            key: "tasks",
-            help: "chunks the range is split into",
-            kind: Kind::Int {
-                min: 1,
-                max: 1_000_000,
-            },
-            default: Default::Int(32),
-            label: "tasks",
-            step: Step::Double,
-        },
+        super::tasks_param("chunks the range is split into", 32),
         Param {
             key: "method",
             help: "trial (trial division: later chunks cost more) or sieve (segmented sieve)",

@@ -31,17 +31,7 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
             label: "size",
             step: Step::Double,
         },
-        Param {
-            key: "tasks",
-            help: "tasks the increments are split into",
-            kind: Kind::Int {
-                min: 1,
-                max: 1_000_000,
-            },
-            default: Default::Int(8),
-            label: "tasks",
-            step: Step::Double,
-        },
+        super::tasks_param("tasks the increments are split into", 8),
         Param {
             key: "mode",
             help: "unsynchronized (lost updates), mutex or atomic",
