@@ -12,8 +12,10 @@ use std::sync::Arc;
 /// A lane is one worker: a thread, a process, a producer, a consumer or the event loop.
 pub type LaneId = u32;
 
-/// What a worker is doing. One list everywhere: events, model, timeline, JSON.
+/// What a worker is doing. One list everywhere: events, model, timeline, JSON
+/// (serde's names are [`WorkerState::name`]'s; a test holds them equal).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum WorkerState {
     /// Computing.
     Running,
@@ -80,8 +82,9 @@ impl WorkerState {
     }
 }
 
-/// What kind of worker a lane is.
+/// What kind of worker a lane is (serde's names are [`Role::word`]'s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// A thread of parlab's.
     Thread,
@@ -92,6 +95,7 @@ pub enum Role {
     /// A queue consumer.
     Consumer,
     /// The async event loop.
+    #[serde(rename = "loop")]
     EventLoop,
 }
 
@@ -364,6 +368,22 @@ pub fn os_thread_id() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_says_each_state_and_role_as_the_screen_does() {
+        for s in WorkerState::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+        for r in [
+            Role::Thread,
+            Role::Process,
+            Role::Producer,
+            Role::Consumer,
+            Role::EventLoop,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.word());
+        }
+    }
 
     #[test]
     fn probe_batches_and_counts_every_event() {
