@@ -41,6 +41,8 @@ pub enum Command {
     Sweep(SweepCmd),
     /// Measure the lab itself, and the lesson's figures beside CPython's
     Bench(BenchArgs),
+    /// Trust a folder's parlab.toml to name programs to run (its script, its interpreter)
+    Trust(TrustArgs),
     /// A worker process, started by parlab itself
     #[command(hide = true)]
     Worker,
@@ -57,6 +59,20 @@ pub struct SweepCmd {
     /// Print exactly one JSON object instead of the table
     #[arg(long)]
     pub json: bool,
+}
+
+/// `parlab trust`.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// The file to trust, as it is now [default: ./parlab.toml]
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Show every trusted file and whether it still matches [default: off]
+    #[arg(long, conflicts_with_all = ["file", "revoke"])]
+    pub list: bool,
+    /// Forget a trusted file [default: none]
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    pub revoke: Option<PathBuf>,
 }
 
 /// `parlab bench`.

@@ -120,6 +120,17 @@ pub struct Config {
     /// Each workload's and strategy's section (`[collatz]`, `[queue]`): its
     /// table's defaults with the file's values laid over them.
     pub sections: BTreeMap<&'static str, Values>,
+    /// Settings that name a program, in a folder's file the user has not trusted.
+    pub refused: Vec<Refused>,
+}
+
+/// A setting left out because its file is not trusted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refused {
+    pub file: String,
+    pub line: usize,
+    pub section: &'static str,
+    pub key: &'static str,
 }
 
 impl std::default::Default for Config {
@@ -130,6 +141,7 @@ impl std::default::Default for Config {
             sections: every_table()
                 .map(|(name, params)| (name, Values::defaults(params)))
                 .collect(),
+            refused: Vec::new(),
         }
     }
 }
@@ -144,8 +156,26 @@ fn every_table() -> impl Iterator<Item = (&'static str, &'static [Param])> {
     )
 }
 
+/// How a config file was found: the user's choice, or the current folder's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// `--config FILE`.
+    Flag,
+    /// `$PARLAB_CONFIG`.
+    Env,
+    /// `./parlab.toml`: whoever made the folder wrote it.
+    Folder,
+    /// The user's own config file.
+    User,
+}
+
 /// Where the config comes from, in order of precedence.
 pub fn locate(explicit: Option<&Path>, no_config: bool) -> Result<Option<PathBuf>> {
+    Ok(find(explicit, no_config)?.map(|(p, _)| p))
+}
+
+/// The config file in force and how it was found.
+pub fn find(explicit: Option<&Path>, no_config: bool) -> Result<Option<(PathBuf, Found)>> {
     if no_config {
         return Ok(None);
     }
@@ -155,7 +185,7 @@ pub fn locate(explicit: Option<&Path>, no_config: bool) -> Result<Option<PathBuf
                 UserError::new(format!("config file '{}' does not exist", p.display())).into(),
             );
         }
-        return Ok(Some(p.to_path_buf()));
+        return Ok(Some((p.to_path_buf(), Found::Flag)));
     }
     if let Some(p) = std::env::var_os("PARLAB_CONFIG").filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
@@ -166,13 +196,15 @@ pub fn locate(explicit: Option<&Path>, no_config: bool) -> Result<Option<PathBuf
             ))
             .into());
         }
-        return Ok(Some(p));
+        return Ok(Some((p, Found::Env)));
     }
     let here = PathBuf::from("parlab.toml");
     if here.is_file() {
-        return Ok(Some(here));
+        return Ok(Some((here, Found::Folder)));
     }
-    Ok(platform_config().filter(|p| p.is_file()))
+    Ok(platform_config()
+        .filter(|p| p.is_file())
+        .map(|p| (p, Found::User)))
 }
 
 /// `~/.config/parlab/config.toml` (Linux, `$XDG_CONFIG_HOME` honoured),
@@ -192,21 +224,29 @@ pub fn platform_config() -> Option<PathBuf> {
     Some(dir.join("parlab").join("config.toml"))
 }
 
-/// Load the config in force.
+/// Load the config in force. A folder's own `parlab.toml` that the user has
+/// not trusted loads all but its settings that name a program to run.
 pub fn load(explicit: Option<&Path>, no_config: bool) -> Result<Config> {
-    match locate(explicit, no_config)? {
+    match find(explicit, no_config)? {
         None => Ok(Config::default()),
-        Some(path) => {
+        Some((path, found)) => {
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 UserError::new(format!("cannot read config file '{}': {e}", path.display()))
             })?;
-            parse(&text, &path.display().to_string())
+            let trusted = found != Found::Folder
+                || crate::trust::Store::load()?.trusts(&path, text.as_bytes());
+            parse_from(&text, &path.display().to_string(), trusted)
         }
     }
 }
 
 /// Parse and validate a config file's text; errors name the file, line and key.
 pub fn parse(text: &str, file: &str) -> Result<Config> {
+    parse_from(text, file, true)
+}
+
+/// Parse a file; an untrusted one keeps its settings that name a program aside.
+pub fn parse_from(text: &str, file: &str, trusted: bool) -> Result<Config> {
     let syntax = |e: toml::de::Error| -> anyhow::Error {
         let line = e.span().map(|s| line_at(text, s.start)).unwrap_or(1);
         let key = key_on_line(text, line);
@@ -226,7 +266,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config> {
         if section == "run" || section == "tui" {
             continue;
         }
-        config.read_section(section, value, text, file)?;
+        config.read_section(section, value, text, file, trusted)?;
     }
     Ok(config)
 }
@@ -308,6 +348,7 @@ impl Config {
         value: &param::Raw,
         text: &str,
         file: &str,
+        trusted: bool,
     ) -> Result<()> {
         let Some((name, params)) = every_table().find(|(n, _)| *n == section) else {
             let valid: Vec<&str> = ["run", "tui"]
@@ -344,9 +385,42 @@ impl Config {
                     "{file}, line {line}: key `{key}` in [{section}]: {why}"
                 ))
             })?;
-            values.put(key, got);
+            if p.kind == Kind::Program && !trusted {
+                self.refused.push(Refused {
+                    file: file.to_string(),
+                    line,
+                    section: name,
+                    key: p.key,
+                });
+            } else {
+                values.put(key, got);
+            }
         }
         Ok(())
+    }
+
+    /// Refuse a run that would need a program setting of an untrusted
+    /// folder file: one line naming the file, the line, the key and
+    /// `parlab trust`. (The setting was never applied, so nothing else could run it.)
+    pub fn check_trusted(&self, spec: &RunSpec) -> Result<(), UserError> {
+        let w = &spec.workload;
+        let s = &spec.strategy;
+        // Refused where the run would have used it: its section, and no flag
+        // (the user's own choice) set the key since.
+        let still_default = |values: &Values, p: Option<&Param>| {
+            p.is_some_and(|p| values.get(p.key).cloned() == p.default_value())
+        };
+        let needed = |r: &&Refused| {
+            (r.section == w.name() && still_default(&w.params, w.desc.param(r.key)))
+                || (r.section == s.name() && still_default(&s.params, s.desc.param(r.key)))
+        };
+        match self.refused.iter().find(needed) {
+            None => Ok(()),
+            Some(r) => Err(UserError::new(format!(
+                "{}, line {}: key `{}` in [{}] names a program to run, and this folder's parlab.toml is not trusted: read it, then run `parlab trust`",
+                r.file, r.line, r.key, r.section
+            ))),
+        }
     }
 
     /// A workload with this file's values.

@@ -30,6 +30,7 @@ pub mod signals;
 pub mod source;
 pub mod strategy;
 pub mod sweep;
+pub mod trust;
 pub mod ui;
 pub mod worker;
 pub mod workload;

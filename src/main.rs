@@ -27,9 +27,17 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Some(Command::Worker) = cli.command {
-        parlab::worker::main()?;
-        return Ok(ExitCode::SUCCESS);
+    match &cli.command {
+        Some(Command::Worker) => {
+            parlab::worker::main()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Trust(t)) => {
+            let said = parlab::trust::command(t.file.as_deref(), t.list, t.revoke.as_deref())?;
+            print!("{said}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let config = config::load(cli.config.as_deref(), cli.no_config)?;
     match cli.command {
@@ -43,6 +51,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Run(cmd)) => {
             let spec = config.to_spec(&cmd.args)?;
+            config.check_trusted(&spec)?;
             parlab::signals::listen();
             parlab::strategy::silence_worker_panics();
             let finished = headless::run_until(spec, || parlab::signals::received().is_some())?;
@@ -79,6 +88,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => parlab::sweep::default_grid(parlab::sampler::logical_cores()),
             };
             let spec = config.to_spec(&args)?;
+            config.check_trusted(&spec)?;
             let quiet = cmd.json;
             let sweep = parlab::sweep::run(&spec, &grid, cmd.repeat, |p| {
                 if !quiet {
@@ -108,7 +118,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", list());
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Worker) => unreachable!("handled above"),
+        Some(Command::Worker | Command::Trust(_)) => unreachable!("handled above"),
     }
 }
 

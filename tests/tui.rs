@@ -581,3 +581,35 @@ fn a_whole_session_through_the_app_loop_with_injected_input() {
         7
     );
 }
+
+#[test]
+fn an_untrusted_folder_files_script_is_a_message_and_no_run() {
+    let config = parlab::config::parse_from(
+        "[shell]\nscript = \"x.sh\"\nunit_ms = 1\n",
+        "./parlab.toml",
+        false,
+    )
+    .unwrap();
+    let mut args = parlab::cli::RunArgs {
+        workload: Some("shell".into()),
+        ..Default::default()
+    };
+    args.params.set("count", "1");
+    let spec = config.to_spec(&args).unwrap();
+    assert_eq!(spec.workload.params.text("script"), None, "never applied");
+    let mut app = App::new(spec, 30);
+    app.config = config;
+    app.apply(Action::Start);
+    assert!(!app.running(), "the run does not start");
+    let said = app.message.clone().unwrap_or_default();
+    assert!(
+        said.contains("script") && said.contains("parlab trust"),
+        "{said}"
+    );
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    assert!(
+        screen(&terminal).contains("parlab trust"),
+        "shown on screen"
+    );
+}

@@ -539,6 +539,11 @@ impl App {
     }
 
     fn launch(&mut self, spec: RunSpec) {
+        if let Err(refused) = self.config.check_trusted(&spec) {
+            self.pending.clear();
+            self.message = Some(refused.to_string());
+            return;
+        }
         match engine::start(spec) {
             Ok(run) => self.watch(Box::new(run)),
             Err(e) => {
