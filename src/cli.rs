@@ -59,6 +59,16 @@ pub struct SweepCmd {
     /// Print exactly one JSON object instead of the table
     #[arg(long)]
     pub json: bool,
+    /// Before timing, wait up to this long for other programs to use less than [run] disturbed_threshold; 0 waits not [default: 3]
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_wait)]
+    pub wait_quiet: f64,
+}
+
+fn parse_wait(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(w) if (0.0..=3600.0).contains(&w) => Ok(w),
+        _ => Err("must be 0..=3600 (seconds)".into()),
+    }
 }
 
 /// `parlab trust`.
@@ -87,6 +97,9 @@ pub struct BenchArgs {
     /// Measure only these sections, like frame_under_load,overhead [default: every section]
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Before timing, wait up to this long for other programs to use less than [run] disturbed_threshold; 0 waits not [default: 3]
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_wait)]
+    pub wait_quiet: f64,
 }
 
 /// `parlab run`.

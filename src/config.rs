@@ -31,7 +31,23 @@ pub struct RunSection {
     pub gil: bool,
     pub switch_interval_ms: f64,
     pub on_error: OnError,
+    /// Others using more than this many cores mark a run disturbed.
+    pub disturbed_threshold: f64,
 }
+
+/// `[run] disturbed_threshold`.
+pub const DISTURBED_THRESHOLD: Param = Param {
+    key: "disturbed_threshold",
+    help: "a run is marked disturbed when other programs used more than this many cores, on average, while it ran",
+    kind: Kind::Float {
+        min: 0.0,
+        max: 4096.0,
+        open: false,
+    },
+    default: Default::Float(crate::sampler::DISTURBED_THRESHOLD),
+    label: "disturbed",
+    step: Step::Hidden,
+};
 
 impl std::default::Default for RunSection {
     fn default() -> Self {
@@ -43,6 +59,7 @@ impl std::default::Default for RunSection {
             gil: false,
             switch_interval_ms: 5.0,
             on_error: OnError::Stop,
+            disturbed_threshold: crate::sampler::DISTURBED_THRESHOLD,
         }
     }
 }
@@ -338,6 +355,11 @@ impl Config {
             &SWITCH_INTERVAL_MS,
             self.run.switch_interval_ms.into(),
         )?;
+        at(
+            "run",
+            &DISTURBED_THRESHOLD,
+            self.run.disturbed_threshold.into(),
+        )?;
         at("tui", &FPS, self.tui.fps.into())
     }
 
@@ -527,6 +549,7 @@ pub fn example() -> String {
     );
     out += &setting(&SWITCH_INTERVAL_MS);
     out += "# When a task fails: \"stop\" the run, or \"continue\" with the other tasks.\non_error = \"stop\"\n";
+    out += &setting(&DISTURBED_THRESHOLD);
     out += "\n[tui]\n";
     out += &setting(&FPS);
     out += "# \"dark\" (colour-blind-safe, for projectors) | \"light\" (for bright rooms). NO_COLOR is honoured.\ntheme = \"dark\"\n";

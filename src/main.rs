@@ -54,7 +54,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             config.check_trusted(&spec)?;
             parlab::signals::listen();
             parlab::strategy::silence_worker_panics();
-            let finished = headless::run_until(spec, || parlab::signals::received().is_some())?;
+            let finished = headless::run_until(
+                spec,
+                || parlab::signals::received().is_some(),
+                config.run.disturbed_threshold,
+            )?;
             if cmd.json {
                 println!("{}", report::to_json(&finished));
             } else {
@@ -89,24 +93,34 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let spec = config.to_spec(&args)?;
             config.check_trusted(&spec)?;
-            let quiet = cmd.json;
-            let sweep = parlab::sweep::run(&spec, &grid, cmd.repeat, |p| {
-                if !quiet {
+            let threshold = config.run.disturbed_threshold;
+            let quiet = wait_quiet(cmd.wait_quiet, threshold);
+            let sweep = parlab::sweep::run(&spec, &grid, cmd.repeat, threshold, |p| {
+                if !cmd.json {
                     eprintln!(
-                        "  {} workers: {:.1} ms, speedup {:.2}",
-                        p.workers, p.wall_ms, p.speedup
+                        "  {} workers: {:.1} ms ({:.1}–{:.1}), speedup {:.2}{}",
+                        p.workers,
+                        p.wall_ms,
+                        p.min_ms,
+                        p.max_ms,
+                        p.speedup,
+                        if p.disturbed { ", disturbed" } else { "" }
                     );
                 }
             })?;
             if cmd.json {
-                println!("{}", parlab::sweep::to_json(&spec, cmd.repeat, &sweep));
+                let mut v = parlab::sweep::to_json(&spec, cmd.repeat, &sweep);
+                v["quiet_before"] = serde_json::json!(quiet);
+                println!("{v}");
             } else {
                 print!("{}", parlab::sweep::human(&spec, &sweep));
             }
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Bench(b)) => {
-            let v = parlab::bench::measure(parlab::bench::Scale { quick: b.quick }, &b.only)?;
+            let quiet = wait_quiet(b.wait_quiet, config.run.disturbed_threshold);
+            let mut v = parlab::bench::measure(parlab::bench::Scale { quick: b.quick }, &b.only)?;
+            v["quiet_before"] = serde_json::json!(quiet);
             if b.json {
                 println!("{v}");
             } else {
@@ -120,6 +134,25 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Worker | Command::Trust(_)) => unreachable!("handled above"),
     }
+}
+
+/// Wait up to `seconds` for other programs to quiet down before timing;
+/// whether they did (said on stderr either way it matters).
+fn wait_quiet(seconds: f64, threshold: f64) -> bool {
+    if seconds <= 0.0 {
+        return true;
+    }
+    let limit = std::time::Duration::from_secs_f64(seconds);
+    let (load, quiet) = parlab::sweep::wait_quiet(limit, threshold, |l| {
+        eprintln!("parlab: waiting for a quiet machine: {}", l.words());
+    });
+    if !quiet {
+        eprintln!(
+            "parlab: not quiet after {seconds} s ({}): timing anyway; the results are marked",
+            load.words()
+        );
+    }
+    quiet
 }
 
 /// `parlab list`: every workload and strategy, one line each, with its

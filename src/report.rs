@@ -5,6 +5,7 @@ use crate::clock::ms;
 use crate::event::{Role, WorkerState};
 use crate::headless::Finished;
 use crate::model::Lab;
+use crate::sampler::Load;
 use crate::source::{Meta, Outcome};
 use serde_json::{json, Map, Value};
 
@@ -13,11 +14,23 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The run as one JSON object. Fields that do not apply are absent, not null.
 pub fn to_json(f: &Finished) -> Value {
-    run_json(&f.meta, &f.outcome, &f.lab)
+    run_json(&f.meta, &f.outcome, &f.lab, Some(&f.load))
+}
+
+/// The machine over a run, as the JSON has it: measured, never inferred.
+pub fn machine_json(load: &Load) -> Value {
+    json!({
+        "cores": load.cores,
+        "busy_cpu": load.busy,
+        "own_cpu": load.own,
+        "others_cpu": load.others,
+        "disturbed_threshold": load.threshold,
+        "disturbed": load.disturbed(),
+    })
 }
 
 /// The same object, from a run's parts (the TUI keeps its lab).
-pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab) -> Value {
+pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) -> Value {
     let spec = &info.spec;
     let mut o = Map::new();
     o.insert("schema_version".into(), json!(SCHEMA_VERSION));
@@ -51,6 +64,9 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab) -> Value {
     }
     for e in &outcome.extensions {
         o.insert(e.key.into(), e.json.clone());
+    }
+    if let Some(load) = load {
+        o.insert("machine".into(), machine_json(load));
     }
     if let Some(Value::Object(q)) = o.get_mut("queue") {
         // What the model saw of the queue, beside what the strategy counted.
@@ -134,6 +150,18 @@ pub fn human(f: &Finished) -> String {
         );
     }
     out += &format!("wall time  {:.1} ms\n", ms(o.wall_ns));
+    let l = &f.load;
+    out += &format!(
+        "machine    {} cores; parlab used {:.1}, {}{}\n",
+        l.cores,
+        l.own,
+        l.words(),
+        if l.disturbed() {
+            ": DISTURBED, the figures are suspect: rerun on a quieter machine"
+        } else {
+            ""
+        }
+    );
     match &o.result {
         Some(r) => out += &format!("result     {}\n", compact(r, spec.workload.desc.result)),
         None if o.cancelled && o.failures.is_empty() => {

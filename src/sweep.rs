@@ -1,26 +1,65 @@
-//! The Amdahl sweep: one workload and strategy at each worker count, the
-//! median of K repeats per point, speedup against 1 worker, and the fitted `p`.
+//! The Amdahl sweep: one workload and strategy at each worker count, K
+//! repeats per point (their median, and their spread as min–max), speedup
+//! against 1 worker, the fitted `p` with an interval from the repeats (a
+//! bootstrap), and each point marked where other programs disturbed it.
 
 use crate::analysis::fit_amdahl;
 use crate::clock::ms;
 use crate::engine::RunSpec;
 use crate::headless;
+use crate::sampler::{Load, Window};
+use crate::workload::SplitMix64;
 use crate::UserError;
 use anyhow::Result;
 use crossbeam_channel::Receiver;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 
 /// One measured point.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Point {
     pub workers: u32,
     /// Median wall time of the repeats.
     pub wall_ms: f64,
+    /// The fastest and the slowest repeat: the point's spread.
+    pub min_ms: f64,
+    pub max_ms: f64,
     /// Median wall time at 1 worker ÷ median at this many.
     pub speedup: f64,
     /// Speedup ÷ workers.
     pub efficiency: f64,
+    /// Other programs used more than the threshold during a repeat.
+    pub disturbed: bool,
+    /// Every repeat's wall time, for the interval of the fit.
+    #[serde(skip)]
+    pub walls: Vec<f64>,
+}
+
+impl Point {
+    /// A point from its repeats (`speedup` against `base_ms`).
+    pub fn of(workers: u32, walls: Vec<f64>, base_ms: f64, disturbed: bool) -> Self {
+        let wall_ms = median(&walls);
+        let speedup = base_ms / wall_ms.max(1e-9);
+        Self {
+            workers,
+            wall_ms,
+            min_ms: walls.iter().copied().fold(f64::INFINITY, f64::min),
+            max_ms: walls.iter().copied().fold(0.0, f64::max),
+            speedup,
+            efficiency: speedup / workers as f64,
+            disturbed,
+            walls,
+        }
+    }
+
+    /// The speedup at the point's fastest and slowest repeat: its error bar.
+    pub fn speedup_range(&self, base_ms: f64) -> (f64, f64) {
+        (
+            base_ms / self.max_ms.max(1e-9),
+            base_ms / self.min_ms.max(1e-9),
+        )
+    }
 }
 
 /// A finished sweep.
@@ -29,6 +68,15 @@ pub struct Sweep {
     pub points: Vec<Point>,
     /// The least-squares fit of Amdahl's law, in [0, 1].
     pub p: f64,
+    /// The fit's 95 % interval, from resampling each point's repeats.
+    pub p_interval: [f64; 2],
+}
+
+impl Sweep {
+    /// Whether a disturbed point is among those fitted.
+    pub fn fit_disturbed(&self) -> bool {
+        self.points.iter().any(|p| p.disturbed)
+    }
 }
 
 /// 1..=2×cores when that is at most 16 points, else powers of two up to 2×cores.
@@ -41,12 +89,19 @@ pub fn default_grid(cores: u32) -> Vec<u32> {
     }
 }
 
-fn median_wall(spec: &RunSpec, workers: u32, repeat: u32) -> Result<f64> {
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Each repeat's wall time at `workers`, and whether any was disturbed.
+fn repeats(spec: &RunSpec, workers: u32, repeat: u32, threshold: f64) -> Result<(Vec<f64>, bool)> {
     let mut s = spec.clone();
     s.workers = Some(workers);
-    let mut walls = Vec::new();
+    let (mut walls, mut disturbed) = (Vec::new(), false);
     for _ in 0..repeat.max(1) {
-        let f = headless::run(s.clone())?;
+        let f = headless::run_until(s.clone(), || false, threshold)?;
         if let Some(x) = f.outcome.failures.first() {
             anyhow::bail!(
                 "the run at {workers} workers failed: {} {}",
@@ -55,22 +110,82 @@ fn median_wall(spec: &RunSpec, workers: u32, repeat: u32) -> Result<f64> {
             );
         }
         walls.push(ms(f.outcome.wall_ns));
+        disturbed |= f.load.disturbed();
     }
-    walls.sort_by(|a, b| a.total_cmp(b));
-    Ok(walls[walls.len() / 2])
+    Ok((walls, disturbed))
+}
+
+/// The fit's 95 % interval: refit on 200 resamples of each point's repeats
+/// (seeded, so a sweep's interval is reproducible from its walls).
+pub fn p_interval(points: &[Point]) -> [f64; 2] {
+    let Some(base) = points.iter().find(|p| p.workers == 1) else {
+        return [0.0, 1.0];
+    };
+    let mut rng = SplitMix64::new(0x5eed);
+    let mut resample = |walls: &[f64]| -> f64 {
+        let drawn: Vec<f64> = (0..walls.len())
+            .map(|_| walls[rng.range(0, walls.len() as u64 - 1) as usize])
+            .collect();
+        median(&drawn)
+    };
+    let mut fits: Vec<f64> = (0..200)
+        .map(|_| {
+            let b = resample(&base.walls);
+            let pts: Vec<(f64, f64)> = points
+                .iter()
+                .map(|p| {
+                    let w = if p.workers == 1 {
+                        b
+                    } else {
+                        resample(&p.walls)
+                    };
+                    (p.workers as f64, b / w.max(1e-9))
+                })
+                .collect();
+            fit_amdahl(&pts)
+        })
+        .collect();
+    fits.sort_by(|a, b| a.total_cmp(b));
+    [
+        fits[fits.len() * 25 / 1000],
+        fits[fits.len() * 975 / 1000 - 1],
+    ]
+}
+
+/// Before timing, wait up to `limit` for other programs to use less than
+/// `threshold` cores; the last load measured, and whether it was quiet.
+pub fn wait_quiet(limit: Duration, threshold: f64, mut said: impl FnMut(&Load)) -> (Load, bool) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let window = Window::open();
+        std::thread::sleep(Duration::from_millis(500));
+        let load = window.close(threshold);
+        if !load.disturbed() {
+            return (load, true);
+        }
+        if Instant::now() >= deadline {
+            return (load, false);
+        }
+        said(&load);
+    }
 }
 
 /// Measure a sweep on a thread of its own; each point (or the error that
 /// ended it) arrives on the receiver, which disconnects when it is done.
-pub fn spawn(spec: RunSpec, grid: Vec<u32>, repeat: u32) -> Receiver<Result<Point, String>> {
+pub fn spawn(
+    spec: RunSpec,
+    grid: Vec<u32>,
+    repeat: u32,
+    threshold: f64,
+) -> Receiver<Result<Point, String>> {
     let (tx, rx) = crossbeam_channel::unbounded();
     let started = std::thread::Builder::new()
         .name("parlab-sweep".into())
         .spawn({
             let tx = tx.clone();
             move || {
-                let out = run(&spec, &grid, repeat, |p| {
-                    let _ = tx.send(Ok(*p));
+                let out = run(&spec, &grid, repeat, threshold, |p| {
+                    let _ = tx.send(Ok(p.clone()));
                 });
                 if let Err(e) = out {
                     let _ = tx.send(Err(format!("{e:#}")));
@@ -88,6 +203,7 @@ pub fn run(
     spec: &RunSpec,
     grid: &[u32],
     repeat: u32,
+    threshold: f64,
     mut on_point: impl FnMut(&Point),
 ) -> Result<Sweep> {
     if !spec.strategy.desc.takes_workers() {
@@ -103,21 +219,16 @@ pub fn run(
         ))
         .into());
     }
-    let base = median_wall(spec, 1, repeat)?;
+    let (base_walls, base_disturbed) = repeats(spec, 1, repeat, threshold)?;
+    let base = median(&base_walls);
     let mut points = Vec::new();
     for &n in grid {
-        let wall = if n == 1 {
-            base
+        let (walls, disturbed) = if n == 1 {
+            (base_walls.clone(), base_disturbed)
         } else {
-            median_wall(spec, n, repeat)?
+            repeats(spec, n, repeat, threshold)?
         };
-        let speedup = base / wall.max(1e-9);
-        let point = Point {
-            workers: n,
-            wall_ms: wall,
-            speedup,
-            efficiency: speedup / n as f64,
-        };
+        let point = Point::of(n, walls, base, disturbed);
         on_point(&point);
         points.push(point);
     }
@@ -127,6 +238,7 @@ pub fn run(
         .collect();
     Ok(Sweep {
         p: fit_amdahl(&fit),
+        p_interval: p_interval(&points),
         points,
     })
 }
@@ -141,6 +253,8 @@ pub fn to_json(spec: &RunSpec, repeat: u32, s: &Sweep) -> Value {
         "repeat": repeat,
         "points": s.points,
         "p": s.p,
+        "p_interval": s.p_interval,
+        "fit_disturbed": s.fit_disturbed(),
     })
 }
 
@@ -151,24 +265,59 @@ pub fn human(spec: &RunSpec, s: &Sweep) -> String {
         spec.workload.name(),
         spec.strategy.name()
     );
-    out += "workers    wall ms   speedup  efficiency  amdahl(p)\n";
+    out += "workers    wall ms       min–max ms   speedup  efficiency  amdahl(p)\n";
     for pt in &s.points {
         out += &format!(
-            "{:>7} {:>10.1} {:>9.2} {:>10.0}% {:>10.2}\n",
+            "{:>7} {:>10.1} {:>16} {:>9.2} {:>10.0}% {:>10.2}{}\n",
             pt.workers,
             pt.wall_ms,
+            format!("{:.1}–{:.1}", pt.min_ms, pt.max_ms),
             pt.speedup,
             100.0 * pt.efficiency,
-            crate::analysis::amdahl(s.p, pt.workers as f64)
+            crate::analysis::amdahl(s.p, pt.workers as f64),
+            if pt.disturbed { "  disturbed" } else { "" }
         );
     }
-    out += &format!("p = {:.2} (least-squares fit of Amdahl's law)\n", s.p);
+    out += &format!(
+        "p = {:.2}, 95% interval {:.2}–{:.2} (least-squares fit of Amdahl's law; interval from the repeats)\n",
+        s.p, s.p_interval[0], s.p_interval[1]
+    );
+    if s.fit_disturbed() {
+        out += "the fit includes disturbed points: other programs used the machine; rerun when it is quieter\n";
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interval_holds_the_fit_and_narrows_with_agreeing_repeats() {
+        let pt = |n: u32, walls: Vec<f64>| Point::of(n, walls, 100.0, false);
+        let tight = vec![
+            pt(1, vec![100.0, 100.5, 99.5]),
+            pt(2, vec![55.0, 55.2, 54.8]),
+            pt(4, vec![32.5, 32.6, 32.4]),
+        ];
+        let loose = vec![
+            pt(1, vec![100.0, 140.0, 70.0]),
+            pt(2, vec![55.0, 90.0, 40.0]),
+            pt(4, vec![32.5, 60.0, 25.0]),
+        ];
+        let fit = |pts: &[Point]| {
+            let v: Vec<(f64, f64)> = pts.iter().map(|p| (p.workers as f64, p.speedup)).collect();
+            fit_amdahl(&v)
+        };
+        let [lo, hi] = p_interval(&tight);
+        assert!(lo <= fit(&tight) && fit(&tight) <= hi, "{lo} {hi}");
+        let [llo, lhi] = p_interval(&loose);
+        assert!(lhi - llo > hi - lo, "loose {llo}-{lhi} vs tight {lo}-{hi}");
+        assert_eq!(
+            pt(2, vec![50.0, 70.0, 60.0]).speedup_range(100.0),
+            (100.0 / 70.0, 2.0)
+        );
+    }
 
     #[test]
     fn default_grids() {

@@ -3,7 +3,24 @@
 //! `cargo test --release -- --ignored --test-threads=1`.
 
 mod common;
-use common::run_json;
+
+/// A run other programs did not disturb: one that says it was disturbed
+/// (`machine.disturbed`) is run again, up to five times, then taken as it is.
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let mut v = common::run_json(args);
+    for _ in 0..4 {
+        if v["machine"]["disturbed"] != true {
+            break;
+        }
+        eprintln!(
+            "disturbed ({} cores by others): again",
+            v["machine"]["others_cpu"]
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        v = common::run_json(args);
+    }
+    v
+}
 
 /// Median wall time of three runs.
 fn median_ms(args: &[&str]) -> f64 {

@@ -350,6 +350,8 @@ fn populated() -> App {
     app.cpu = Some(CpuSample {
         cores: vec![12.0, 97.0],
         processes: vec![(4243, 99.0, 3_200_000)],
+        own: 0.99,
+        others: 0.1,
     });
     app
 }
@@ -433,18 +435,15 @@ fn populated_session() -> App {
         events_sent: 120,
         ok: true,
         json: serde_json::Value::Null,
+        load: None,
     };
     app.history = vec![row(seq, 1, 760.0), row(spec.clone(), 2, 400.0)];
     let points: Vec<Point> = [1u32, 2, 3, 4]
         .iter()
         .map(|&n| {
-            let s = amdahl(0.9, n as f64);
-            Point {
-                workers: n,
-                wall_ms: 1000.0 / s,
-                speedup: s,
-                efficiency: s / n as f64,
-            }
+            // Three repeats around the ideal: a spread of ±5 %; the 3-worker point disturbed.
+            let wall = 1000.0 / amdahl(0.9, n as f64);
+            Point::of(n, vec![wall * 0.95, wall, wall * 1.05], 1000.0, n == 3)
         })
         .collect();
     app.sweep = Some(SweepState::finished(spec, vec![1, 2, 3, 4], points));
@@ -461,7 +460,11 @@ fn every_other_panel_snapshot_on_a_finished_session() {
             render_panel(&app, panel, 100, 14)
         );
     }
-    assert_eq!(parlab::ui::amdahl::title(&app), "Amdahl  p = 0.90");
+    // The fit, its interval from the repeats, and a word that a disturbed point is in it.
+    assert_eq!(
+        parlab::ui::amdahl::title(&app),
+        "Amdahl  p = 0.90 [0.86, 0.93] on disturbed points"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ use super::chart;
 use super::theme::Theme;
 use crate::analysis::{amdahl, gustafson};
 use crate::event::WorkerState;
+use crate::sweep::Point;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Chart, LegendPosition, Paragraph};
@@ -15,9 +16,16 @@ use ratatui::Frame;
 pub fn title(app: &App) -> String {
     match app.sweep.as_ref() {
         Some(s) => {
-            let p =
-                s.p.map(|p| format!("p = {p:.2}"))
-                    .unwrap_or_else(|| "p = …".into());
+            let p = match (s.p, s.p_interval) {
+                (Some(p), Some([lo, hi])) => format!("p = {p:.2} [{lo:.2}, {hi:.2}]"),
+                (Some(p), None) => format!("p = {p:.2}"),
+                _ => "p = …".into(),
+            };
+            let p = if s.fit_disturbed() {
+                format!("{p} on disturbed points")
+            } else {
+                p
+            };
             let state = if s.running() {
                 format!(", measuring {}/{}", s.points.len(), s.grid.len())
             } else {
@@ -43,11 +51,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let fit_name =
         s.p.map(|p| format!("Amdahl p={p:.2}"))
             .unwrap_or_else(|| "Amdahl".into());
-    let mut data = vec![
+    // Each point's spread, fastest to slowest repeat: an error bar, drawn
+    // first so the points stay on top.
+    let mut data: Vec<_> = c
+        .bars
+        .iter()
+        .map(|bar| chart::segment(theme.state(WorkerState::GilWait), bar))
+        .collect();
+    data.extend([
         chart::line("ideal", theme.dim(), &c.ideal),
         chart::line(fit_name, theme.state(WorkerState::Running), &c.fitted),
         chart::points("measured", theme.state(WorkerState::GilWait), &c.measured),
-    ];
+    ]);
+    if !c.disturbed.is_empty() {
+        data.push(chart::points("disturbed", theme.error(), &c.disturbed));
+    }
     if !c.gustafson.is_empty() {
         let style = theme.state(WorkerState::QueueEmpty);
         data.push(chart::line("Gustafson", style, &c.gustafson));
@@ -56,7 +74,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let chart = Chart::new(data)
         .block(block)
         .legend_position(Some(LegendPosition::TopLeft))
-        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(3, 4)))
         .x_axis(
             chart::axis([1.0, max_n], ["1".into(), top[0].clone()], theme.dim()).title("workers"),
         )
@@ -69,6 +87,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
 /// The panel's data: measured points, and the ideal, fitted and Gustafson curves up to `max_n`.
 struct Curves {
     measured: Vec<(f64, f64)>,
+    /// The points measured while other programs used the machine.
+    disturbed: Vec<(f64, f64)>,
+    /// Per point, its speedup at its slowest and fastest repeat.
+    bars: Vec<[(f64, f64); 2]>,
     ideal: Vec<(f64, f64)>,
     fitted: Vec<(f64, f64)>,
     gustafson: Vec<(f64, f64)>,
@@ -82,11 +104,29 @@ impl Curves {
                 .map(|n| (n, f(n)))
                 .collect()
         };
+        let base = s.base_ms().unwrap_or(1.0);
+        let at = |p: &&Point| (p.workers as f64, p.speedup);
         Self {
             measured: s
                 .points
                 .iter()
-                .map(|p| (p.workers as f64, p.speedup))
+                .filter(|p| !p.disturbed)
+                .map(|p| at(&p))
+                .collect(),
+            disturbed: s
+                .points
+                .iter()
+                .filter(|p| p.disturbed)
+                .map(|p| at(&p))
+                .collect(),
+            bars: s
+                .points
+                .iter()
+                .filter(|p| p.min_ms < p.max_ms)
+                .map(|p| {
+                    let (lo, hi) = p.speedup_range(base);
+                    [(p.workers as f64, lo), (p.workers as f64, hi)]
+                })
                 .collect(),
             ideal: curve(&|n| n),
             fitted: s

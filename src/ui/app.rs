@@ -193,6 +193,8 @@ pub struct RunRow {
     pub ok: bool,
     /// The run as `parlab run --json` prints it, for export.
     pub json: Value,
+    /// The machine over the run: how much of it others used.
+    pub load: Option<crate::sampler::Load>,
 }
 
 impl RunRow {
@@ -209,6 +211,8 @@ pub struct SweepState {
     pub points: Vec<Point>,
     /// The fitted p, once at least two points are in.
     pub p: Option<f64>,
+    /// Its 95 % interval from the repeats.
+    pub p_interval: Option<[f64; 2]>,
     rx: Option<Receiver<Result<Point, String>>>,
 }
 
@@ -220,6 +224,7 @@ impl SweepState {
             grid,
             points,
             p: None,
+            p_interval: None,
             rx: None,
         };
         s.refit();
@@ -234,6 +239,20 @@ impl SweepState {
             .map(|p| (p.workers as f64, p.speedup))
             .collect();
         self.p = (pts.len() >= 2).then(|| fit_amdahl(&pts));
+        self.p_interval = self.p.map(|_| crate::sweep::p_interval(&self.points));
+    }
+
+    /// The 1-worker point's median, which every speedup divides.
+    pub fn base_ms(&self) -> Option<f64> {
+        self.points
+            .iter()
+            .find(|p| p.workers == 1)
+            .map(|p| p.wall_ms)
+    }
+
+    /// Whether a disturbed point is among those fitted.
+    pub fn fit_disturbed(&self) -> bool {
+        self.points.iter().any(|p| p.disturbed)
     }
 
     /// Whether points are still coming.
@@ -252,6 +271,8 @@ pub struct App {
     pub focus: Panel,
     /// The run under way, whatever its source.
     pub run: Option<Box<dyn Source>>,
+    /// The machine's load, measured over the run under way.
+    window: Option<crate::sampler::Window>,
     pub info: Option<Meta>,
     pub outcome: Option<Outcome>,
     pub lab: Lab,
@@ -299,6 +320,7 @@ impl App {
             field: 0,
             focus: Panel::Settings,
             run: None,
+            window: None,
             info: None,
             outcome: None,
             lab: Lab::new(Vec::new(), SystemTime::now()),
@@ -544,8 +566,12 @@ impl App {
             self.message = Some(refused.to_string());
             return;
         }
+        let window = crate::sampler::Window::open();
         match engine::start(spec) {
-            Ok(run) => self.watch(Box::new(run)),
+            Ok(run) => {
+                self.watch(Box::new(run));
+                self.window = Some(window);
+            }
             Err(e) => {
                 self.pending.clear();
                 self.message = Some(format!("{e:#}"));
@@ -650,6 +676,7 @@ impl App {
             grid,
             points: Vec::new(),
             p: None,
+            p_interval: None,
             rx: Some(rx),
         });
     }
@@ -709,7 +736,17 @@ impl App {
             "run {word} in {:.1} ms",
             crate::clock::ms(outcome.wall_ns)
         ));
-        let json = crate::report::run_json(&info, &outcome, &self.lab);
+        let load = self
+            .window
+            .take()
+            .map(|w| w.close(self.config.run.disturbed_threshold));
+        if let Some(l) = load.filter(|l| l.disturbed()) {
+            self.lab.note(format!(
+                "disturbed: {}; rerun on a quieter machine",
+                l.words()
+            ));
+        }
+        let json = crate::report::run_json(&info, &outcome, &self.lab, load.as_ref());
         self.history.push(RunRow {
             spec: info.spec.clone(),
             workers: info.workers,
@@ -717,6 +754,7 @@ impl App {
             events_sent: outcome.events_sent,
             ok,
             json,
+            load,
         });
         self.selected_run = self.history.len() - 1;
         self.outcome = Some(outcome);

@@ -15,6 +15,15 @@ pub fn line<'a>(name: impl Into<String>, style: Style, data: &'a [(f64, f64)]) -
         .data(data)
 }
 
+/// An unnamed line (kept out of the legend): an error bar.
+pub fn segment(style: Style, data: &[(f64, f64)]) -> Dataset<'_> {
+    Dataset::default()
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(style)
+        .data(data)
+}
+
 /// Named points, each a block.
 pub fn points<'a>(name: &'static str, style: Style, data: &'a [(f64, f64)]) -> Dataset<'a> {
     Dataset::default()

@@ -3,6 +3,8 @@
 
 use super::app::App;
 use super::theme::Theme;
+use crate::event::WorkerState;
+use crate::sampler::CpuSample;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
@@ -25,6 +27,21 @@ fn heat(theme: &Theme, pct: f32) -> Style {
     Style::new().fg(c)
 }
 
+/// The machine's cores as one bar: parlab's tree (`█`), everything else
+/// (`▒`), idle; so a class sees a browser eating a core.
+fn shares<'a>(sample: &CpuSample, width: u16, theme: &Theme) -> Line<'a> {
+    let n = sample.cores.len().max(1) as f32;
+    let w = width.saturating_sub(2).max(1) as f32;
+    let own = ((sample.own / n) * w).round().clamp(0.0, w) as usize;
+    let others = ((sample.others / n) * w).round().clamp(0.0, w - own as f32) as usize;
+    let idle = (w as usize).saturating_sub(own + others);
+    Line::from(vec![
+        Span::styled("█".repeat(own), theme.state(WorkerState::Running)),
+        Span::styled("▒".repeat(others), theme.state(WorkerState::Failed)),
+        Span::styled("·".repeat(idle), theme.dim()),
+    ])
+}
+
 /// Draw the panel.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
     let inner = block.inner(area);
@@ -38,10 +55,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     };
     let cores = &sample.cores;
     let avg = cores.iter().sum::<f32>() / cores.len().max(1) as f32;
-    let mut lines = vec![Line::raw(format!(
-        "{} cores · average {avg:.0}%",
-        cores.len()
-    ))];
+    let mut lines = vec![
+        Line::raw(format!(
+            "{} cores · average {avg:.0}% · parlab {:.1} · others {:.1} cores",
+            cores.len(),
+            sample.own,
+            sample.others
+        )),
+        shares(sample, inner.width, theme),
+    ];
     let width = inner.width.max(1) as usize;
     if cores.len() * 9 <= width {
         // Few cores: a labelled gauge each.

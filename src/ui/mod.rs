@@ -143,6 +143,7 @@ fn title_of(p: Panel, app: &App, area: Rect) -> String {
         Panel::Timeline => timeline::title(app, area),
         Panel::Amdahl => amdahl::title(app),
         Panel::Log => log::title(app),
+        Panel::Runs => runs::title(app),
         other => other.title().to_string(),
     }
 }
@@ -234,7 +235,9 @@ pub fn perform_effects(app: &mut App) {
                 });
             }
             app::Effect::Sweep(spec, grid) => {
-                let rx = crate::sweep::spawn(spec.clone(), grid.clone(), 1);
+                // Three repeats a point, as `parlab sweep`: a spread and an interval.
+                let threshold = app.config.run.disturbed_threshold;
+                let rx = crate::sweep::spawn(spec.clone(), grid.clone(), 3, threshold);
                 app.sweep_started(spec, grid, rx);
             }
         }

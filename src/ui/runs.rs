@@ -15,6 +15,21 @@ pub fn params(spec: &RunSpec) -> String {
     spec.workload.desc.label_of(&spec.workload.params)
 }
 
+/// The panel's title; what `!` means once a run is marked with it.
+pub fn title(app: &App) -> String {
+    match app
+        .history
+        .iter()
+        .find_map(|r| r.load.filter(|l| l.disturbed()))
+    {
+        Some(l) => format!(
+            "Runs  (others: cores other programs used; ! over {:.2}: disturbed, rerun)",
+            l.threshold
+        ),
+        None => "Runs".into(),
+    }
+}
+
 /// One finished run: its settings, wall time, speedup and efficiency against
 /// the matching sequential run (`-` until there is one), events sent.
 fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
@@ -36,6 +51,11 @@ fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
         cell(&|s| format!("{s:.2}×")),
         cell(&|s| format!("{:.0}%", 100.0 * s / r.workers as f64)),
         r.events_sent.to_string(),
+        match r.load {
+            Some(l) if l.disturbed() => format!("{:.1} !", l.others),
+            Some(l) => format!("{:.1}", l.others),
+            None => "-".into(),
+        },
     ])
     .style(style)
 }
@@ -70,9 +90,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         Constraint::Length(8),
         Constraint::Length(5),
         Constraint::Length(9),
+        Constraint::Length(6),
     ];
     let header = Row::new([
-        "#", "workload", "params", "strategy", "GIL", "wkrs", "wall ms", "speedup", "eff", "events",
+        "#", "workload", "params", "strategy", "GIL", "wkrs", "wall ms", "speedup", "eff",
+        "events", "others",
     ])
     .style(theme.accent());
     let table = Table::new(rows, widths)

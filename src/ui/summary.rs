@@ -4,6 +4,7 @@
 use super::app::App;
 use super::theme::Theme;
 use crate::clock::ms;
+use crate::sampler::Load;
 use crate::source::{Meta, Outcome};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -101,8 +102,27 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
     )));
     if let Some(o) = &app.outcome {
         lines.extend(outcome_lines(o, theme));
+        if let Some(load) = app.history.last().and_then(|r| r.load) {
+            lines.push(load_line(&load, theme));
+        }
     }
     lines
+}
+
+/// How much of the machine others used during the run; loud when too much.
+fn load_line<'a>(load: &Load, theme: &Theme) -> Line<'a> {
+    if load.disturbed() {
+        Line::styled(
+            format!(
+                "disturbed: {} (over {:.2}); rerun when the machine is quieter",
+                load.words(),
+                load.threshold
+            ),
+            theme.error(),
+        )
+    } else {
+        Line::styled(format!("quiet: {}", load.words()), theme.dim())
+    }
 }
 
 /// Speedup and efficiency against this session's sequential run, once both exist.

@@ -95,3 +95,10 @@ pub const LONG_PROCESS_POOL_RUN: [&str; 8] = [
     "--workers",
     "2",
 ];
+
+/// The machine's logical cores, as parlab counts them.
+pub fn cores() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1)
+}
