@@ -23,7 +23,7 @@ pub fn title(app: &App) -> String {
         .find_map(|r| r.load.filter(|l| l.disturbed()))
     {
         Some(l) => format!(
-            "Runs  (others: cores other programs used; ! over {:.2}: disturbed, rerun)",
+            "Runs  (!: others used over {:.2} core: disturbed, rerun)",
             l.threshold
         ),
         None => "Runs".into(),
@@ -52,7 +52,7 @@ fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
         cell(&|s| format!("{:.0}%", 100.0 * s / r.workers as f64)),
         r.events_sent.to_string(),
         match r.load {
-            Some(l) if l.disturbed() => format!("{:.1} !", l.others),
+            Some(l) if l.disturbed() => format!("!{:.1}", l.others),
             Some(l) => format!("{:.1}", l.others),
             None => "-".into(),
         },
@@ -80,16 +80,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         .map(|(i, r)| row(app, i, r, theme))
         .collect();
     let widths = [
-        Constraint::Length(3),
+        Constraint::Length(2),
         Constraint::Length(8),
-        Constraint::Min(16),
+        Constraint::Min(10),
         Constraint::Length(12),
+        Constraint::Length(3),
         Constraint::Length(4),
+        Constraint::Length(7),
+        Constraint::Length(7),
         Constraint::Length(4),
         Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(5),
-        Constraint::Length(9),
         Constraint::Length(6),
     ];
     let header = Row::new([
