@@ -186,12 +186,7 @@ pub enum Found {
     User,
 }
 
-/// Where the config comes from, in order of precedence.
-pub fn locate(explicit: Option<&Path>, no_config: bool) -> Result<Option<PathBuf>> {
-    Ok(find(explicit, no_config)?.map(|(p, _)| p))
-}
-
-/// The config file in force and how it was found.
+/// The config file in force and how it was found, in order of precedence.
 pub fn find(explicit: Option<&Path>, no_config: bool) -> Result<Option<(PathBuf, Found)>> {
     if no_config {
         return Ok(None);

@@ -163,7 +163,10 @@ fn the_live_lab_says_a_run_was_disturbed_in_its_summary_and_runs() {
         .map(|c| c.symbol())
         .collect();
     assert!(screen.contains("disturbed: others used"), "Summary");
-    assert!(screen.contains(" !0.") || screen.contains(" !1."), "Runs marks the row");
+    assert!(
+        screen.contains(" !0.") || screen.contains(" !1."),
+        "Runs marks the row"
+    );
 }
 
 #[test]

@@ -42,6 +42,36 @@ fn shares<'a>(sample: &CpuSample, width: u16, theme: &Theme) -> Line<'a> {
     ])
 }
 
+/// Each core: a labelled gauge when few fit, else a heat strip (one cell a
+/// core, wrapped), readable at 2 cores and at 64.
+fn core_lines<'a>(cores: &[f32], width: usize, theme: &Theme) -> Vec<Line<'a>> {
+    let level = |p: f32| LEVELS[((p / 100.0 * 8.0).round() as usize).clamp(1, 8)].to_string();
+    if cores.len() * 9 <= width {
+        let spans: Vec<Span> = cores
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &p)| {
+                [
+                    Span::raw(format!("{i:>2} ")),
+                    Span::styled(level(p), heat(theme, p)),
+                    Span::raw(format!("{p:>3.0}% ")),
+                ]
+            })
+            .collect();
+        return vec![Line::from(spans)];
+    }
+    cores
+        .chunks(width)
+        .map(|row| {
+            Line::from(
+                row.iter()
+                    .map(|&p| Span::styled(level(p), heat(theme, p)))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect()
+}
+
 /// Draw the panel.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
     let inner = block.inner(area);
@@ -64,37 +94,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         )),
         shares(sample, inner.width, theme),
     ];
-    let width = inner.width.max(1) as usize;
-    if cores.len() * 9 <= width {
-        // Few cores: a labelled gauge each.
-        let spans: Vec<Span> = cores
-            .iter()
-            .enumerate()
-            .flat_map(|(i, &p)| {
-                let bar = LEVELS[((p / 100.0 * 8.0).round() as usize).clamp(1, 8)];
-                [
-                    Span::raw(format!("{i:>2} ")),
-                    Span::styled(bar.to_string(), heat(theme, p)),
-                    Span::raw(format!("{p:>3.0}% ")),
-                ]
-            })
-            .collect();
-        lines.push(Line::from(spans));
-    } else {
-        // Many cores: a heat strip, one cell a core, wrapped.
-        for row in cores.chunks(width) {
-            lines.push(Line::from(
-                row.iter()
-                    .map(|&p| {
-                        Span::styled(
-                            LEVELS[((p / 100.0 * 8.0).round() as usize).clamp(1, 8)].to_string(),
-                            heat(theme, p),
-                        )
-                    })
-                    .collect::<Vec<_>>(),
-            ));
-        }
-    }
+    lines.extend(core_lines(cores, inner.width.max(1) as usize, theme));
     for (pid, cpu, mem) in &sample.processes {
         lines.push(Line::styled(
             format!("pid {pid}: cpu {cpu:.0}% · mem {:.1} MB", *mem as f64 / 1e6),
