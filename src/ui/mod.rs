@@ -78,9 +78,9 @@ fn full_layout(area: Rect, lanes: usize) -> Screen {
     .areas(area);
     let [q, c, cpu] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(row_a);
     let [a, runs, summary] = Layout::horizontal([
-        Constraint::Percentage(30),
-        Constraint::Percentage(40),
-        Constraint::Percentage(30),
+        Constraint::Percentage(27),
+        Constraint::Percentage(46),
+        Constraint::Percentage(27),
     ])
     .areas(row_b);
     Screen {

@@ -60,16 +60,16 @@ impl Descriptor {
     }
 
     /// The Runs table's label of a run with these values: a word as it is
-    /// (`lengths`), a number after its label (`cache size 128`).
+    /// (`lengths`), a number after its label, round ones short (`size 20M`).
     pub fn label_of(&self, v: &Values) -> String {
         self.label
             .iter()
             .filter_map(|k| {
                 let p = self.param(k)?;
-                let shown = p.show(v.get(k));
-                Some(match p.kind {
-                    crate::param::Kind::Choice(_) => shown,
-                    _ => format!("{} {shown}", p.label),
+                Some(match (p.kind, v.get(k)) {
+                    (crate::param::Kind::Choice(_), value) => p.show(value),
+                    (_, Some(crate::param::Value::Int(n))) => format!("{} {}", p.label, short(*n)),
+                    (_, value) => format!("{} {}", p.label, p.show(value)),
                 })
             })
             .collect::<Vec<_>>()
@@ -103,6 +103,16 @@ pub const REGISTRY: &[&Descriptor] = &[
     &amdahl::DESCRIPTOR,
     &race::DESCRIPTOR,
 ];
+
+/// A whole number, short where it is round: `20M`, `12k`, `1G`; else as it is.
+fn short(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000_000 && n % 1_000_000_000 == 0 => format!("{}G", n / 1_000_000_000),
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 10_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
 
 /// The workload a run computes when nothing says otherwise.
 pub fn default() -> &'static Descriptor {
