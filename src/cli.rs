@@ -59,7 +59,7 @@ pub struct SweepCmd {
     /// Print exactly one JSON object instead of the table
     #[arg(long)]
     pub json: bool,
-    /// Before timing, wait up to this long for other programs to use less than [run] disturbed_threshold; 0 waits not [default: 3]
+    /// Before timing, wait up to this long for other programs to use less than the config's disturbed_threshold; 0 waits not [default: 3]
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_wait)]
     pub wait_quiet: f64,
 }
@@ -97,7 +97,7 @@ pub struct BenchArgs {
     /// Measure only these sections, like frame_under_load,overhead [default: every section]
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Before timing, wait up to this long for other programs to use less than [run] disturbed_threshold; 0 waits not [default: 3]
+    /// Before timing, wait up to this long for other programs to use less than the config's disturbed_threshold; 0 waits not [default: 3]
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_wait)]
     pub wait_quiet: f64,
 }

@@ -82,6 +82,35 @@ pub struct Param {
     pub step: Step,
 }
 
+/// A registry of descriptors known by their names (workloads, strategies):
+/// each is shown and compared by its name, found by it, and listed.
+#[macro_export]
+macro_rules! named_registry {
+    ($desc:ty, $registry:expr, $what:literal) => {
+        impl std::fmt::Debug for $desc {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name)
+            }
+        }
+
+        impl PartialEq for $desc {
+            fn eq(&self, other: &Self) -> bool {
+                self.name == other.name
+            }
+        }
+
+        #[doc = concat!("The ", $what, " of this name.")]
+        pub fn find(name: &str) -> Option<&'static $desc> {
+            $registry.iter().copied().find(|d| d.name == name)
+        }
+
+        #[doc = concat!("Every ", $what, "'s name, for errors and choices.")]
+        pub fn names() -> Vec<&'static str> {
+            $registry.iter().map(|d| d.name).collect()
+        }
+    };
+}
+
 /// Where a value came from, for the error that names it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Origin<'a> {

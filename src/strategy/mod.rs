@@ -63,17 +63,7 @@ pub enum Workers {
 /// The most workers (threads, processes, consumers) a run may start.
 pub const MAX_WORKERS: u32 = 1024;
 
-impl std::fmt::Debug for Descriptor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)
-    }
-}
-
-impl PartialEq for Descriptor {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
+crate::named_registry!(Descriptor, REGISTRY, "strategy");
 
 impl Descriptor {
     /// Whether `--workers` means anything to it.
@@ -123,16 +113,6 @@ pub fn default() -> &'static Descriptor {
 /// The strategy every speedup is measured against: one task after another.
 pub fn baseline() -> &'static Descriptor {
     &sequential::DESCRIPTOR
-}
-
-/// The strategy of this name.
-pub fn find(name: &str) -> Option<&'static Descriptor> {
-    REGISTRY.iter().copied().find(|d| d.name == name)
-}
-
-/// Every strategy's name, for errors and choices.
-pub fn names() -> Vec<&'static str> {
-    REGISTRY.iter().map(|d| d.name).collect()
 }
 
 /// A strategy and its parameters.

@@ -41,17 +41,7 @@ pub struct Descriptor {
     pub build: fn(&Values, u64) -> Result<Arc<dyn Workload>>,
 }
 
-impl std::fmt::Debug for Descriptor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)
-    }
-}
-
-impl PartialEq for Descriptor {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
+crate::named_registry!(Descriptor, REGISTRY, "workload");
 
 impl Descriptor {
     /// The parameter with this key.
@@ -117,16 +107,6 @@ fn short(n: u64) -> String {
 /// The workload a run computes when nothing says otherwise.
 pub fn default() -> &'static Descriptor {
     REGISTRY[0]
-}
-
-/// The workload of this name.
-pub fn find(name: &str) -> Option<&'static Descriptor> {
-    REGISTRY.iter().copied().find(|d| d.name == name)
-}
-
-/// Every workload's name, for errors and choices.
-pub fn names() -> Vec<&'static str> {
-    REGISTRY.iter().map(|d| d.name).collect()
 }
 
 /// One unit of work handed to a worker.
