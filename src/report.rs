@@ -19,13 +19,21 @@ pub fn to_json(f: &Finished) -> Value {
 
 /// The machine over a run, as the JSON has it: measured, never inferred.
 pub fn machine_json(load: &Load) -> Value {
+    let measured = |v: f64| {
+        if load.measured() {
+            json!(v)
+        } else {
+            Value::Null
+        }
+    };
     json!({
         "cores": load.cores,
-        "busy_cpu": load.busy,
-        "own_cpu": load.own,
-        "others_cpu": load.others,
+        "window_ms": load.window_ms,
+        "busy_cpu": measured(load.busy),
+        "own_cpu": measured(load.own),
+        "others_cpu": measured(load.others),
         "disturbed_threshold": load.threshold,
-        "disturbed": load.disturbed(),
+        "disturbed": if load.measured() { json!(load.disturbed()) } else { Value::Null },
     })
 }
 
@@ -151,10 +159,14 @@ pub fn human(f: &Finished) -> String {
     }
     out += &format!("wall time  {:.1} ms\n", ms(o.wall_ns));
     let l = &f.load;
+    let own = if l.measured() {
+        format!("parlab used {:.1}, ", l.own)
+    } else {
+        String::new()
+    };
     out += &format!(
-        "machine    {} cores; parlab used {:.1}, {}{}\n",
+        "machine    {} cores; {own}{}{}\n",
         l.cores,
-        l.own,
         l.words(),
         if l.disturbed() {
             ": DISTURBED, the figures are suspect: rerun on a quieter machine"

@@ -28,20 +28,39 @@ pub struct Load {
     pub others: f64,
     /// `others` above this many cores marks the run as disturbed.
     pub threshold: f64,
+    /// How long it was measured over.
+    pub window_ms: f64,
 }
+
+/// The shortest window the OS's CPU totals can say anything about (they
+/// count in 10 ms ticks per core): a shorter run's load is not measured.
+pub const MIN_WINDOW_MS: f64 = 250.0;
 
 /// Others using more than this many cores (on average) disturb a run.
 pub const DISTURBED_THRESHOLD: f64 = 0.25;
 
 impl Load {
-    /// Whether others used enough of the machine to distort the figures.
+    /// Whether the window was long enough for the figures to mean anything.
+    pub fn measured(&self) -> bool {
+        self.window_ms >= MIN_WINDOW_MS
+    }
+
+    /// Whether others used enough of the machine to distort the figures
+    /// (never said of a window too short to measure).
     pub fn disturbed(&self) -> bool {
-        self.others > self.threshold
+        self.measured() && self.others > self.threshold
     }
 
     /// `others used 0.9 core`: the words the Summary and the Runs panel use.
     pub fn words(&self) -> String {
-        format!("others used {:.1} core", self.others)
+        if self.measured() {
+            format!("others used {:.1} core", self.others)
+        } else {
+            format!(
+                "too short ({:.0} ms) to measure what others used (needs {MIN_WINDOW_MS:.0} ms)",
+                self.window_ms
+            )
+        }
     }
 }
 
@@ -79,6 +98,7 @@ impl Window {
             own,
             others: (busy - own).max(0.0),
             threshold,
+            window_ms: secs * 1e3,
         }
     }
 }

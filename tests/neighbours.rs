@@ -137,7 +137,8 @@ fn the_live_lab_says_a_run_was_disturbed_in_its_summary_and_runs() {
         parlab::workload::find("collatz").unwrap(),
         parlab::strategy::find("pool").unwrap(),
     );
-    spec.workload.set("size", 3_000_000);
+    // Long enough (well over 250 ms) for the machine's load to be measured.
+    spec.workload.set("size", 8_000_000);
     spec.workers = Some(2);
     let mut app = App::new(spec, 30);
     app.apply(Action::Start);
@@ -167,6 +168,15 @@ fn the_live_lab_says_a_run_was_disturbed_in_its_summary_and_runs() {
         screen.contains(" !0.") || screen.contains(" !1."),
         "Runs marks the row"
     );
+}
+
+#[test]
+fn a_run_too_short_to_measure_says_so_and_claims_nothing() {
+    let _hog = Hog::start();
+    let v = run_json(&["--workload", "collatz", "--size", "1000", "--workers", "2"]);
+    let m = &v["machine"];
+    assert!(m["window_ms"].as_f64().unwrap() < 250.0, "{m}");
+    assert!(m["others_cpu"].is_null() && m["disturbed"].is_null(), "{m}");
 }
 
 #[test]

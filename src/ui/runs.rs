@@ -53,8 +53,9 @@ fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
         r.events_sent.to_string(),
         match r.load {
             Some(l) if l.disturbed() => format!("!{:.1}", l.others),
-            Some(l) => format!("{:.1}", l.others),
-            None => "-".into(),
+            Some(l) if l.measured() => format!("{:.1}", l.others),
+            // Too short to measure, or not measured at all.
+            _ => "-".into(),
         },
     ])
     .style(style)

@@ -120,8 +120,10 @@ fn load_line<'a>(load: &Load, theme: &Theme) -> Line<'a> {
             ),
             theme.error(),
         )
-    } else {
+    } else if load.measured() {
         Line::styled(format!("quiet: {}", load.words()), theme.dim())
+    } else {
+        Line::styled(load.words(), theme.dim())
     }
 }
 
