@@ -4,30 +4,7 @@
 #![cfg(unix)]
 
 mod common;
-use common::{parlab, run_json};
-use std::process::{Child, Command};
-
-/// A busy neighbour: one core's worth of spinning, until dropped.
-struct Hog(Child);
-
-impl Hog {
-    fn start() -> Self {
-        let child = Command::new("sh")
-            .args(["-c", "while :; do :; done"])
-            .spawn()
-            .expect("sh spins");
-        // Let it be scheduled before the run starts measuring.
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        Self(child)
-    }
-}
-
-impl Drop for Hog {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{parlab, run_json, Hog};
 
 fn machine(v: &serde_json::Value) -> (f64, bool) {
     let m = &v["machine"];
@@ -126,48 +103,6 @@ fn a_sweep_beside_a_busy_neighbour_marks_its_points_and_its_fit() {
         .unwrap()
         .iter()
         .any(|p| p["disturbed"] == true));
-}
-
-#[test]
-fn the_live_lab_says_a_run_was_disturbed_in_its_summary_and_runs() {
-    use parlab::ui::app::{Action, App, Panel};
-    use ratatui::{backend::TestBackend, Terminal};
-    let _hog = Hog::start();
-    let mut spec = parlab::engine::RunSpec::new(
-        parlab::workload::find("collatz").unwrap(),
-        parlab::strategy::find("pool").unwrap(),
-    );
-    // Long enough (well over 250 ms) for the machine's load to be measured.
-    spec.workload.set("size", 8_000_000);
-    spec.workers = Some(2);
-    let mut app = App::new(spec, 30);
-    app.apply(Action::Start);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while (app.running() || app.history.is_empty()) && std::time::Instant::now() < deadline {
-        app.pump();
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let load = app.history.last().and_then(|r| r.load).expect("measured");
-    assert!(load.disturbed(), "{load:?}");
-    let theme = parlab::ui::theme::Theme {
-        color: false,
-        light: false,
-    };
-    let mut t = Terminal::new(TestBackend::new(200, 60)).unwrap();
-    app.focus = Panel::Runs;
-    t.draw(|f| parlab::ui::draw(f, &app, &theme)).unwrap();
-    let screen: String = t
-        .backend()
-        .buffer()
-        .content()
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
-    assert!(screen.contains("disturbed: others used"), "Summary");
-    assert!(
-        screen.contains(" !0.") || screen.contains(" !1."),
-        "Runs marks the row"
-    );
 }
 
 #[test]

@@ -102,3 +102,25 @@ pub fn cores() -> u32 {
         .map(|n| n.get() as u32)
         .unwrap_or(1)
 }
+
+/// A busy neighbour: one core's worth of spinning, until dropped.
+pub struct Hog(std::process::Child);
+
+impl Hog {
+    pub fn start() -> Self {
+        let child = Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("sh spins");
+        // Let it be scheduled before the run starts measuring.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        Self(child)
+    }
+}
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
