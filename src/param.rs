@@ -567,27 +567,19 @@ mod tests {
         label: "size",
         step: Step::Double,
     };
-    const RATE: Param = Param {
-        key: "rate",
-        help: "",
-        kind: Kind::Float {
-            min: 0.0,
-            max: f64::INFINITY,
-            open: true,
-        },
-        default: Default::Absent("max", "as fast as they can"),
-        label: "rate/s",
-        step: Step::Ladder(&["0.5", "1", "10", "100", "1000", "max"]),
-    };
+    /// The queue's producer rate: a number, unset as `max`, a ladder in the form.
+    fn rate() -> &'static Param {
+        crate::strategy::queue::DESCRIPTOR.param("rate").unwrap()
+    }
 
     #[test]
     fn parse_checks_the_range_and_names_it() {
         assert_eq!(SIZE.parse("5"), Ok(Some(Value::Int(5))));
         assert!(SIZE.parse("0").unwrap_err().contains("1..=100"));
         assert!(SIZE.parse("x").unwrap_err().contains("1..=100"));
-        assert_eq!(RATE.parse("max"), Ok(None));
-        assert!(RATE.parse("0").is_err());
-        assert!(RATE.parse("nan").is_err());
+        assert_eq!(rate().parse("max"), Ok(None));
+        assert!(rate().parse("0").is_err());
+        assert!(rate().parse("nan").is_err());
     }
 
     #[test]
@@ -598,9 +590,9 @@ mod tests {
         }
         assert_eq!(v, Some(Value::Int(100)));
         let mut r = None;
-        r = RATE.step(r.as_ref(), false);
+        r = rate().step(r.as_ref(), false);
         assert_eq!(r, Some(Value::Float(1000.0)));
-        r = RATE.step(r.as_ref(), true);
+        r = rate().step(r.as_ref(), true);
         assert_eq!(r, None);
     }
 }

@@ -58,7 +58,11 @@ impl Meta {
         Self {
             source: "native",
             cache_maxsize: workload.cache_info().map(|c| c.maxsize),
-            capacity: spec.strategy.params.opt_int("capacity"),
+            capacity: spec
+                .strategy
+                .desc
+                .bound
+                .and_then(|key| spec.strategy.params.opt_int(key)),
             spec: spec.clone(),
             tasks,
             workers,

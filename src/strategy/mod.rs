@@ -41,6 +41,8 @@ pub struct Descriptor {
     pub gil: bool,
     /// What the user can turn while it runs.
     pub knobs: &'static [Knob],
+    /// The parameter that bounds its queue, where it has one (for the Queue panel).
+    pub bound: Option<&'static str>,
     /// Checks across its parameters and the task count, once the tasks are known.
     pub check: fn(&Values, usize) -> Result<(), String>,
     /// Run to the end (every worker joined).

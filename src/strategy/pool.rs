@@ -16,6 +16,7 @@ pub const DESCRIPTOR: super::Descriptor = super::Descriptor {
     processes: false,
     gil: true,
     knobs: &[],
+    bound: None,
     check: super::no_check,
     run,
 };

@@ -29,6 +29,7 @@ pub const PROCESSES: super::Descriptor = super::Descriptor {
     processes: true,
     gil: false,
     knobs: &[],
+    bound: None,
     check: super::no_check,
     run,
 };
@@ -42,6 +43,7 @@ pub const DESCRIPTOR: super::Descriptor = super::Descriptor {
     processes: true,
     gil: false,
     knobs: &[],
+    bound: None,
     check: super::no_check,
     run,
 };

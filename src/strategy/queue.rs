@@ -118,6 +118,7 @@ pub const DESCRIPTOR: super::Descriptor = super::Descriptor {
             from_unset: 1.0,
         },
     ],
+    bound: Some("capacity"),
     check,
     run,
 };

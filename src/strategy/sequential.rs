@@ -13,6 +13,7 @@ pub const DESCRIPTOR: super::Descriptor = super::Descriptor {
     processes: false,
     gil: false,
     knobs: &[],
+    bound: None,
     check: super::no_check,
     run,
 };
