@@ -444,6 +444,13 @@ fn frames_beside_1024_threads(scale: Scale, yielding: bool) -> Result<Value> {
     let lanes = app.lab.lanes.len();
     app.shut_down();
     crate::priority::set_workers_yield(false);
+    if let Some(problem) = app.message.take().filter(|_| times.is_empty()) {
+        anyhow::bail!("the 1024-thread run did not start: {problem}");
+    }
+    anyhow::ensure!(
+        !times.is_empty(),
+        "no frame was drawn beside the 1024 threads"
+    );
     times.sort_by(|a, b| a.total_cmp(b));
     let p99 = times[(times.len() * 99 / 100).min(times.len() - 1)];
     Ok(json!({
