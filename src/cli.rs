@@ -43,6 +43,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Trust a folder's parlab.toml to name programs to run (its script, its interpreter)
     Trust(TrustArgs),
+    /// Open the lab on recordings: replay, step, seek, compare; or print a run's JSON
+    Replay(ReplayArgs),
+    /// Write a recording for another tool: Perfetto / chrome://tracing, or the run JSON
+    Export(ExportArgs),
     /// A worker process, started by parlab itself
     #[command(hide = true)]
     Worker,
@@ -69,6 +73,60 @@ fn parse_wait(s: &str) -> Result<f64, String> {
         Ok(w) if (0.0..=3600.0).contains(&w) => Ok(w),
         _ => Err("must be 0..=3600 (seconds)".into()),
     }
+}
+
+/// `parlab replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Recordings made with --record; two to four runs open stacked for comparison
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print each run's JSON, as the original run printed it, instead of opening the lab
+    #[arg(long)]
+    pub json: bool,
+    /// Print each run's human summary instead of opening the lab
+    #[arg(long, conflicts_with = "json")]
+    pub summary: bool,
+    /// Playback speed, 0.25 to 16 [default: 1]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let valid = || {
+        let speeds: Vec<String> = crate::replay::SPEEDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        format!("must be one of {}", speeds.join(", "))
+    };
+    match s.parse::<f64>() {
+        Ok(x) if crate::replay::SPEEDS.contains(&x) => Ok(x),
+        _ => Err(valid()),
+    }
+}
+
+/// What `parlab export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Trace Event Format JSON, for Perfetto's UI and chrome://tracing
+    ChromeTrace,
+    /// The run JSON of `parlab run --json`, one line per run
+    Json,
+}
+
+/// `parlab export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A recording made with --record
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// What to write
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Where to write it [default: FILE with .json or .trace.json beside it; - for stdout]
+    #[arg(long, short = 'o', value_name = "OUT")]
+    pub out: Option<PathBuf>,
 }
 
 /// `parlab trust`.
@@ -226,6 +284,9 @@ pub struct RunArgs {
     /// The executable to start as a worker process [default: this one]
     #[arg(long, hide = true)]
     pub worker_exe: Option<PathBuf>,
+    /// Keep every run in FILE, to replay, compare and export (`parlab replay FILE`) [default: not recorded; R in the lab starts and stops]
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 /// The flags of every workload's and strategy's parameters, generated from

@@ -26,7 +26,7 @@ pub fn monotonic_ns() -> u64 {
 }
 
 /// The run's clock: nanoseconds since its origin.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Clock {
     origin: u64,
 }

@@ -65,7 +65,7 @@ pub const DURATION: Param = Param {
 };
 
 /// Everything that defines a native run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunSpec {
     pub workload: WorkloadSpec,
     pub strategy: StrategySpec,
@@ -306,8 +306,10 @@ fn drive(ctx: Arc<RunCtx>, sent: Arc<AtomicU64>, dropped: Arc<AtomicU64>) -> Res
         cancelled,
         events_sent: sent.load(Ordering::Relaxed),
         events_dropped: dropped.load(Ordering::Relaxed),
+        machine: None,
         extensions,
         rounds: ctx.rounds(),
+        truncated: false,
     })
 }
 
@@ -319,7 +321,7 @@ fn gil_extension(switches: u64, ctx: &RunCtx) -> Extension {
         .map(|g| g.interval().as_nanos() as f64 / 1e6)
         .unwrap_or(0.0);
     Extension {
-        key: "gil",
+        key: "gil".into(),
         json: json!({ "switches": switches, "switch_interval_ms": interval_ms }),
         summary: vec![format!("{switches} switches, interval {interval_ms} ms")],
     }
@@ -363,7 +365,7 @@ fn cache_extension(ctx: &RunCtx, per_process: &[(u32, CacheInfo)]) -> Option<Ext
         }));
     }
     Some(Extension {
-        key: "cache",
+        key: "cache".into(),
         json,
         summary,
     })

@@ -2,6 +2,7 @@
 
 use crate::engine::{self, RunSpec};
 use crate::model::Lab;
+use crate::recording::Recorder;
 use crate::sampler::{Load, Window, DISTURBED_THRESHOLD};
 use crate::source::{Meta, Outcome, Source};
 use anyhow::Result;
@@ -9,41 +10,68 @@ use anyhow::Result;
 /// A finished run: what was known at the start, how it ended, and the lab.
 pub struct Finished {
     pub meta: Meta,
+    /// Its `machine` is the machine over the run: how much of it others used.
     pub outcome: Outcome,
     pub lab: Lab,
-    /// The machine over the run: how much of it others used.
-    pub load: Load,
+}
+
+impl Finished {
+    /// The machine over the run, where it was measured (a recording cut
+    /// short before its end holds none).
+    pub fn load(&self) -> Option<&Load> {
+        self.outcome.machine.as_ref()
+    }
 }
 
 /// Run natively to the end on this thread, applying every event to a lab.
 pub fn run(spec: RunSpec) -> Result<Finished> {
-    run_until(spec, || false, DISTURBED_THRESHOLD)
+    run_until(spec, || false, DISTURBED_THRESHOLD, None)
 }
 
 /// Run natively to the end, or until `stop()` says so (a signal); others
-/// using more than `threshold` cores mark it disturbed.
-pub fn run_until(spec: RunSpec, stop: impl Fn() -> bool, threshold: f64) -> Result<Finished> {
+/// using more than `threshold` cores mark it disturbed; every event is
+/// kept in `record` too, where there is one.
+pub fn run_until(
+    spec: RunSpec,
+    stop: impl Fn() -> bool,
+    threshold: f64,
+    record: Option<&mut Recorder>,
+) -> Result<Finished> {
     let window = Window::open();
-    drain(Box::new(engine::start(spec)?), stop, window, threshold)
+    let source = Box::new(engine::start(spec)?);
+    drain(source, stop, Some((window, threshold)), record)
 }
 
 /// Drain any source to its end, or until `stop()` says so: then stop it,
-/// and still collect what was measured (every worker joined).
+/// and still collect what was measured (every worker joined). `measure`:
+/// the window over which this process measures the machine, for a source
+/// that does not bring its own figures.
 pub fn drain(
     source: Box<dyn Source>,
     stop: impl Fn() -> bool,
-    window: Window,
-    threshold: f64,
+    measure: Option<(Window, f64)>,
+    mut record: Option<&mut Recorder>,
 ) -> Result<Finished> {
     let mut lab = Lab::for_run(source.meta());
+    if let Some(r) = record.as_deref_mut() {
+        r.begin(source.meta());
+    }
     // The channel disconnects once every worker has finished and flushed.
     loop {
         match source
             .events()
             .recv_timeout(std::time::Duration::from_millis(50))
         {
-            Ok(batch) => lab.apply(batch),
+            Ok(batch) => {
+                if let Some(r) = record.as_deref_mut() {
+                    r.events(&batch);
+                }
+                lab.apply(batch)
+            }
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                if let Some(r) = record.as_deref_mut() {
+                    r.flush_if_old();
+                }
                 if stop() {
                     source.control().cancel();
                 }
@@ -52,13 +80,13 @@ pub fn drain(
         }
     }
     let meta = source.meta().clone();
-    let outcome = source.join()?;
-    let load = window.close(threshold);
+    let mut outcome = source.join()?;
+    if outcome.machine.is_none() {
+        outcome.machine = measure.map(|(w, threshold)| w.close(threshold));
+    }
+    if let Some(r) = record {
+        r.end(&outcome);
+    }
     lab.finish(outcome.end_ns.max(lab.now));
-    Ok(Finished {
-        meta,
-        outcome,
-        lab,
-        load,
-    })
+    Ok(Finished { meta, outcome, lab })
 }

@@ -3,9 +3,35 @@
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::Parser;
-use parlab::cli::{Cli, Command, RunArgs};
+use parlab::cli::{Cli, Command, ExportFormat, RunArgs};
+use parlab::headless::Finished;
+use parlab::recording::{self, Recorder, Recording};
 use parlab::{config, headless, report, UserError};
+use std::path::Path;
 use std::process::ExitCode;
+
+/// Print to stdout; a reader that has gone (`parlab run --json | head`) ends
+/// the printing quietly, never a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        emit(&format!($($arg)*))
+    };
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        emit(&format!("{}\n", format!($($arg)*)))
+    };
+}
+
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout (EPIPE) leaves nothing more to say there: not an error.
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -34,7 +60,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Trust(t)) => {
             let said = parlab::trust::command(t.file.as_deref(), t.list, t.revoke.as_deref())?;
-            print!("{said}");
+            out!("{said}");
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}
@@ -45,24 +71,97 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             &config,
             config.to_spec(&RunArgs::default())?,
             parlab::presets::load_all(),
+            |_| Ok(()),
         ),
         Some(Command::Tui(args)) => {
-            parlab::ui::main(&config, config.to_spec(&args)?, parlab::presets::load_all())
+            let record = args.record.as_deref().map(Recorder::create).transpose()?;
+            parlab::ui::main(
+                &config,
+                config.to_spec(&args)?,
+                parlab::presets::load_all(),
+                |app| {
+                    app.recorder = record.map(|r| std::sync::Arc::new(std::sync::Mutex::new(r)));
+                    Ok(())
+                },
+            )
+        }
+        Some(Command::Replay(r)) => {
+            let recordings = open_all(&r.files)?;
+            if r.json || r.summary {
+                for run in recordings.iter().flat_map(|rec| &rec.runs) {
+                    let f = replayed(run)?;
+                    if r.json {
+                        outln!("{}", report::to_json(&f));
+                    } else {
+                        out!("{}", report::human(&f));
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            parlab::ui::main(
+                &config,
+                config.to_spec(&RunArgs::default())?,
+                parlab::presets::load_all(),
+                |app| {
+                    app.open_recordings(recordings, r.speed);
+                    Ok(())
+                },
+            )
+        }
+        Some(Command::Export(e)) => {
+            let rec = open_all(std::slice::from_ref(&e.file))?.remove(0);
+            let (text, ext) = match e.format {
+                ExportFormat::ChromeTrace => (
+                    format!("{}\n", parlab::export::chrome_trace(&rec)),
+                    "trace.json",
+                ),
+                ExportFormat::Json => {
+                    let mut text = String::new();
+                    for run in &rec.runs {
+                        text += &format!("{}\n", report::to_json(&replayed(run)?));
+                    }
+                    (text, "json")
+                }
+            };
+            let out = e.out.clone().unwrap_or_else(|| e.file.with_extension(ext));
+            if out == Path::new("-") {
+                out!("{text}");
+            } else {
+                std::fs::write(&out, &text).map_err(|err| {
+                    UserError::new(format!("-o {}: cannot write it: {err}", out.display()))
+                })?;
+                eprintln!(
+                    "parlab: wrote {} ({} run{}, {} bytes)",
+                    out.display(),
+                    rec.runs.len(),
+                    if rec.runs.len() == 1 { "" } else { "s" },
+                    text.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(cmd)) => {
             let spec = config.to_spec(&cmd.args)?;
             config.check_trusted(&spec)?;
+            let mut record = cmd
+                .args
+                .record
+                .as_deref()
+                .map(Recorder::create)
+                .transpose()?;
             parlab::signals::listen();
             parlab::strategy::silence_worker_panics();
             let finished = headless::run_until(
                 spec,
                 || parlab::signals::received().is_some(),
                 config.run.disturbed_threshold,
+                record.as_mut(),
             )?;
+            said_recording(record.as_ref());
             if cmd.json {
-                println!("{}", report::to_json(&finished));
+                outln!("{}", report::to_json(&finished));
             } else {
-                print!("{}", report::human(&finished));
+                out!("{}", report::human(&finished));
             }
             for f in &finished.outcome.failures {
                 let task = f
@@ -94,26 +193,38 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let spec = config.to_spec(&args)?;
             config.check_trusted(&spec)?;
             let threshold = config.run.disturbed_threshold;
+            let record = args
+                .record
+                .as_deref()
+                .map(Recorder::create)
+                .transpose()?
+                .map(std::sync::Mutex::new);
             let quiet = wait_quiet(cmd.wait_quiet, threshold);
-            let sweep = parlab::sweep::run(&spec, &grid, cmd.repeat, threshold, |p| {
-                if !cmd.json {
-                    eprintln!(
-                        "  {} workers: {:.1} ms ({:.1}–{:.1}), speedup {:.2}{}",
-                        p.workers,
-                        p.wall_ms,
-                        p.min_ms,
-                        p.max_ms,
-                        p.speedup,
-                        if p.disturbed { ", disturbed" } else { "" }
-                    );
-                }
-            })?;
+            let sweep =
+                parlab::sweep::run(&spec, &grid, cmd.repeat, threshold, record.as_ref(), |p| {
+                    if !cmd.json {
+                        eprintln!(
+                            "  {} workers: {:.1} ms ({:.1}–{:.1}), speedup {:.2}{}",
+                            p.workers,
+                            p.wall_ms,
+                            p.min_ms,
+                            p.max_ms,
+                            p.speedup,
+                            if p.disturbed { ", disturbed" } else { "" }
+                        );
+                    }
+                })?;
+            said_recording(
+                record
+                    .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
+                    .as_ref(),
+            );
             if cmd.json {
                 let mut v = parlab::sweep::to_json(&spec, cmd.repeat, &sweep);
                 v["quiet_before"] = serde_json::json!(quiet);
-                println!("{v}");
+                outln!("{v}");
             } else {
-                print!("{}", parlab::sweep::human(&spec, &sweep));
+                out!("{}", parlab::sweep::human(&spec, &sweep));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -122,17 +233,60 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut v = parlab::bench::measure(parlab::bench::Scale { quick: b.quick }, &b.only)?;
             v["quiet_before"] = serde_json::json!(quiet);
             if b.json {
-                println!("{v}");
+                outln!("{v}");
             } else {
-                print!("{}", parlab::bench::table(&v));
+                out!("{}", parlab::bench::table(&v));
             }
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::List) => {
-            print!("{}", list());
+            out!("{}", list());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Worker | Command::Trust(_)) => unreachable!("handled above"),
+    }
+}
+
+/// Read recordings; a file cut short is replayed as far as it reads, and said.
+fn open_all(files: &[std::path::PathBuf]) -> anyhow::Result<Vec<Recording>> {
+    let recordings: Vec<Recording> = files
+        .iter()
+        .map(|f| recording::open(f))
+        .collect::<anyhow::Result<_>>()?;
+    for rec in &recordings {
+        if let Some(cut) = &rec.cut {
+            eprintln!(
+                "parlab: {}: the recording ends at byte {} of {} ({}): what it holds is {} run{}, {} events",
+                rec.path.display(),
+                cut.at,
+                rec.size,
+                cut.why,
+                rec.runs.len(),
+                if rec.runs.len() == 1 { "" } else { "s" },
+                rec.runs.iter().map(|r| r.events).sum::<u64>()
+            );
+        }
+    }
+    Ok(recordings)
+}
+
+/// A recorded run played through the lab at full speed.
+fn replayed(run: &recording::RecordedRun) -> anyhow::Result<Finished> {
+    let source = Box::new(parlab::replay::Replay::start(run));
+    headless::drain(source, || false, None, None)
+}
+
+/// Where a recording went, or why it stopped early (on stderr).
+fn said_recording(record: Option<&Recorder>) {
+    let Some(r) = record else { return };
+    match r.problem() {
+        Some(p) => eprintln!("parlab: {p}"),
+        None => eprintln!(
+            "parlab: recorded {} events in {} bytes to {}",
+            r.events_written(),
+            r.bytes_written(),
+            r.path().display()
+        ),
     }
 }
 

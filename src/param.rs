@@ -86,7 +86,7 @@ pub struct Param {
 /// each is shown and compared by its name, found by it, and listed.
 #[macro_export]
 macro_rules! named_registry {
-    ($desc:ty, $registry:expr, $what:literal) => {
+    ($desc:ident, $registry:expr, $what:literal) => {
         impl std::fmt::Debug for $desc {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.name)
@@ -107,6 +107,29 @@ macro_rules! named_registry {
         #[doc = concat!("Every ", $what, "'s name, for errors and choices.")]
         pub fn names() -> Vec<&'static str> {
             $registry.iter().map(|d| d.name).collect()
+        }
+
+        #[doc = concat!("A ", $what, " travels by its name (JSON, the worker pipe, recordings).")]
+        pub mod by_name {
+            use serde::{Deserialize, Deserializer, Serializer};
+
+            #[doc = concat!("Write the ", $what, "'s name.")]
+            pub fn serialize<S: Serializer>(
+                d: &&'static super::$desc,
+                s: S,
+            ) -> Result<S::Ok, S::Error> {
+                s.serialize_str(d.name)
+            }
+
+            #[doc = concat!("Find the ", $what, " by its name.")]
+            pub fn deserialize<'de, D: Deserializer<'de>>(
+                d: D,
+            ) -> Result<&'static super::$desc, D::Error> {
+                let name = String::deserialize(d)?;
+                super::find(&name).ok_or_else(|| {
+                    serde::de::Error::custom(format!(concat!("no ", $what, " named '{}'"), name))
+                })
+            }
         }
     };
 }

@@ -14,7 +14,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The run as one JSON object. Fields that do not apply are absent, not null.
 pub fn to_json(f: &Finished) -> Value {
-    run_json(&f.meta, &f.outcome, &f.lab, Some(&f.load))
+    run_json(&f.meta, &f.outcome, &f.lab, f.load())
 }
 
 /// The machine over a run, as the JSON has it: measured, never inferred.
@@ -46,7 +46,7 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) 
     o.insert("workload".into(), json!(spec.workload.name()));
     o.insert("strategy".into(), json!(spec.strategy.name()));
     o.insert("workers".into(), json!(info.workers));
-    o.insert("pid".into(), json!(std::process::id()));
+    o.insert("pid".into(), json!(info.pid));
     o.insert("wall_ms".into(), json!(ms(outcome.wall_ns)));
     o.insert("tasks".into(), json!(info.tasks.len()));
     if let Some(r) = &outcome.result {
@@ -70,8 +70,11 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) 
     if outcome.cancelled {
         o.insert("cancelled".into(), json!(true));
     }
+    if outcome.truncated {
+        o.insert("truncated".into(), json!(true));
+    }
     for e in &outcome.extensions {
-        o.insert(e.key.into(), e.json.clone());
+        o.insert(e.key.clone(), e.json.clone());
     }
     if let Some(load) = load {
         o.insert("machine".into(), machine_json(load));
@@ -158,34 +161,36 @@ pub fn human(f: &Finished) -> String {
         );
     }
     out += &format!("wall time  {:.1} ms\n", ms(o.wall_ns));
-    let l = &f.load;
-    let own = if l.measured() {
-        format!("parlab used {:.1}, ", l.own)
-    } else {
-        String::new()
-    };
-    out += &format!(
-        "machine    {} cores; {own}{}{}\n",
-        l.cores,
-        l.words(),
-        if l.disturbed() {
-            ": DISTURBED, the figures are suspect: rerun on a quieter machine"
+    if let Some(l) = f.load() {
+        let own = if l.measured() {
+            format!("parlab used {:.1}, ", l.own)
         } else {
-            ""
-        }
-    );
+            String::new()
+        };
+        out += &format!(
+            "machine    {} cores; {own}{}{}\n",
+            l.cores,
+            l.words(),
+            if l.disturbed() {
+                ": DISTURBED, the figures are suspect: rerun on a quieter machine"
+            } else {
+                ""
+            }
+        );
+    }
     match &o.result {
         Some(r) => out += &format!("result     {}\n", compact(r, spec.workload.desc.result)),
+        None if o.truncated => out += "result     none: the recording stops before the run ended\n",
         None if o.cancelled && o.failures.is_empty() => {
             out += "result     none: the run was cancelled\n"
         }
         None => out += "result     none: the run failed\n",
     }
     let mut extensions: Vec<_> = o.extensions.iter().collect();
-    extensions.sort_by_key(|e| e.key);
+    extensions.sort_by_key(|e| &e.key);
     for e in extensions {
         for (i, line) in e.summary.iter().enumerate() {
-            let label = if i == 0 { e.key } else { "" };
+            let label = if i == 0 { e.key.as_str() } else { "" };
             out += &format!("{label:<10} {line}\n");
         }
         if e.key == "queue" {

@@ -16,7 +16,7 @@ pub fn logical_cores() -> u32 {
 
 /// How busy the machine was over a stretch of time, and how much of that
 /// was parlab's own process tree: a run's neighbours, measured.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Load {
     /// The machine's logical cores.
     pub cores: u32,

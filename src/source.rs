@@ -7,10 +7,12 @@ use crate::clock::Clock;
 use crate::control::Control;
 use crate::engine::RunSpec;
 use crate::event::Batch;
+use crate::sampler::Load;
 use crate::strategy::{Extension, Failure};
 use crate::workload::{TaskSpec, Workload};
 use anyhow::Result;
 use crossbeam_channel::Receiver;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::SystemTime;
 
@@ -28,13 +30,16 @@ pub trait Source: Send {
     fn join(self: Box<Self>) -> Result<Outcome>;
 }
 
-/// What is known of a run as it starts.
-#[derive(Debug, Clone)]
+/// What is known of a run as it starts (kept whole in a recording).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Meta {
     /// The kind of source, as the JSON's `source` says it: `native`.
-    pub source: &'static str,
+    pub source: String,
+    /// The process that ran it (parlab's own, for a native run).
+    pub pid: u32,
     /// The settings it ran with.
     pub spec: RunSpec,
+    #[serde(with = "compact_tasks")]
     pub tasks: Vec<TaskSpec>,
     /// Workers in force.
     pub workers: u32,
@@ -56,7 +61,8 @@ impl Meta {
         clock: Clock,
     ) -> Self {
         Self {
-            source: "native",
+            source: "native".into(),
+            pid: std::process::id(),
             cache_maxsize: workload.cache_info().map(|c| c.maxsize),
             capacity: spec
                 .strategy
@@ -87,8 +93,40 @@ impl Meta {
     }
 }
 
-/// How a run ended.
-#[derive(Debug, Clone)]
+/// Tasks as short rows `[name, cost, units, phase]` (the id is the row's
+/// index): a recording's header stays small beside its events.
+mod compact_tasks {
+    use crate::workload::TaskSpec;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type Row = (String, u64, Option<u32>, u32);
+
+    pub fn serialize<S: Serializer>(tasks: &[TaskSpec], s: S) -> Result<S::Ok, S::Error> {
+        let rows: Vec<(&str, u64, Option<u32>, u32)> = tasks
+            .iter()
+            .map(|t| (t.name.as_str(), t.cost, t.units, t.phase))
+            .collect();
+        rows.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TaskSpec>, D::Error> {
+        let rows = Vec::<Row>::deserialize(d)?;
+        Ok(rows
+            .into_iter()
+            .enumerate()
+            .map(|(id, (name, cost, units, phase))| TaskSpec {
+                id: id as u32,
+                name,
+                cost,
+                units,
+                phase,
+            })
+            .collect())
+    }
+}
+
+/// How a run ended (kept whole in a recording).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
     /// The workload's result, when every task completed.
     pub result: Option<Value>,
@@ -102,10 +140,16 @@ pub struct Outcome {
     pub events_sent: u64,
     /// Events dropped because the viewer fell a whole backlog behind (0 when it keeps up).
     pub events_dropped: u64,
+    /// The machine over the run, when the source measured it itself (a
+    /// recording does; a live run is measured by whoever drains it).
+    pub machine: Option<Load>,
     /// The strategy's and workload's own figures (queue, GIL, cache).
     pub extensions: Vec<Extension>,
     /// Rounds of the task list (more than 1 only with a duration).
     pub rounds: u32,
+    /// Known only up to where its recording stops (a crash, a kill, a cut).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 impl Outcome {

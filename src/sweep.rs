@@ -7,6 +7,7 @@ use crate::analysis::fit_amdahl;
 use crate::clock::ms;
 use crate::engine::RunSpec;
 use crate::headless;
+use crate::recording::Recorder;
 use crate::sampler::{Load, Window};
 use crate::workload::SplitMix64;
 use crate::UserError;
@@ -14,6 +15,7 @@ use anyhow::Result;
 use crossbeam_channel::Receiver;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// One measured point.
@@ -96,12 +98,20 @@ fn median(v: &[f64]) -> f64 {
 }
 
 /// Each repeat's wall time at `workers`, and whether any was disturbed.
-fn repeats(spec: &RunSpec, workers: u32, repeat: u32, threshold: f64) -> Result<(Vec<f64>, bool)> {
+fn repeats(
+    spec: &RunSpec,
+    workers: u32,
+    repeat: u32,
+    threshold: f64,
+    record: Option<&Mutex<Recorder>>,
+) -> Result<(Vec<f64>, bool)> {
     let mut s = spec.clone();
     s.workers = Some(workers);
     let (mut walls, mut disturbed) = (Vec::new(), false);
     for _ in 0..repeat.max(1) {
-        let f = headless::run_until(s.clone(), || false, threshold)?;
+        let mut guard = record.map(|r| r.lock().unwrap_or_else(|p| p.into_inner()));
+        let f = headless::run_until(s.clone(), || false, threshold, guard.as_deref_mut())?;
+        drop(guard);
         if let Some(x) = f.outcome.failures.first() {
             anyhow::bail!(
                 "the run at {workers} workers failed: {} {}",
@@ -110,7 +120,7 @@ fn repeats(spec: &RunSpec, workers: u32, repeat: u32, threshold: f64) -> Result<
             );
         }
         walls.push(ms(f.outcome.wall_ns));
-        disturbed |= f.load.disturbed();
+        disturbed |= f.load().is_some_and(Load::disturbed);
     }
     Ok((walls, disturbed))
 }
@@ -177,6 +187,7 @@ pub fn spawn(
     grid: Vec<u32>,
     repeat: u32,
     threshold: f64,
+    record: Option<Arc<Mutex<Recorder>>>,
 ) -> Receiver<Result<Point, String>> {
     let (tx, rx) = crossbeam_channel::unbounded();
     let started = std::thread::Builder::new()
@@ -184,7 +195,7 @@ pub fn spawn(
         .spawn({
             let tx = tx.clone();
             move || {
-                let out = run(&spec, &grid, repeat, threshold, |p| {
+                let out = run(&spec, &grid, repeat, threshold, record.as_deref(), |p| {
                     let _ = tx.send(Ok(p.clone()));
                 });
                 if let Err(e) = out {
@@ -204,6 +215,7 @@ pub fn run(
     grid: &[u32],
     repeat: u32,
     threshold: f64,
+    record: Option<&Mutex<Recorder>>,
     mut on_point: impl FnMut(&Point),
 ) -> Result<Sweep> {
     if !spec.strategy.desc.takes_workers() {
@@ -219,14 +231,14 @@ pub fn run(
         ))
         .into());
     }
-    let (base_walls, base_disturbed) = repeats(spec, 1, repeat, threshold)?;
+    let (base_walls, base_disturbed) = repeats(spec, 1, repeat, threshold, record)?;
     let base = median(&base_walls);
     let mut points = Vec::new();
     for &n in grid {
         let (walls, disturbed) = if n == 1 {
             (base_walls.clone(), base_disturbed)
         } else {
-            repeats(spec, n, repeat, threshold)?
+            repeats(spec, n, repeat, threshold, record)?
         };
         let point = Point::of(n, walls, base, disturbed);
         on_point(&point);

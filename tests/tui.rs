@@ -100,13 +100,15 @@ fn keys_change_the_settings_and_help_opens_and_closes() {
     app.apply(Action::Right);
     app.apply(Action::Down); // strategy: pool -> threads
     app.apply(Action::ToggleGil);
-    app.apply(Action::Help);
     terminal.draw(|f| draw(f, &app, &theme())).unwrap();
     let s = screen(&terminal);
     assert!(
         s.contains("‹primes›") && s.contains("‹threads›") && s.contains("GIL ‹on›"),
         "{s}"
     );
+    app.apply(Action::Help);
+    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    let s = screen(&terminal);
     assert!(s.contains("Help") && s.contains("Ctrl-C"), "{s}");
     app.apply(Action::CloseOverlay);
     terminal.draw(|f| draw(f, &app, &theme())).unwrap();
@@ -406,7 +408,8 @@ fn populated_session() -> App {
     let mut app = populated();
     let spec = app.spec.clone();
     app.info = Some(Meta {
-        source: "native",
+        source: "native".into(),
+        pid: 4242,
         spec: spec.clone(),
         tasks: app.lab.tasks.clone(),
         workers: 2,
@@ -423,8 +426,10 @@ fn populated_session() -> App {
         cancelled: false,
         events_sent: app.lab.received,
         events_dropped: 0,
+        machine: None,
         extensions: Vec::new(),
         rounds: 1,
+        truncated: false,
     });
     let mut seq = spec.clone();
     seq.strategy = parlab::strategy::StrategySpec::new(parlab::strategy::baseline());
@@ -436,6 +441,9 @@ fn populated_session() -> App {
         ok: true,
         json: serde_json::Value::Null,
         load: None,
+        lab: std::sync::Arc::new(parlab::model::Lab::new(Vec::new(), std::time::UNIX_EPOCH)),
+        recorded: None,
+        file: None,
     };
     app.history = vec![row(seq, 1, 760.0), row(spec.clone(), 2, 400.0)];
     let points: Vec<Point> = [1u32, 2, 3, 4]

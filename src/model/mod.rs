@@ -91,8 +91,9 @@ pub struct CacheModel {
     pub series: Vec<(u64, u64, u64)>,
 }
 
-/// Everything known about the current run.
-#[derive(Debug)]
+/// Everything known about the current run (bounded in size, so a replay
+/// keeps copies of it to seek back to).
+#[derive(Clone, Debug)]
 pub struct Lab {
     pub lanes: Vec<Lane>,
     index: HashMap<LaneId, usize>,
@@ -163,7 +164,8 @@ impl Lab {
         self.index.get(&id).map(|&i| &self.lanes[i])
     }
 
-    fn apply_event(&mut self, e: Event) {
+    /// Apply one event.
+    pub fn apply_event(&mut self, e: Event) {
         self.received += 1;
         self.now = self.now.max(e.t);
         let t = e.t;

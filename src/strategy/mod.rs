@@ -118,8 +118,10 @@ pub fn baseline() -> &'static Descriptor {
 }
 
 /// A strategy and its parameters.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StrategySpec {
+    /// Which strategy (by name in a recording).
+    #[serde(rename = "name", with = "by_name")]
     pub desc: &'static Descriptor,
     pub params: Values,
 }
@@ -176,9 +178,9 @@ pub enum OnError {
 
 /// A strategy's own figures at the end of a run (the queue's, the GIL's, the
 /// cache's): a JSON object under `key` in the report, and lines for the summary.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Extension {
-    pub key: &'static str,
+    pub key: String,
     pub json: Value,
     pub summary: Vec<String>,
 }
@@ -317,9 +319,11 @@ impl RunCtx {
 
     /// Add the strategy's own figures to the outcome.
     pub fn extend(&self, key: &'static str, json: Value, summary: Vec<String>) {
-        self.reports()
-            .extensions
-            .push(Extension { key, json, summary });
+        self.reports().extensions.push(Extension {
+            key: key.into(),
+            json,
+            summary,
+        });
     }
 
     /// Failures so far.

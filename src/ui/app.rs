@@ -7,6 +7,8 @@ use crate::config::Config;
 use crate::engine::{self, RunSpec};
 use crate::model::Lab;
 use crate::presets::Preset;
+use crate::recording::{RecordedRun, Recorder};
+use crate::replay::Playback;
 use crate::sampler::{CpuSample, Sampler};
 use crate::source::{Meta, Outcome, Source};
 use crate::sweep::Point;
@@ -14,7 +16,8 @@ use crossbeam_channel::Receiver;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use serde_json::Value;
 use std::collections::VecDeque;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
 
 /// The panels, in Tab order; in the small layout each is a tab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +93,29 @@ pub enum Action {
     CloseOverlay,
     /// A key bound to a live knob of the strategy (the queue's `[`, `]`, `<`, `>`).
     Knob(char),
+    /// `R`: start or stop recording runs to a file.
+    Record,
+    /// `E`: export the selected run as a Chrome trace.
+    ExportTrace,
+    /// `m`: mark or unmark the selected run for comparison.
+    Mark,
+    /// `c`: show or leave the marked runs stacked on one time axis.
+    Compare,
+    /// `v`: replay the selected run.
+    View,
+    /// In a replay: `{` slower, `}` faster.
+    Slower,
+    Faster,
+    /// In a replay: `.` one event forward, `,` one back.
+    StepForward,
+    StepBack,
+    /// In a replay: Home and End.
+    ToStart,
+    ToEnd,
+    /// In a replay: `:` opens a prompt for a time to go to.
+    GoTo,
+    /// Enter in a prompt.
+    Submit,
     /// Load preset number n (0-based).
     Preset(u8),
     /// A character typed into the log filter.
@@ -107,7 +133,7 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
     }
     if typing {
         return match key.code {
-            KeyCode::Enter => Some(Action::Filter),
+            KeyCode::Enter => Some(Action::Submit),
             KeyCode::Esc => Some(Action::CloseOverlay),
             KeyCode::Backspace => Some(Action::Backspace),
             KeyCode::Char(c) => Some(Action::Type(c)),
@@ -138,6 +164,18 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
         KeyCode::Char('/') => Action::Filter,
         KeyCode::Char('r') => Action::Rerun,
         KeyCode::Char('e') => Action::Export,
+        KeyCode::Char('E') => Action::ExportTrace,
+        KeyCode::Char('R') => Action::Record,
+        KeyCode::Char('m') => Action::Mark,
+        KeyCode::Char('c') => Action::Compare,
+        KeyCode::Char('v') => Action::View,
+        KeyCode::Char('{') => Action::Slower,
+        KeyCode::Char('}') => Action::Faster,
+        KeyCode::Char('.') => Action::StepForward,
+        KeyCode::Char(',') => Action::StepBack,
+        KeyCode::Home => Action::ToStart,
+        KeyCode::End => Action::ToEnd,
+        KeyCode::Char(':') => Action::GoTo,
         KeyCode::Char('?') => Action::Help,
         KeyCode::Esc => Action::CloseOverlay,
         KeyCode::Char(c @ '1'..='9') => Action::Preset(c as u8 - b'1'),
@@ -195,6 +233,12 @@ pub struct RunRow {
     pub json: Value,
     /// The machine over the run: how much of it others used.
     pub load: Option<crate::sampler::Load>,
+    /// Its lab at the end, for comparisons.
+    pub lab: Arc<Lab>,
+    /// The run kept whole (in memory, or read from a file), to replay and export.
+    pub recorded: Option<Arc<RecordedRun>>,
+    /// The file it was replayed from.
+    pub file: Option<String>,
 }
 
 impl RunRow {
@@ -299,15 +343,31 @@ pub struct App {
     pub sampler: Option<Sampler>,
     /// What the app asks its loop to do outside its state (files, threads).
     pub effects: Vec<Effect>,
+    /// The live run under way kept in memory, to replay and export once it ends.
+    pub(crate) keeping: Option<Recorder>,
+    /// The file runs are recorded to (`--record`, `R`), shared with a sweep.
+    pub recorder: Option<Arc<Mutex<Recorder>>>,
+    /// A recorded run on show instead of a live one.
+    pub playback: Option<Playback>,
+    pub(crate) played_at: Option<Instant>,
+    /// Rows marked for comparison (`m`), and whether they are shown stacked (`c`).
+    pub marked: Vec<usize>,
+    pub compare: bool,
+    /// The time being typed after `:` in a replay.
+    pub time_input: Option<String>,
 }
 
 /// Work with effects outside the app's state, done by its loop.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum Effect {
     /// Write a run's JSON to a new file in the current folder.
     Export(Value),
     /// Measure a sweep in the background; its points come back through `App::sweep_started`.
     Sweep(RunSpec, Vec<u32>),
+    /// Write a run as a Chrome trace to a new file in the current folder.
+    ExportTrace(Arc<RecordedRun>),
+    /// Start recording to a new file in the current folder (the run under way first).
+    StartRecording,
 }
 
 impl App {
@@ -347,6 +407,13 @@ impl App {
             cpu: None,
             sampler: None,
             effects: Vec::new(),
+            keeping: None,
+            recorder: None,
+            playback: None,
+            played_at: None,
+            marked: Vec::new(),
+            compare: false,
+            time_input: None,
         }
     }
 
@@ -362,10 +429,16 @@ impl App {
 
     /// The time at the timeline's right edge.
     pub fn now_ns(&self) -> u64 {
-        match &self.run {
-            Some(run) => run.meta().clock.now(),
-            None => self.lab.now,
+        match (&self.run, &self.playback) {
+            (Some(run), _) => run.meta().clock.now(),
+            (None, Some(p)) => p.at_ns,
+            (None, None) => self.lab.now,
         }
+    }
+
+    /// Whether a prompt (the log filter, a replay's time) takes the keys.
+    pub fn typing(&self) -> bool {
+        self.filter_input.is_some() || self.time_input.is_some()
     }
 
     /// The settings form's fields for the current settings.
@@ -392,6 +465,9 @@ impl App {
                 self.quit = true;
             }
             NextPanel | PrevPanel => self.cycle_focus(action == NextPanel),
+            Left | Right if self.playback.is_some() && self.focus == Panel::Timeline => {
+                self.seek_by(if action == Left { -1.0 } else { 1.0 })
+            }
             Left | Right | Up | Down => self.arrow(action),
             MoreWorkers => self.step_workers(true),
             FewerWorkers => self.step_workers(false),
@@ -400,36 +476,57 @@ impl App {
             ToggleGustafson => self.gustafson = !self.gustafson,
             ZoomIn => self.view.cell_ns = Some((self.current_cell() / 2).max(100_000)),
             ZoomOut => self.view.cell_ns = Some((self.current_cell() * 2).min(60_000_000_000)),
+            Freeze if self.playback.is_some() => self.toggle_pause(),
             Freeze => {
                 self.view.follow = !self.view.follow;
                 self.view.end_ns = self.now_ns();
             }
             ScrollBack | ScrollForward => self.scroll_timeline(action == ScrollBack),
             Filter => self.filter(),
+            Submit if self.time_input.is_some() => self.go_to_typed(),
+            Submit => self.filter(),
             Rerun => self.rerun(),
             Export => self.export(),
+            ExportTrace => self.export_trace(),
+            Record => self.toggle_recording(),
+            Mark => self.mark(),
+            Compare => self.toggle_compare(),
+            View => self.view_selected(),
+            Slower | Faster | StepForward | StepBack | ToStart | ToEnd | GoTo => self.steer(action),
             Help => self.help = !self.help,
             CloseOverlay => {
                 self.help = false;
                 self.filter_input = None;
+                self.time_input = None;
+                self.compare = false;
             }
             Knob(key) => self.turn(key),
             Preset(n) => self.load_preset(n as usize),
             Type(c) => {
-                if let Some(f) = &mut self.filter_input {
+                if let Some(f) = self.time_input.as_mut().or(self.filter_input.as_mut()) {
                     f.push(c);
                 }
             }
             Backspace => {
-                if let Some(f) = &mut self.filter_input {
+                if let Some(f) = self.time_input.as_mut().or(self.filter_input.as_mut()) {
                     f.pop();
                 }
             }
         }
     }
 
-    /// Pause or resume the run itself.
+    /// Pause or resume the run itself (or the replay).
     fn toggle_pause(&mut self) {
+        if let Some(p) = &mut self.playback {
+            if p.at_end() {
+                // Play again from the start.
+                p.seek(&mut self.lab, 0);
+                p.paused = false;
+            } else {
+                p.paused = !p.paused;
+            }
+            return;
+        }
         if let Some(run) = &self.run {
             let p = !run.control().is_paused();
             run.control().set_paused(p);
@@ -554,6 +651,10 @@ impl App {
             self.message = Some("a run is going: s stops it".into());
             return;
         }
+        if self.sweep.as_ref().is_some_and(|s| s.running()) {
+            self.message = Some("a sweep is measuring: wait for it to end".into());
+            return;
+        }
         if let Some(next) = self.pending.pop_front() {
             self.spec = next;
         }
@@ -584,12 +685,29 @@ impl App {
         let meta = source.meta().clone();
         self.lab = Lab::for_run(&meta);
         self.lab.note(meta.headline());
-        self.info = Some(meta);
+        self.info = Some(meta.clone());
         self.outcome = None;
         self.message = None;
         self.view.follow = true;
         self.view.first_lane = 0;
+        self.playback = None;
+        let mut keep = Recorder::memory();
+        keep.begin(&meta);
+        self.keeping = Some(keep);
+        if let Some(r) = &self.recorder {
+            lock(r).begin(&meta);
+        }
         self.run = Some(source);
+    }
+
+    /// Keep a batch of the live run: in memory, and in the file when recording.
+    fn keep(&mut self, batch: &crate::event::Batch) {
+        if let Some(k) = &mut self.keeping {
+            k.events(batch);
+        }
+        if let Some(r) = &self.recorder {
+            lock(r).events(batch);
+        }
     }
 
     fn load_preset(&mut self, n: usize) {
@@ -684,15 +802,22 @@ impl App {
     /// Drain every pending event into the lab; collect the run once it ends.
     pub fn pump(&mut self) {
         self.pump_sweep();
+        self.pump_playback();
         if let Some(s) = &self.sampler {
             if let Some(sample) = s.latest() {
                 self.cpu = Some(sample);
             }
         }
         let Some(run) = &self.run else { return };
-        for batch in run.events().try_iter() {
+        let batches: Vec<_> = run.events().try_iter().collect();
+        for batch in batches {
+            self.keep(&batch);
             self.lab.apply(batch);
         }
+        if let Some(r) = &self.recorder {
+            lock(r).flush_if_old();
+        }
+        let Some(run) = &self.run else { return };
         if let Some(s) = &self.sampler {
             let pids: Vec<u32> = self
                 .lab
@@ -708,7 +833,9 @@ impl App {
         }
         let run = self.run.take().expect("checked above");
         // The source has ended: whatever is left is already in the channel.
-        for batch in run.events().try_iter() {
+        let batches: Vec<_> = run.events().try_iter().collect();
+        for batch in batches {
+            self.keep(&batch);
             self.lab.apply(batch);
         }
         let info = run.meta().clone();
@@ -722,7 +849,7 @@ impl App {
         }
     }
 
-    fn finish(&mut self, info: Meta, outcome: Outcome) {
+    fn finish(&mut self, info: Meta, mut outcome: Outcome) {
         self.lab.finish(outcome.end_ns.max(self.lab.now));
         let ok = outcome.ok();
         let word = if ok {
@@ -746,6 +873,8 @@ impl App {
                 l.words()
             ));
         }
+        outcome.machine = load;
+        let recorded = self.end_keeping(&outcome);
         let json = crate::report::run_json(&info, &outcome, &self.lab, load.as_ref());
         self.history.push(RunRow {
             spec: info.spec.clone(),
@@ -755,6 +884,9 @@ impl App {
             ok,
             json,
             load,
+            lab: Arc::new(self.lab.clone()),
+            recorded,
+            file: None,
         });
         self.selected_run = self.history.len() - 1;
         self.outcome = Some(outcome);
@@ -802,14 +934,41 @@ impl App {
             .map(|r| r.wall_ms)
     }
 
-    /// Stop and join any run: every worker thread and process ends.
+    /// End the live run's recordings: the file's, and the one kept in memory (returned).
+    fn end_keeping(&mut self, outcome: &Outcome) -> Option<Arc<RecordedRun>> {
+        if let Some(r) = &self.recorder {
+            let mut r = lock(r);
+            r.end(outcome);
+            if let Some(p) = r.problem() {
+                self.message = Some(p.to_string());
+            }
+        }
+        let mut keep = self.keeping.take()?;
+        keep.end(outcome);
+        let bytes = keep.into_bytes()?;
+        let rec =
+            crate::recording::read::parse(std::path::Path::new("memory"), bytes.into()).ok()?;
+        rec.runs.into_iter().next().map(Arc::new)
+    }
+
+    /// Stop and join any run: every worker thread and process ends (and a
+    /// recording under way gets the run's end).
     pub fn shut_down(&mut self) {
         self.pending.clear();
         if let Some(run) = self.run.take() {
             run.control().cancel();
-            let _ = run.join();
+            if let Ok(outcome) = run.join() {
+                self.end_keeping(&outcome);
+            }
         }
+        // A sweep may hold it still: the last holder closes the file.
+        self.recorder = None;
     }
+}
+
+/// The recorder, even if a thread that held it panicked (what it wrote stays readable).
+pub(crate) fn lock(r: &Mutex<Recorder>) -> std::sync::MutexGuard<'_, Recorder> {
+    r.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Drop for App {

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 /// Every key, as the Help overlay lists it.
-pub const KEYS: [(&str, &str); 22] = [
+pub const KEYS: [(&str, &str); 24] = [
     ("Enter", "start a run (or the loaded preset's runs)"),
     ("s", "stop the run"),
     ("p", "pause / resume the run itself"),
@@ -24,17 +24,51 @@ pub const KEYS: [(&str, &str); 22] = [
     ("PgUp / PgDn", "scroll the timeline back or forward"),
     ("/", "filter the log by worker"),
     ("r", "rerun the selected run (Runs panel)"),
-    ("e", "export the run as JSON"),
-    ("mouse", "click a panel to focus it, a lane to filter"),
-    ("", "the log by it, a tab to switch"),
+    ("v", "replay the selected run (Runs panel)"),
+    ("m / c", "mark 2-4 runs (Runs panel) / compare them"),
+    ("e / E", "export the run as JSON / as a Chrome trace"),
+    ("R", "record every run to a file; R again stops"),
+    ("mouse", "click a panel, a lane (filters the log), a tab"),
     ("?", "this help"),
-    ("Esc", "close an overlay or prompt"),
+    ("Esc", "close an overlay, a prompt or the comparison"),
     ("q, Ctrl-C", "quit: stops the run, reaps every worker"),
     ("", "NO_COLOR is honoured; glyphs mark every state"),
 ];
 
+/// The keys of a replay, listed first in its help.
+pub const REPLAY_KEYS: [(&str, &str); 6] = [
+    ("Space / p", "replay: play or pause"),
+    ("{ / }", "replay: slower / faster (0.25× to 16×)"),
+    (", / .", "replay: one event back / forward"),
+    ("← / →", "replay: seek 1 s back / on (Timeline)"),
+    ("Home / End", "replay: go to the start / the end"),
+    (":", "replay: go to a time typed (2.5, 1500ms, 1:02)"),
+];
+
 /// The main keys and the run's state.
 pub fn status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if let Some(t) = &app.time_input {
+        let line = Line::from(vec![
+            Span::styled(" go to ", theme.selected()),
+            Span::raw(format!(
+                " time: {t}▏ (2.5, 1500ms, 1:02; Enter goes, Esc cancels)"
+            )),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    if let Some(p) = &app.playback {
+        let state = if p.paused { "⏸ replay" } else { "⏵ replay" };
+        let line = Line::from(vec![
+            Span::styled(format!(" {state} "), theme.selected()),
+            Span::raw(format!(
+                " {} · Space play/pause · {{/}} speed · ,/. step · ←/→ seek · Home/End · : go to · Enter live run · ? help · q quit",
+                p.position_words()
+            )),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let state = if app.paused() {
         "⏸ paused"
     } else if app.running() {
@@ -44,33 +78,44 @@ pub fn status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         "○ idle"
     };
+    let rec = if app.recorder.is_some() {
+        "● REC "
+    } else {
+        ""
+    };
     let mut keys = String::from(" Enter start · s stop · p pause · Tab panel · arrows · +/- workers · g GIL · w sweep · 1-6 presets");
     for k in app.run.iter().flat_map(|r| r.control().knobs()) {
         keys += &format!(" · {}/{} {}", k.down, k.up, k.what);
     }
-    keys += " · ? help · q quit";
+    keys += " · R record · ? help · q quit";
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            Span::styled(format!(" {state} "), theme.selected()),
+            Span::styled(format!(" {rec}{state} "), theme.selected()),
             Span::raw(keys),
         ])),
         area,
     );
 }
 
-/// Every key, in an overlay titled Help.
-pub fn overlay(frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Every key, in an overlay titled Help; in a replay its keys come first.
+pub fn overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let w = 66.min(area.width);
     let knobs = knob_lines();
-    let h = ((KEYS.len() + knobs.len()) as u16 + 2).min(area.height);
+    let replay: &[(&str, &str)] = if app.playback.is_some() {
+        &REPLAY_KEYS
+    } else {
+        &[]
+    };
+    let h = ((replay.len() + KEYS.len() + knobs.len()) as u16 + 2).min(area.height);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
         w,
         h,
     );
-    let lines: Vec<Line> = KEYS
+    let lines: Vec<Line> = replay
         .iter()
+        .chain(KEYS.iter())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .chain(knobs)
         .map(|(k, v)| {

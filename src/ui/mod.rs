@@ -6,11 +6,13 @@ pub mod amdahl;
 pub mod app;
 pub mod cache;
 pub mod chart;
+pub mod compare;
 pub mod cpu;
 pub mod form;
 pub mod help;
 pub mod log;
 pub mod queue;
+pub mod replaying;
 pub mod runs;
 pub mod settings;
 pub mod summary;
@@ -58,7 +60,12 @@ pub fn layout(area: Rect, app: &App) -> Screen {
             ..Screen::default()
         }
     } else if area.width >= FULL_SIZE.0 && area.height >= FULL_SIZE.1 {
-        full_layout(area, app.lab.lanes.len())
+        let rows = if app.compare {
+            compare::rows(app)
+        } else {
+            app.lab.lanes.len()
+        };
+        full_layout(area, rows)
     } else {
         tab_layout(area, tab_shown(app))
     }
@@ -197,7 +204,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     help::status(frame, screen.status, app, theme);
     if app.help {
-        help::overlay(frame, area, theme);
+        help::overlay(frame, area, app, theme);
     }
 }
 
@@ -219,25 +226,48 @@ pub fn click(app: &mut App, area: Rect, x: u16, y: u16) {
     }
 }
 
-/// Do what the app asked for outside its state: write an export, start a sweep.
+/// A new file's name in the current folder: `parlab-run-<ms>.json`.
+fn stamped(what: &str, ext: &str) -> std::path::PathBuf {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    std::path::PathBuf::from(format!("parlab-{what}-{stamp}.{ext}"))
+}
+
+/// Write `text` to `path`; what happened, for the status.
+fn write_out(path: &std::path::Path, text: String) -> String {
+    match std::fs::write(path, text) {
+        Ok(()) => format!("exported to {}", path.display()),
+        Err(e) => format!("cannot export to {}: {e}", path.display()),
+    }
+}
+
+/// Do what the app asked for outside its state: write an export, start a
+/// sweep, make a recording's file.
 pub fn perform_effects(app: &mut App) {
     for effect in std::mem::take(&mut app.effects) {
         match effect {
             app::Effect::Export(json) => {
-                let stamp = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis())
-                    .unwrap_or(0);
-                let path = std::path::PathBuf::from(format!("parlab-run-{stamp}.json"));
-                app.message = Some(match std::fs::write(&path, format!("{json}\n")) {
-                    Ok(()) => format!("exported to {}", path.display()),
-                    Err(e) => format!("cannot export to {}: {e}", path.display()),
-                });
+                app.message = Some(write_out(&stamped("run", "json"), format!("{json}\n")));
+            }
+            app::Effect::ExportTrace(run) => {
+                let trace = crate::export::trace(&[&*run], "the lab");
+                app.message = Some(write_out(&stamped("trace", "json"), format!("{trace}\n")));
+            }
+            app::Effect::StartRecording => {
+                app.start_recording(&stamped("recording", crate::recording::EXTENSION));
             }
             app::Effect::Sweep(spec, grid) => {
                 // Three repeats a point, as `parlab sweep`: a spread and an interval.
                 let threshold = app.config.run.disturbed_threshold;
-                let rx = crate::sweep::spawn(spec.clone(), grid.clone(), 3, threshold);
+                let rx = crate::sweep::spawn(
+                    spec.clone(),
+                    grid.clone(),
+                    3,
+                    threshold,
+                    app.recorder.clone(),
+                );
                 app.sweep_started(spec, grid, rx);
             }
         }
@@ -278,7 +308,7 @@ where
         loop {
             match input.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Input::Key(k)) => {
-                    if let Some(a) = app::action_for(k, app.filter_input.is_some()) {
+                    if let Some(a) = app::action_for(k, app.typing()) {
                         app.apply(a);
                     }
                 }
@@ -303,11 +333,14 @@ where
 }
 
 /// Open the TUI on a real terminal; the terminal is restored on every way out.
-/// The config and the presets are read once, by the caller, and handed in.
+/// The config and the presets are read once, by the caller, and handed in;
+/// `setup` readies the app before the terminal is taken (a recording to
+/// write, recordings to replay), so its errors print as any other.
 pub fn main(
     config: &Config,
     spec: RunSpec,
     (presets, problems): (Vec<crate::presets::Preset>, Vec<String>),
+    setup: impl FnOnce(&mut App) -> anyhow::Result<()>,
 ) -> anyhow::Result<ExitCode> {
     let theme = Theme::new(config.tui.theme);
     let mut app = App::new(spec, config.tui.fps);
@@ -316,6 +349,7 @@ pub fn main(
     if let Some(p) = problems.first() {
         app.message = Some(p.clone());
     }
+    setup(&mut app)?;
     app.sampler = Some(crate::sampler::Sampler::start(Duration::from_millis(500)));
     let mut terminal = ratatui::try_init()?;
     let _restore = RestoreOnDrop;

@@ -1,6 +1,7 @@
 //! The Runs panel: every finished run of this session side by side, with its
 //! speedup against the matching sequential run. `r` reruns the selected row,
-//! `e` exports it as `parlab run --json` would print it.
+//! `v` replays it, `m` marks it for comparison (`*`), `e` exports it as
+//! `parlab run --json` would print it, `E` as a Chrome trace.
 
 use super::app::{App, RunRow};
 use super::theme::Theme;
@@ -40,10 +41,16 @@ fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
     } else {
         theme.error()
     };
+    let mark = if app.marked.contains(&i) { "*" } else { "" };
+    let from = r
+        .file
+        .as_ref()
+        .map(|f| format!(" · {f}"))
+        .unwrap_or_default();
     Row::new(vec![
-        format!("{}", i + 1),
+        format!("{}{mark}", i + 1),
         r.spec.workload.name().to_string(),
-        params(&r.spec),
+        format!("{}{from}", params(&r.spec)),
         r.spec.strategy.name().to_string(),
         if r.gil() { "on".into() } else { "off".into() },
         r.workers.to_string(),
@@ -81,7 +88,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         .map(|(i, r)| row(app, i, r, theme))
         .collect();
     let widths = [
-        Constraint::Length(2),
+        Constraint::Length(3),
         Constraint::Length(8),
         Constraint::Min(10),
         Constraint::Length(12),

@@ -51,6 +51,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
 /// The run's state in one word.
 fn state(app: &App) -> &'static str {
     let outcome = app.outcome.as_ref();
+    if let Some(p) = app.playback.as_ref().filter(|p| !p.at_end()) {
+        return if p.paused {
+            "replay paused"
+        } else {
+            "replaying"
+        };
+    }
     if app.paused() {
         "paused"
     } else if app.running() {
@@ -78,10 +85,11 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
     };
     let mut lines = vec![
         Line::from(format!(
-            "{} · {} · {} workers{gil} · {}",
+            "{} · {} · {} worker{}{gil} · {}",
             info.spec.workload.name(),
             info.spec.strategy.name(),
             info.workers,
+            if info.workers == 1 { "" } else { "s" },
             state(app)
         )),
         Line::from(format!(
@@ -102,9 +110,20 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
     )));
     if let Some(o) = &app.outcome {
         lines.extend(outcome_lines(o, theme));
-        if let Some(load) = app.history.last().and_then(|r| r.load) {
-            lines.push(load_line(&load, theme));
+        if let Some(load) = &o.machine {
+            lines.push(load_line(load, theme));
         }
+    }
+    if let Some(p) = &app.playback {
+        // A replay says it is one here, and where it was made.
+        lines.push(Line::styled(
+            format!(
+                "replay of {}, recorded on {}",
+                p.file,
+                p.run.header.machine.words()
+            ),
+            theme.accent(),
+        ));
     }
     lines
 }

@@ -5,20 +5,23 @@ use super::app::{App, TimelineView};
 use super::theme::Theme;
 use crate::clock::ms;
 use crate::event::WorkerState;
+use crate::model::lane::Lane;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 /// Width of the lane titles.
-const LABEL: u16 = 30;
+pub const LABEL: u16 = 30;
 
 /// The time window shown: `(start, cell)` for a strip `width` cells wide.
 pub fn window(app: &App, width: u16) -> (u64, u64) {
+    // A replay fits its whole recording, so the picture fills in from the left.
+    let fit = app.playback.as_ref().map_or(app.now_ns(), |p| p.end_ns);
     let cell = app
         .view
         .cell_ns
-        .unwrap_or_else(|| TimelineView::auto_cell(app.now_ns(), width))
+        .unwrap_or_else(|| TimelineView::auto_cell(fit, width))
         .max(1);
     let end = if app.view.follow {
         app.now_ns()
@@ -32,7 +35,14 @@ pub fn window(app: &App, width: u16) -> (u64, u64) {
 /// The panel's title: its scale, whether it follows the run, and which
 /// lanes it shows when they do not all fit.
 pub fn title(app: &App, area: Rect) -> String {
-    let mode = if app.view.follow { "live" } else { "frozen" };
+    if app.compare {
+        return super::compare::title(app, area);
+    }
+    let mode = match (&app.playback, app.view.follow) {
+        (Some(p), _) => format!("replay of {}", p.file),
+        (None, true) => "live".into(),
+        (None, false) => "frozen".into(),
+    };
     let (_, cell_ns) = window(app, area.width.saturating_sub(LABEL + 3).max(1));
     let zoom = if app.view.cell_ns.is_some() {
         ""
@@ -78,6 +88,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     if inner.width <= LABEL + 2 || inner.height == 0 {
         return;
     }
+    if app.compare {
+        return super::compare::render(frame, inner, app, theme);
+    }
     let strip = inner.width - LABEL - 1;
     let (start, cell) = window(app, strip);
     let now = app.now_ns();
@@ -94,35 +107,49 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let shown = visible(app, inner.height as usize);
     for (row, lane) in lab.lanes[shown].iter().enumerate() {
         let y = inner.y + row as u16;
-        // How long the worker took to start: a thread in microseconds, a process in milliseconds.
-        let spawn = lane
-            .spawn_ns
-            .map(|s| format!(" +{:.2}ms", ms(s)))
-            .unwrap_or_default();
-        let label = format!("{} pid {}{spawn}", lane.name, lane.pid);
-        let label: String = label.chars().take(LABEL as usize).collect();
-        frame.render_widget(
-            Paragraph::new(Span::styled(label, theme.state(lane.state))),
-            Rect::new(inner.x, y, LABEL, 1),
-        );
-        let buf = frame.buffer_mut();
-        for c in 0..strip {
-            let t0 = start + c as u64 * cell;
-            let t1 = t0 + cell;
-            if t0 > now {
-                break;
-            }
-            let Some(state) = lane.dominant_state(t0, t1, now) else {
-                continue;
-            };
-            let glyph = if lane.task_began_in(t0, t1) && state != WorkerState::Idle {
-                '▌'
-            } else {
-                state.glyph()
-            };
-            if let Some(cellref) = buf.cell_mut((inner.x + LABEL + 1 + c, y)) {
-                cellref.set_char(glyph).set_style(theme.state(state));
-            }
+        let strip_at = Rect::new(inner.x, y, inner.width, 1);
+        draw_lane(frame, strip_at, lane, (start, cell, now), theme);
+    }
+}
+
+/// One lane on one row: its title, then a cell per `cell` ns from `start`
+/// up to `now`, each the state that filled most of it.
+pub fn draw_lane(
+    frame: &mut Frame,
+    row: Rect,
+    lane: &Lane,
+    (start, cell, now): (u64, u64, u64),
+    theme: &Theme,
+) {
+    // How long the worker took to start: a thread in microseconds, a process in milliseconds.
+    let spawn = lane
+        .spawn_ns
+        .map(|s| format!(" +{:.2}ms", ms(s)))
+        .unwrap_or_default();
+    let label = format!("{} pid {}{spawn}", lane.name, lane.pid);
+    let label: String = label.chars().take(LABEL as usize).collect();
+    frame.render_widget(
+        Paragraph::new(Span::styled(label, theme.state(lane.state))),
+        Rect::new(row.x, row.y, LABEL.min(row.width), 1),
+    );
+    let strip = row.width.saturating_sub(LABEL + 1);
+    let buf = frame.buffer_mut();
+    for c in 0..strip {
+        let t0 = start + c as u64 * cell;
+        let t1 = t0 + cell;
+        if t0 > now {
+            break;
+        }
+        let Some(state) = lane.dominant_state(t0, t1, now) else {
+            continue;
+        };
+        let glyph = if lane.task_began_in(t0, t1) && state != WorkerState::Idle {
+            '▌'
+        } else {
+            state.glyph()
+        };
+        if let Some(cellref) = buf.cell_mut((row.x + LABEL + 1 + c, row.y)) {
+            cellref.set_char(glyph).set_style(theme.state(state));
         }
     }
 }

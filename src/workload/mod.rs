@@ -317,22 +317,6 @@ impl WorkloadSpec {
     }
 }
 
-/// A descriptor travels by its name.
-mod by_name {
-    use super::Descriptor;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &&'static Descriptor, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(d.name)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static Descriptor, D::Error> {
-        let name = String::deserialize(d)?;
-        super::find(&name)
-            .ok_or_else(|| serde::de::Error::custom(format!("no workload named '{name}'")))
-    }
-}
-
 /// Check the parameters and build the workload.
 pub fn build(spec: &WorkloadSpec) -> Result<Arc<dyn Workload>> {
     spec.params.check(
@@ -382,6 +366,18 @@ pub fn bad_param(flag: &str, value: impl std::fmt::Display, valid: &str) -> anyh
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_task_id_is_its_index_as_recordings_assume() {
+        for d in REGISTRY {
+            let spec = WorkloadSpec::new(d, 42);
+            let tasks = build(&spec).expect("builds at its defaults").tasks();
+            assert!(!tasks.is_empty(), "{}", d.name);
+            for (i, t) in tasks.iter().enumerate() {
+                assert_eq!(t.id as usize, i, "{}", d.name);
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -1,0 +1,305 @@
+//! Events as bytes: a few bytes each (lane, kind, time step, fields), every
+//! time exact to the nanosecond so a replay rebuilds the lab the run had.
+
+use crate::event::{CacheOp, Event, EventKind, Role, WorkerState};
+
+/// Kinds 0..=7 are the states; the rest follow.
+const TASK_START: u8 = 8;
+const TASK_OK: u8 = 9;
+const TASK_FAILED: u8 = 10;
+const DISPATCHED: u8 = 11;
+const COLLECTED: u8 = 12;
+const LOG: u8 = 13;
+const QUEUE_PUT: u8 = 14;
+const QUEUE_GET: u8 = 15;
+const CACHE_HIT: u8 = 16;
+const CACHE_MISS: u8 = 17;
+const CACHE_EVICT: u8 = 18;
+const GIL_SWITCH: u8 = 19;
+const GIL_DROP_REQUEST: u8 = 20;
+const LANE: u8 = 21;
+
+/// Roles by number, in a fixed order (never reordered: recordings keep it).
+const ROLES: [Role; 5] = [
+    Role::Thread,
+    Role::Process,
+    Role::Producer,
+    Role::Consumer,
+    Role::EventLoop,
+];
+
+/// Strings inside an event (a log line, a lane name) are at most this long.
+const MAX_TEXT: u64 = 1 << 20;
+
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    (v >> 1) as i64 ^ -((v & 1) as i64)
+}
+
+fn put_text(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Append `e`, its time as a step from `prev` (updated).
+pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
+    put_varint(out, e.lane as u64);
+    let (kind, fields): (u8, &[u64]) = match &e.kind {
+        EventKind::State(s) => (s.index() as u8, &[]),
+        EventKind::TaskStart { task } => (TASK_START, &[*task as u64]),
+        EventKind::TaskEnd { task, ok: true } => (TASK_OK, &[*task as u64]),
+        EventKind::TaskEnd { task, ok: false } => (TASK_FAILED, &[*task as u64]),
+        EventKind::Dispatched { task } => (DISPATCHED, &[*task as u64]),
+        EventKind::Collected { task } => (COLLECTED, &[*task as u64]),
+        EventKind::QueuePut { task, depth } => (QUEUE_PUT, &[*task as u64, *depth as u64]),
+        EventKind::QueueGet { task, depth } => (QUEUE_GET, &[*task as u64, *depth as u64]),
+        EventKind::Cache { op, currsize } => {
+            let k = match op {
+                CacheOp::Hit => CACHE_HIT,
+                CacheOp::Miss => CACHE_MISS,
+                CacheOp::Evict => CACHE_EVICT,
+            };
+            (k, std::slice::from_ref(currsize))
+        }
+        EventKind::GilSwitch => (GIL_SWITCH, &[]),
+        EventKind::GilDropRequest => (GIL_DROP_REQUEST, &[]),
+        EventKind::Log { .. } => (LOG, &[]),
+        EventKind::Lane { .. } => (LANE, &[]),
+    };
+    out.push(kind);
+    put_varint(out, zigzag(e.t.wrapping_sub(*prev) as i64));
+    *prev = e.t;
+    for &f in fields {
+        put_varint(out, f);
+    }
+    match &e.kind {
+        EventKind::Log { text } => put_text(out, text),
+        EventKind::Lane {
+            name,
+            role,
+            pid,
+            tid,
+            spawned_at,
+        } => {
+            put_text(out, name);
+            let r = ROLES.iter().position(|x| x == role).unwrap_or(0);
+            out.push(r as u8);
+            put_varint(out, *pid as u64);
+            // 0 is no tid; a tid is stored one up (the OS never gives u64::MAX).
+            put_varint(out, tid.map(|t| t.saturating_add(1)).unwrap_or(0));
+            put_varint(out, *spawned_at);
+        }
+        _ => {}
+    }
+}
+
+/// A reader over bytes that never reads past them: every failure is an `Err`.
+pub struct Cursor<'a> {
+    bytes: &'a [u8],
+    pub pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, pos: 0 }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.bytes.len()
+    }
+
+    pub fn u8(&mut self) -> Result<u8, String> {
+        let b = *self.bytes.get(self.pos).ok_or("cut short")?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.pos.checked_add(n).ok_or("a length overflows")?;
+        let s = self.bytes.get(self.pos..end).ok_or("cut short")?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    pub fn varint(&mut self) -> Result<u64, String> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            v |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err("a number runs over 64 bits".into())
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        u32::try_from(self.varint()?).map_err(|_| "a field is out of range".into())
+    }
+
+    fn text(&mut self) -> Result<String, String> {
+        let n = self.varint()?;
+        if n > MAX_TEXT {
+            return Err(format!("a text of {n} bytes"));
+        }
+        String::from_utf8(self.take(n as usize)?.to_vec()).map_err(|_| "a text is not UTF-8".into())
+    }
+
+    /// The next event, its time a step from `prev` (updated).
+    pub fn event(&mut self, prev: &mut u64) -> Result<Event, String> {
+        let lane = self.u32()?;
+        let kind = self.u8()?;
+        let t = prev.wrapping_add(unzigzag(self.varint()?) as u64);
+        *prev = t;
+        let kind = match kind {
+            k if (k as usize) < WorkerState::ALL.len() => {
+                EventKind::State(WorkerState::ALL[k as usize])
+            }
+            TASK_START => EventKind::TaskStart { task: self.u32()? },
+            TASK_OK | TASK_FAILED => EventKind::TaskEnd {
+                task: self.u32()?,
+                ok: kind == TASK_OK,
+            },
+            DISPATCHED => EventKind::Dispatched { task: self.u32()? },
+            COLLECTED => EventKind::Collected { task: self.u32()? },
+            QUEUE_PUT => EventKind::QueuePut {
+                task: self.u32()?,
+                depth: self.u32()?,
+            },
+            QUEUE_GET => EventKind::QueueGet {
+                task: self.u32()?,
+                depth: self.u32()?,
+            },
+            CACHE_HIT | CACHE_MISS | CACHE_EVICT => EventKind::Cache {
+                op: [CacheOp::Hit, CacheOp::Miss, CacheOp::Evict][(kind - CACHE_HIT) as usize],
+                currsize: self.varint()?,
+            },
+            GIL_SWITCH => EventKind::GilSwitch,
+            GIL_DROP_REQUEST => EventKind::GilDropRequest,
+            LOG => EventKind::Log { text: self.text()? },
+            LANE => EventKind::Lane {
+                name: self.text()?,
+                role: *ROLES
+                    .get(self.u8()? as usize)
+                    .ok_or("an unknown lane role")?,
+                pid: self.u32()?,
+                tid: self.varint()?.checked_sub(1),
+                spawned_at: self.varint()?,
+            },
+            other => return Err(format!("an unknown event kind {other}")),
+        };
+        Ok(Event { t, lane, kind })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_kind() -> Vec<Event> {
+        let mut kinds: Vec<EventKind> = WorkerState::ALL
+            .iter()
+            .map(|&s| EventKind::State(s))
+            .collect();
+        kinds.extend([
+            EventKind::TaskStart { task: 7 },
+            EventKind::TaskEnd { task: 7, ok: true },
+            EventKind::TaskEnd {
+                task: u32::MAX,
+                ok: false,
+            },
+            EventKind::Dispatched { task: 300 },
+            EventKind::Collected { task: 300 },
+            EventKind::Log {
+                text: "héllo, wörld".into(),
+            },
+            EventKind::QueuePut { task: 1, depth: 9 },
+            EventKind::QueueGet { task: 1, depth: 0 },
+            EventKind::Cache {
+                op: CacheOp::Hit,
+                currsize: 5,
+            },
+            EventKind::Cache {
+                op: CacheOp::Miss,
+                currsize: u64::MAX,
+            },
+            EventKind::Cache {
+                op: CacheOp::Evict,
+                currsize: 0,
+            },
+            EventKind::GilSwitch,
+            EventKind::GilDropRequest,
+        ]);
+        for (i, role) in ROLES.iter().enumerate() {
+            kinds.push(EventKind::Lane {
+                name: format!("worker-{i}"),
+                role: *role,
+                pid: 4242,
+                tid: [None, Some(0), Some(u64::MAX - 1)][i % 3],
+                spawned_at: 17,
+            });
+        }
+        // Times go back as well as forward: batches of lanes interleave.
+        kinds
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| Event {
+                t: [5, 1_000_000_000_000, 3, u64::MAX - 1, 0][i % 5] + i as u64 % 2,
+                lane: (i as u32 * 977) % 70_000,
+                kind,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_of_event_reads_back_as_written() {
+        let events = every_kind();
+        let mut bytes = Vec::new();
+        let mut prev = 0;
+        for e in &events {
+            put_event(&mut bytes, e, &mut prev);
+        }
+        let mut c = Cursor::new(&bytes);
+        let mut prev = 0;
+        let back: Vec<Event> = events.iter().map(|_| c.event(&mut prev).unwrap()).collect();
+        assert_eq!(back, events);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn a_state_change_takes_a_few_bytes() {
+        let mut bytes = Vec::new();
+        let mut prev = 1_000_000;
+        let e = Event {
+            t: 1_050_000,
+            lane: 3,
+            kind: EventKind::State(WorkerState::Running),
+        };
+        put_event(&mut bytes, &e, &mut prev);
+        assert_eq!(bytes.len(), 5, "lane, kind, a 50 µs step in 3 bytes");
+    }
+
+    #[test]
+    fn garbage_is_an_error_never_a_panic() {
+        for bytes in [
+            &[][..],
+            &[0],
+            &[0, 200],
+            &[0, 13, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255],
+        ] {
+            let mut prev = 0;
+            assert!(Cursor::new(bytes).event(&mut prev).is_err());
+        }
+    }
+}
