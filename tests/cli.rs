@@ -1,19 +1,8 @@
 //! The binary as a user meets it: headless runs, JSON, bad input, list, help.
 
 mod common;
-use common::{parlab, run_json};
+use common::{parlab, run_json, validate};
 use serde_json::Value;
-
-fn validate(instance: &Value) {
-    let schema: Value = serde_json::from_str(include_str!("run.schema.json")).unwrap();
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler.add_resource("run.schema.json", schema).unwrap();
-    let id = compiler.compile("run.schema.json", &mut schemas).unwrap();
-    if let Err(e) = schemas.validate(instance, id) {
-        panic!("JSON does not match tests/run.schema.json: {e:#}\n{instance:#}");
-    }
-}
 
 /// Every `*_ms` field is written as a float, even when whole.
 fn assert_ms_fields_are_floats(text: &str) {

@@ -310,3 +310,58 @@ fn a_panic_restores_the_terminal_before_its_message() {
         "restored first, then the message"
     );
 }
+
+/// Record two runs, then `parlab replay a b`: two labelled timelines stacked
+/// on one axis; Space pauses, `.` steps, Home and `:` seek, the help lists
+/// the replay's keys, and it quits with the terminal restored.
+#[test]
+fn a_replay_of_two_recordings_compares_pauses_steps_and_seeks() {
+    let dir = std::env::temp_dir().join(format!("parlab-e2e-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.parlab"), dir.join("b.parlab"));
+    for (file, strategy) in [(&a, "sequential"), (&b, "threads")] {
+        let out = common::parlab(&[
+            "run",
+            "--workload",
+            "sleep",
+            "--unit-ms",
+            "20",
+            "--strategy",
+            strategy,
+            "--record",
+            file.to_str().unwrap(),
+        ]);
+        assert!(out.status.success());
+    }
+    let mut s = Session::start(
+        &["replay", a.to_str().unwrap(), b.to_str().unwrap()],
+        48,
+        160,
+    );
+    s.wait_for("Compare  2 runs on one time axis");
+    s.wait_for("1  sleep unit ms 20 · sequential · 1 worker");
+    s.wait_for("2  sleep unit ms 20 · threads · 7 workers");
+    s.press("c");
+    s.wait_for("replay of a.parlab");
+    s.press(" ");
+    s.wait_for("⏸ replay");
+    s.press("\x1b[H"); // Home
+    s.wait_for("paused 0.000 s");
+    s.press(".");
+    s.wait_for("event 1/");
+    s.press(":");
+    s.wait_for("go to");
+    s.press("0.1\r");
+    s.wait_for("paused 0.100 s");
+    s.press("}");
+    s.wait_for("at 2×");
+    s.press("?");
+    s.wait_for("replay: one event back / forward");
+    std::thread::sleep(Duration::from_millis(100));
+    s.press("\x1b");
+    std::thread::sleep(Duration::from_millis(100));
+    s.press("q");
+    assert!(s.wait_exit().success());
+    std::thread::sleep(Duration::from_millis(100));
+    s.assert_restored();
+}

@@ -61,6 +61,7 @@ fn a_replay_prints_the_json_the_run_printed_for_every_strategy() {
             "{s}: field for field, source and pid included"
         );
         let v: Value = serde_json::from_str(&live).unwrap();
+        common::validate(&v);
         assert_eq!(v["source"], "native");
         assert!(v["events"]["received"].as_u64().unwrap() > 0, "{s}");
     }

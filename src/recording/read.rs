@@ -151,6 +151,13 @@ pub fn parse(path: &Path, data: Arc<[u8]>) -> anyhow::Result<Recording> {
             break;
         }
     }
+    if rec.cut.is_none() && rec.runs.last().is_some_and(|r| r.end.is_none()) {
+        // Cut on a frame's edge: whole, but its last run never ended.
+        rec.cut = Some(Cut {
+            at: data.len() as u64,
+            why: "it stops before its last run ended".into(),
+        });
+    }
     if rec.runs.is_empty() {
         let why = rec
             .cut

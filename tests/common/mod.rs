@@ -124,3 +124,16 @@ impl Drop for Hog {
         let _ = self.0.wait();
     }
 }
+
+/// Check a run's JSON against `tests/run.schema.json`.
+pub fn validate(instance: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../run.schema.json")).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("run.schema.json", schema).unwrap();
+    let id = compiler.compile("run.schema.json", &mut schemas).unwrap();
+    if let Err(e) = schemas.validate(instance, id) {
+        panic!("JSON does not match tests/run.schema.json: {e:#}\n{instance:#}");
+    }
+}
