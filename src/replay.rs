@@ -67,6 +67,13 @@ impl Source for Replay {
     }
 }
 
+/// What an applied event leaves behind in its decoded frame.
+const PLACEHOLDER: Event = Event {
+    t: 0,
+    lane: 0,
+    kind: crate::event::EventKind::GilSwitch,
+};
+
 /// The speeds a replay steps through.
 pub const SPEEDS: [f64; 7] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0];
 
@@ -178,12 +185,13 @@ impl Playback {
     /// Show the run at time `t` (clamped to the recording).
     pub fn seek(&mut self, lab: &mut Lab, t: u64) {
         let t = t.min(self.end_ns);
-        if t < self.at_ns {
-            let k = self
-                .checkpoints
-                .iter()
-                .rposition(|c| c.gate <= t)
-                .unwrap_or(0);
+        let k = self
+            .checkpoints
+            .iter()
+            .rposition(|c| c.gate <= t)
+            .unwrap_or(0);
+        // Back: from the nearest checkpoint before. Far on: jump to one ahead.
+        if t < self.at_ns || self.checkpoints[k].events > self.pos {
             *lab = self.checkpoints[k].lab.clone();
             self.restore(k, lab);
         }
@@ -269,11 +277,12 @@ impl Playback {
                 self.frame += 1;
                 continue;
             }
-            let e = &self.pending[self.next];
-            if !go(e, self.pos) {
+            if !go(&self.pending[self.next], self.pos) {
                 return;
             }
-            lab.apply_event(e.clone());
+            // Each decoded event is applied once, then the frame is dropped: move it.
+            let e = std::mem::replace(&mut self.pending[self.next], PLACEHOLDER);
+            lab.apply_event(e);
             self.next += 1;
             self.pos += 1;
         }

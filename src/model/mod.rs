@@ -143,25 +143,38 @@ impl Lab {
         }
     }
 
-    fn lane_mut(&mut self, id: LaneId) -> &mut Lane {
-        if !self.index.contains_key(&id) {
-            // Lanes stay in id order (the order workers were started).
-            let at = self.lanes.partition_point(|l| l.id < id);
-            self.lanes.insert(at, Lane::new(id));
-            self.index = self
-                .lanes
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (l.id, i))
-                .collect();
+    /// Where lane `id` is: a scan while there are few lanes (cheaper than
+    /// hashing, and a replay applies millions of events), else the index.
+    fn position(&self, id: LaneId) -> Option<usize> {
+        if self.lanes.len() <= 16 {
+            self.lanes.iter().position(|l| l.id == id)
+        } else {
+            self.index.get(&id).copied()
         }
-        let i = self.index[&id];
+    }
+
+    fn lane_mut(&mut self, id: LaneId) -> &mut Lane {
+        let i = match self.position(id) {
+            Some(i) => i,
+            None => {
+                // Lanes stay in id order (the order workers were started).
+                let at = self.lanes.partition_point(|l| l.id < id);
+                self.lanes.insert(at, Lane::new(id));
+                self.index = self
+                    .lanes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (l.id, i))
+                    .collect();
+                at
+            }
+        };
         &mut self.lanes[i]
     }
 
     /// The lane with this id.
     pub fn lane(&self, id: LaneId) -> Option<&Lane> {
-        self.index.get(&id).map(|&i| &self.lanes[i])
+        self.position(id).map(|i| &self.lanes[i])
     }
 
     /// Apply one event.

@@ -93,7 +93,10 @@ impl App {
         let elapsed = self.played_at.map(|t| now - t).unwrap_or_default();
         self.played_at = Some(now);
         pb.tick(&mut self.lab, elapsed);
-        self.outcome = pb.at_end().then(|| pb.run.outcome());
+        // The outcome shows once the replay reaches the end, as a live run's does.
+        if pb.at_end() != self.outcome.is_some() {
+            self.outcome = pb.at_end().then(|| pb.run.outcome());
+        }
     }
 
     /// ←/→ on the Timeline in a replay: a second back or on.

@@ -17,8 +17,10 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod recording;
+
 /// The bundled CPython script (same Collatz, threading and ProcessPoolExecutor).
-pub const GIL_SCRIPT: &str = include_str!("../assets/gil_bench.py");
+pub const GIL_SCRIPT: &str = include_str!("../../assets/gil_bench.py");
 
 /// How big the measurements are.
 #[derive(Clone, Copy, Debug)]
@@ -57,13 +59,13 @@ impl Scale {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
 /// A benchmark's run: one workload and one strategy, by name, at their defaults.
-fn spec(workload: &str, strategy: &str, workers: Option<u32>) -> RunSpec {
+pub(crate) fn spec(workload: &str, strategy: &str, workers: Option<u32>) -> RunSpec {
     let config = Config::default();
     let w = crate::workload::find(workload).expect("a registered workload");
     let s = crate::strategy::find(strategy).expect("a registered strategy");
@@ -309,7 +311,7 @@ fn frame_cost(scale: Scale) -> Result<Value> {
 }
 
 /// Iterations of the amdahl kernel per microsecond on this machine.
-fn kernel_iters_per_us() -> Result<f64> {
+pub(crate) fn kernel_iters_per_us() -> Result<f64> {
     let mut s = spec("amdahl", "sequential", None);
     s.workload
         .set("serial", 0.0)
@@ -343,7 +345,7 @@ fn overhead(scale: Scale) -> Result<Value> {
 }
 
 #[cfg(unix)]
-fn thread_cpu_ns() -> u64 {
+pub(crate) fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -566,7 +568,7 @@ fn fidelity(scale: Scale) -> Result<Value> {
 
 /// Every section, as one JSON object.
 /// Every section, in the order measured.
-pub const SECTIONS: [&str; 13] = [
+pub const SECTIONS: [&str; 14] = [
     "start_cost",
     "speedup_2_workers",
     "cpython",
@@ -579,6 +581,7 @@ pub const SECTIONS: [&str; 13] = [
     "ui_cpu",
     "frame_under_load",
     "soak",
+    "recording",
     "fidelity",
 ];
 
@@ -625,6 +628,7 @@ fn section_fn(name: &str) -> fn(Scale) -> Result<Value> {
         "ui_cpu" => ui_cpu,
         "frame_under_load" => frame_under_load,
         "soak" => soak,
+        "recording" => recording::measure,
         _ => fidelity,
     }
 }
@@ -731,6 +735,36 @@ pub fn table(v: &Value) -> String {
         f("/soak/rss_mb_after"),
         f("/soak/seconds"),
         v["soak"]["events"]
+    );
+    s += &format!(
+        "recording         on/off wall ratio {:.3} (pairs min–max {:.3}–{:.3}) for 100 us tasks, {:.1} B/event\n",
+        f("/recording/overhead/ratio_median"),
+        f("/recording/overhead/ratio_min_max/0"),
+        f("/recording/overhead/ratio_min_max/1"),
+        f("/recording/overhead/bytes_per_event")
+    );
+    s += &format!(
+        "recording, big    {} events ({:.1} B/event): opens in {:.0} ms, seeks median {:.1} ms, worst {:.1} ms, a step back {:.1} ms\n",
+        v["recording"]["big_file"]["events"],
+        f("/recording/big_file/bytes_per_event"),
+        f("/recording/big_file/open_ms"),
+        f("/recording/big_file/seek_median_ms"),
+        f("/recording/big_file/seek_max_ms"),
+        f("/recording/big_file/step_back_ms")
+    );
+    s += &format!(
+        "replay UI         CPU per frame at 200x60, medians of rounds: live {:.0} us, replay 1x {:.0} us, 16x {:.0} us ({:.0}–{:.0})\n",
+        f("/recording/ui/live_frame_us"),
+        f("/recording/ui/replay_1x_frame_us"),
+        f("/recording/ui/replay_16x_frame_us"),
+        f("/recording/ui/replay_16x_min_max/0"),
+        f("/recording/ui/replay_16x_min_max/1")
+    );
+    s += &format!(
+        "                  of which taking events in: live {:.0} us, replay 1x {:.0} us, 16x {:.0} us (the rest is drawing)\n",
+        f("/recording/ui/pump_us/live"),
+        f("/recording/ui/pump_us/replay_1x"),
+        f("/recording/ui/pump_us/replay_16x")
     );
     s += &format!(
         "lecture           7 tasks (sum {:.0} ms, longest {:.0} ms): sequential {:.0} ms, threads {:.0} ms\n",
