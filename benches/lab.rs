@@ -102,5 +102,51 @@ fn draw(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, record, pipeline, frames, draw);
+/// Keeping a batch: one frame of 256 events into a recording in memory,
+/// then reading the recording back and decoding its events.
+fn recording(c: &mut Criterion) {
+    use parlab::recording::{read::parse, Recorder};
+    let spec = parlab::engine::RunSpec::new(
+        parlab::workload::find("collatz").unwrap(),
+        parlab::strategy::find("pool").unwrap(),
+    );
+    let workload = parlab::workload::build(&spec.workload).unwrap();
+    let meta = parlab::source::Meta::native(
+        &spec,
+        workload.as_ref(),
+        workload.tasks(),
+        2,
+        Clock::start(),
+    );
+    let batch: Batch = (0..256u32)
+        .map(|i| Event {
+            t: 1_000_000 + i as u64 * 25_000,
+            lane: 1,
+            kind: EventKind::State(WorkerState::ALL[(i % 8) as usize]),
+        })
+        .collect();
+    let mut g = c.benchmark_group("recording");
+    g.throughput(Throughput::Elements(256));
+    let mut rec = Recorder::memory();
+    rec.begin(&meta);
+    g.bench_function("a batch of 256 events written", |b| {
+        b.iter(|| rec.events(black_box(&batch)))
+    });
+    let mut small = Recorder::memory();
+    small.begin(&meta);
+    for _ in 0..64 {
+        small.events(&batch);
+    }
+    let bytes: std::sync::Arc<[u8]> = small.into_bytes().unwrap().into();
+    g.throughput(Throughput::Elements(64 * 256));
+    g.bench_function("64 batches read back and decoded", |b| {
+        b.iter(|| {
+            let r = parse(std::path::Path::new("bench"), bytes.clone()).unwrap();
+            black_box(r.runs[0].events().count())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, record, pipeline, frames, draw, recording);
 criterion_main!(benches);

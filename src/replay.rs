@@ -101,6 +101,8 @@ pub struct Playback {
     pub end_ns: u64,
     /// The lab at the end, for the Runs panel and comparisons.
     pub last: Lab,
+    /// How the run ended (or what its recording holds).
+    pub outcome: Outcome,
     checkpoints: Vec<Checkpoint>,
     /// The next frame to decode, its events, and the next of them to apply.
     frame: usize,
@@ -127,6 +129,7 @@ impl Playback {
             lab: lab.clone(),
         }];
         let mut since = 0;
+        let mut events = Vec::new();
         for (i, f) in run.frames().iter().enumerate() {
             if since >= every {
                 checkpoints.push(Checkpoint {
@@ -137,11 +140,15 @@ impl Playback {
                 });
                 since = 0;
             }
-            lab.apply(run.frame_events(f));
+            run.frame_events_into(f, &mut events);
+            for e in events.drain(..) {
+                lab.apply_event(e);
+            }
             since += f.count;
         }
         let outcome = run.outcome();
         let end_ns = outcome.end_ns.max(lab.now);
+        let kept = outcome.clone();
         lab.finish(end_ns);
         let first = checkpoints[0].lab.clone();
         let mut p = Self {
@@ -149,6 +156,7 @@ impl Playback {
             file,
             end_ns,
             last: lab,
+            outcome: kept,
             checkpoints,
             frame: 0,
             pending: Vec::new(),
@@ -272,7 +280,7 @@ impl Playback {
                 let Some(f) = self.run.frames().get(self.frame) else {
                     return;
                 };
-                self.pending = self.run.frame_events(f);
+                self.run.frame_events_into(f, &mut self.pending);
                 self.next = 0;
                 self.frame += 1;
                 continue;

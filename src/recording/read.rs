@@ -62,7 +62,18 @@ impl RecordedRun {
 
     /// The events of one frame.
     pub fn frame_events(&self, f: &Frame) -> Vec<Event> {
-        decode(&self.data[f.start..f.end], f.count, f.first_t).unwrap_or_default()
+        let mut out = Vec::new();
+        self.frame_events_into(f, &mut out);
+        out
+    }
+
+    /// The events of one frame, into `out` (cleared first; its room reused).
+    /// A frame that does not decode, its checksum notwithstanding, holds none.
+    pub fn frame_events_into(&self, f: &Frame, out: &mut Vec<Event>) {
+        out.clear();
+        if decode_into(&self.data[f.start..f.end], f.count, f.first_t, out).is_err() {
+            out.clear();
+        }
     }
 
     /// Every event, in the order the run's lab applied them.
@@ -98,17 +109,17 @@ impl RecordedRun {
     }
 }
 
-fn decode(bytes: &[u8], count: u64, first_t: u64) -> Result<Vec<Event>, String> {
+fn decode_into(bytes: &[u8], count: u64, first_t: u64, out: &mut Vec<Event>) -> Result<(), String> {
     let mut c = Cursor::new(bytes);
     let mut prev = first_t;
-    let mut out = Vec::with_capacity(count.min(1 << 16) as usize);
+    out.reserve(count.min(1 << 16) as usize);
     for _ in 0..count {
         out.push(c.event(&mut prev)?);
     }
     if !c.is_empty() {
         return Err("bytes after its last event".into());
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Read the recording at `path`. Not a recording, or a newer format: a

@@ -76,24 +76,33 @@ fn core_lines<'a>(cores: &[f32], width: usize, theme: &Theme) -> Vec<Line<'a>> {
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let mut lines = Vec::new();
+    if let Some(p) = &app.playback {
+        // A recording keeps the machine's figures over the run, not its cores' moments.
+        let then = match &p.outcome.machine {
+            Some(l) if l.measured() => format!(
+                "recorded run: {} cores, parlab {:.1}, others {:.1} cores on average",
+                l.cores, l.own, l.others
+            ),
+            _ => "recorded run: its machine's load was not measured".into(),
+        };
+        lines.push(Line::styled(then, theme.accent()));
+        lines.push(Line::styled("this machine now, replaying:", theme.dim()));
+    }
     let Some(sample) = &app.cpu else {
-        frame.render_widget(
-            Paragraph::new(Line::styled("sampling…", theme.dim())),
-            inner,
-        );
+        lines.push(Line::styled("sampling…", theme.dim()));
+        frame.render_widget(Paragraph::new(lines), inner);
         return;
     };
     let cores = &sample.cores;
     let avg = cores.iter().sum::<f32>() / cores.len().max(1) as f32;
-    let mut lines = vec![
-        Line::raw(format!(
-            "{} cores · average {avg:.0}% · parlab {:.1} · others {:.1} cores",
-            cores.len(),
-            sample.own,
-            sample.others
-        )),
-        shares(sample, inner.width, theme),
-    ];
+    lines.push(Line::raw(format!(
+        "{} cores · average {avg:.0}% · parlab {:.1} · others {:.1} cores",
+        cores.len(),
+        sample.own,
+        sample.others
+    )));
+    lines.push(shares(sample, inner.width, theme));
     lines.extend(core_lines(cores, inner.width.max(1) as usize, theme));
     for (pid, cpu, mem) in &sample.processes {
         lines.push(Line::styled(

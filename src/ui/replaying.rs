@@ -95,7 +95,7 @@ impl App {
         pb.tick(&mut self.lab, elapsed);
         // The outcome shows once the replay reaches the end, as a live run's does.
         if pb.at_end() != self.outcome.is_some() {
-            self.outcome = pb.at_end().then(|| pb.run.outcome());
+            self.outcome = pb.at_end().then(|| pb.outcome.clone());
         }
     }
 
@@ -251,7 +251,7 @@ impl App {
 /// A row of the Runs panel for a replayed run.
 fn row_of(pb: &Playback) -> RunRow {
     let meta = &pb.run.header.meta;
-    let outcome = pb.run.outcome();
+    let outcome = pb.outcome.clone();
     let json = crate::report::run_json(meta, &outcome, &pb.last, outcome.machine.as_ref());
     RunRow {
         spec: meta.spec.clone(),
