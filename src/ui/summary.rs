@@ -92,11 +92,19 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
             if info.workers == 1 { "" } else { "s" },
             state(app)
         )),
-        Line::from(format!(
-            "wall {wall:.1} ms · tasks {}/{}",
-            app.lab.tasks_done,
-            info.tasks.len()
-        )),
+        Line::from(match info.spec.duration_secs {
+            // A soak repeats the task list: done counts every round.
+            Some(_) => format!(
+                "wall {wall:.1} ms · tasks done {} ({} a round)",
+                app.lab.tasks_done,
+                info.tasks.len()
+            ),
+            None => format!(
+                "wall {wall:.1} ms · tasks {}/{}",
+                app.lab.tasks_done,
+                info.tasks.len()
+            ),
+        }),
         speedup_line(app, info, wall, theme),
     ];
     let sent = app
