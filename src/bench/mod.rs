@@ -753,15 +753,15 @@ pub fn table(v: &Value) -> String {
         f("/recording/big_file/step_back_ms")
     );
     s += &format!(
-        "replay UI         CPU per frame at 200x60, medians of rounds: live {:.0} us, replay 1x {:.0} us, 16x {:.0} us ({:.0}–{:.0})\n",
-        f("/recording/ui/live_frame_us"),
-        f("/recording/ui/replay_1x_frame_us"),
-        f("/recording/ui/replay_16x_frame_us"),
+        "replay UI         % of one core at 30 fps, 200x60, medians of rounds: live {:.2}, replay 1x {:.2}, 16x {:.2} ({:.2}–{:.2})\n",
+        f("/recording/ui/live_percent_of_one_core"),
+        f("/recording/ui/replay_1x_percent_of_one_core"),
+        f("/recording/ui/replay_16x_percent_of_one_core"),
         f("/recording/ui/replay_16x_min_max/0"),
         f("/recording/ui/replay_16x_min_max/1")
     );
     s += &format!(
-        "                  of which taking events in: live {:.0} us, replay 1x {:.0} us, 16x {:.0} us (the rest is drawing)\n",
+        "                  taking events in, per frame: live {:.0} us, replay 1x {:.0} us, 16x {:.0} us (the rest is drawing)\n",
         f("/recording/ui/pump_us/live"),
         f("/recording/ui/pump_us/replay_1x"),
         f("/recording/ui/pump_us/replay_16x")

@@ -1,6 +1,6 @@
 //! What keeping a run costs: wall time recorded ÷ not (pairs, alternated,
 //! median and spread), bytes per event on disk, a many-event recording
-//! opened and sought, and the UI's time per frame replaying at 16× beside live.
+//! opened and sought, and the UI's time replaying at 16× beside live.
 
 use super::{kernel_iters_per_us, median, spec, Scale};
 use crate::clock::{ms, Clock};
@@ -191,8 +191,7 @@ fn big_file(scale: Scale) -> Result<Value> {
     }))
 }
 
-/// The UI thread's CPU time per frame (its median), drawing at 30 fps at
-/// 200x60: during a live run (which the lab also keeps in memory), then
+/// The UI thread's CPU, drawing at 30 fps at 200x60: during a live run (which the lab also keeps in memory), then
 /// replaying that run at 1× and at 16× for as long (from the start again
 /// whenever it ends) while the same run goes on unseen beside it, in rounds
 /// that alternate the replays' order.
@@ -240,11 +239,11 @@ fn ui(scale: Scale) -> Result<Value> {
         "fps": 30,
         "rounds": rounds,
         "events_in_run": events,
-        "live_frame_us": median(live.clone()),
+        "live_percent_of_one_core": median(live.clone()),
         "live_min_max": spread(&live),
-        "replay_1x_frame_us": median(at_1x.clone()),
+        "replay_1x_percent_of_one_core": median(at_1x.clone()),
         "replay_1x_min_max": spread(&at_1x),
-        "replay_16x_frame_us": median(at_16x.clone()),
+        "replay_16x_percent_of_one_core": median(at_16x.clone()),
         "replay_16x_min_max": spread(&at_16x),
         "pump_us": {
             "live": median(pumps[0].clone()),
@@ -254,10 +253,10 @@ fn ui(scale: Scale) -> Result<Value> {
     }))
 }
 
-/// Frames at 30 fps until `done` or `secs`: the UI thread's CPU time per
-/// frame (pump and draw) and per pump alone (taking events in, or moving a
-/// replay on), medians, in microseconds. A replay that ends starts again
-/// (that frame not counted).
+/// Frames at 30 fps until `done` or `secs`: the UI thread's CPU over the
+/// whole stretch in percent of one core, and per pump (taking events in, or
+/// moving a replay on), median in microseconds. A replay that ends starts
+/// again from the start.
 #[cfg(unix)]
 fn ui_percent(
     app: &mut crate::ui::app::App,
@@ -271,29 +270,23 @@ fn ui_percent(
     };
     let mut terminal = ratatui::Terminal::new(TestBackend::new(200, 60))?;
     let frame = std::time::Duration::from_secs_f64(1.0 / 30.0);
-    let t0 = Instant::now();
-    let (mut per_frame, mut pumps) = (Vec::new(), Vec::new());
+    let (t0, cpu_start) = (Instant::now(), super::thread_cpu_ns());
+    let mut pumps = Vec::new();
     while !done(app) && t0.elapsed().as_secs_f64() < secs {
         let next = Instant::now() + frame;
-        // Starting the replay again redraws the whole screen: a frame of the
-        // benchmark's making, not the replay's, so it is not counted.
-        let restart = app.playback.as_ref().is_some_and(|p| p.at_end());
-        if restart {
-            if let Some(p) = &mut app.playback {
+        if let Some(p) = &mut app.playback {
+            if p.at_end() {
                 p.seek(&mut app.lab, 0);
             }
         }
         let cpu0 = super::thread_cpu_ns();
         app.pump();
-        let cpu1 = super::thread_cpu_ns();
+        pumps.push((super::thread_cpu_ns() - cpu0) as f64 / 1e3);
         terminal.draw(|f| crate::ui::draw(f, app, &theme))?;
-        if !restart {
-            per_frame.push((super::thread_cpu_ns() - cpu0) as f64 / 1e3);
-            pumps.push((cpu1 - cpu0) as f64 / 1e3);
-        }
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
-    Ok((median(per_frame), median(pumps)))
+    let cpu = (super::thread_cpu_ns() - cpu_start) as f64 / t0.elapsed().as_nanos() as f64;
+    Ok((100.0 * cpu, median(pumps)))
 }
 
 #[cfg(not(unix))]
