@@ -27,6 +27,16 @@ fn stdout_of(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A queue run: producers, consumers and a bounded queue's depth.
+const QUEUE_RUN: [&str; 6] = [
+    "--strategy",
+    "queue",
+    "--workload",
+    "sleep",
+    "--unit-ms",
+    "5",
+];
+
 /// `parlab run ARGS --record FILE --json` and `parlab replay FILE --json`.
 fn run_and_replay(args: &[&str], file: &Path) -> (String, String) {
     let f = file.to_str().unwrap();
@@ -67,17 +77,7 @@ fn a_replay_prints_the_json_the_run_printed_for_every_strategy() {
     }
     // A queue, a cache and the simulated GIL: their figures come back too.
     for (name, args) in [
-        (
-            "queue",
-            vec![
-                "--strategy",
-                "queue",
-                "--workload",
-                "sleep",
-                "--unit-ms",
-                "5",
-            ],
-        ),
+        ("queue", QUEUE_RUN.to_vec()),
         ("fib", vec!["--workload", "fib", "--strategy", "pool"]),
         (
             "gil",
@@ -150,17 +150,7 @@ fn the_lecture_run_replays_and_exports_seven_named_thread_tracks() {
 #[test]
 fn queue_depth_cache_counters_and_log_lines_are_in_the_trace() {
     let q = scratch("q.parlab");
-    run_and_replay(
-        &[
-            "--strategy",
-            "queue",
-            "--workload",
-            "sleep",
-            "--unit-ms",
-            "5",
-        ],
-        &q,
-    );
+    run_and_replay(&QUEUE_RUN, &q);
     let trace = export_stdout(&q);
     check_trace_event_format(&trace);
     let events = trace["traceEvents"].as_array().unwrap();

@@ -2,6 +2,8 @@
 //! playing up to there shows; the lab replays, compares and records; and no
 //! damaged file makes any of it panic (a fuzz over corrupted recordings).
 
+mod common;
+use common::{plain_theme, screen};
 use parlab::engine::RunSpec;
 use parlab::headless;
 use parlab::model::Lab;
@@ -9,7 +11,6 @@ use parlab::recording::{read::parse, RecordedRun, Recorder, Recording};
 use parlab::replay::Playback;
 use parlab::ui::app::{Action, App};
 use parlab::ui::draw;
-use parlab::ui::theme::Theme;
 use proptest::prelude::*;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -133,25 +134,6 @@ fn the_pace_is_the_recorded_one_times_the_speed() {
     assert_eq!(pb.at_ns, 30_000_000, "paused stays put");
 }
 
-fn screen(terminal: &Terminal<TestBackend>) -> String {
-    let buf = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
-
-fn theme() -> Theme {
-    Theme {
-        color: false,
-        light: false,
-    }
-}
-
 #[test]
 fn two_recordings_open_stacked_on_one_axis_and_the_keys_steer_the_replay() {
     let fast = {
@@ -164,7 +146,7 @@ fn two_recordings_open_stacked_on_one_axis_and_the_keys_steer_the_replay() {
     let mut app = App::new(spec("sleep", "threads"), 30);
     app.open_recordings(vec![slow, fast], 1.0);
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
-    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     let s = screen(&terminal);
     assert!(s.contains("Compare  2 runs on one time axis"), "{s}");
     assert!(
@@ -184,7 +166,7 @@ fn two_recordings_open_stacked_on_one_axis_and_the_keys_steer_the_replay() {
         "Space pauses a replay"
     );
     app.apply(Action::ToEnd);
-    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     let s = screen(&terminal);
     assert!(
         s.contains("replay of test.parlab") && s.contains("at the end"),
@@ -204,7 +186,7 @@ fn two_recordings_open_stacked_on_one_axis_and_the_keys_steer_the_replay() {
     assert_eq!(app.playback.as_ref().unwrap().at_ns, 35_000_000);
     app.apply(Action::Faster);
     app.apply(Action::Help);
-    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     let s = screen(&terminal);
     assert!(
         s.contains("replay: one event back / forward") && s.contains("at 2×"),
@@ -246,7 +228,7 @@ fn live_runs_are_kept_marked_compared_replayed_and_recorded() {
     app.selected_run = 1;
     app.apply(Action::Mark);
     app.apply(Action::Compare);
-    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     let s = screen(&terminal);
     assert!(
         s.contains("1  sleep") && s.contains("sequential · 1 worker"),

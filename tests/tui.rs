@@ -1,6 +1,8 @@
 //! The TUI rendered into ratatui's TestBackend: whole sessions driven by
 //! actions, panels checked by content and by snapshot.
 
+mod common;
+use common::{plain_theme, screen};
 use parlab::config::{Config, ThemeName};
 use parlab::event::{Event, EventKind, Role, WorkerState};
 use parlab::model::Lab;
@@ -11,18 +13,6 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
 use std::time::{Duration, Instant};
-
-fn screen(terminal: &Terminal<TestBackend>) -> String {
-    let buf = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
 
 fn app(args: &[&str]) -> App {
     use clap::Parser;
@@ -37,24 +27,17 @@ fn app(args: &[&str]) -> App {
     App::new(spec, 30)
 }
 
-fn theme() -> Theme {
-    Theme {
-        color: false,
-        light: false,
-    }
-}
-
 /// Pump and draw until `done` or a generous bound.
 fn run_until(terminal: &mut Terminal<TestBackend>, app: &mut App, done: impl Fn(&App) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done(app) && Instant::now() < deadline {
         parlab::ui::perform_effects(app);
         app.pump();
-        terminal.draw(|f| draw(f, app, &theme())).unwrap();
+        terminal.draw(|f| draw(f, app, &plain_theme())).unwrap();
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(done(app), "timed out:\n{}", screen(terminal));
-    terminal.draw(|f| draw(f, app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, app, &plain_theme())).unwrap();
 }
 
 #[test]
@@ -68,7 +51,7 @@ fn a_session_starts_a_run_fills_lanes_and_logs_in_the_lectures_words() {
         "--unit-ms",
         "5",
     ]);
-    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     let s = screen(&terminal);
     assert!(
         s.contains("Timeline") && s.contains("Log") && s.contains("Summary"),
@@ -100,18 +83,18 @@ fn keys_change_the_settings_and_help_opens_and_closes() {
     app.apply(Action::Right);
     app.apply(Action::Down); // strategy: pool -> threads
     app.apply(Action::ToggleGil);
-    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     let s = screen(&terminal);
     assert!(
         s.contains("‹primes›") && s.contains("‹threads›") && s.contains("GIL ‹on›"),
         "{s}"
     );
     app.apply(Action::Help);
-    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     let s = screen(&terminal);
     assert!(s.contains("Help") && s.contains("Ctrl-C"), "{s}");
     app.apply(Action::CloseOverlay);
-    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     assert!(!screen(&terminal).contains("this help"));
 }
 
@@ -128,13 +111,13 @@ fn every_size_from_1x1_to_300x100_renders_without_a_panic() {
     }
     for (w, h) in sizes {
         let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+        terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     }
     // A resize mid-run: the same terminal, smaller then larger.
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
     for (w, h) in [(200, 60), (80, 24), (20, 5), (1, 1), (120, 40)] {
         terminal.backend_mut().resize(w, h);
-        terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+        terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     }
 }
 
@@ -152,7 +135,7 @@ fn small_terminals_get_a_message_and_no_size_panics() {
         (300, 100),
     ] {
         let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+        terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
         if w >= 40 && (w < 80 || h < 24) {
             assert!(screen(&terminal).contains("terminal too small (need 80x24)"));
         }
@@ -204,7 +187,7 @@ fn the_timeline_panel_snapshot() {
     terminal
         .draw(|f| {
             let block = ratatui::widgets::Block::bordered().title(" Timeline ");
-            timeline::render(f, Rect::new(0, 0, 90, 5), &app, &theme(), block)
+            timeline::render(f, Rect::new(0, 0, 90, 5), &app, &plain_theme(), block)
         })
         .unwrap();
     insta::assert_snapshot!(screen(&terminal));
@@ -366,15 +349,17 @@ fn render_panel(app: &App, panel: parlab::ui::app::Panel, w: u16, h: u16) -> Str
             let area = f.area();
             let block = ratatui::widgets::Block::bordered().title(format!(" {} ", panel.title()));
             match panel {
-                Panel::Settings => parlab::ui::settings::render(f, area, app, &theme(), block),
-                Panel::Timeline => timeline::render(f, area, app, &theme(), block),
-                Panel::Queue => parlab::ui::queue::render(f, area, app, &theme(), block),
-                Panel::Amdahl => parlab::ui::amdahl::render(f, area, app, &theme(), block),
-                Panel::Cache => parlab::ui::cache::render(f, area, app, &theme(), block),
-                Panel::Cpu => parlab::ui::cpu::render(f, area, app, &theme(), block),
-                Panel::Log => parlab::ui::log::render(f, area, app, &theme(), block),
-                Panel::Runs => parlab::ui::runs::render(f, area, app, &theme(), block),
-                Panel::Summary => parlab::ui::summary::render(f, area, app, &theme(), block),
+                Panel::Settings => {
+                    parlab::ui::settings::render(f, area, app, &plain_theme(), block)
+                }
+                Panel::Timeline => timeline::render(f, area, app, &plain_theme(), block),
+                Panel::Queue => parlab::ui::queue::render(f, area, app, &plain_theme(), block),
+                Panel::Amdahl => parlab::ui::amdahl::render(f, area, app, &plain_theme(), block),
+                Panel::Cache => parlab::ui::cache::render(f, area, app, &plain_theme(), block),
+                Panel::Cpu => parlab::ui::cpu::render(f, area, app, &plain_theme(), block),
+                Panel::Log => parlab::ui::log::render(f, area, app, &plain_theme(), block),
+                Panel::Runs => parlab::ui::runs::render(f, area, app, &plain_theme(), block),
+                Panel::Summary => parlab::ui::summary::render(f, area, app, &plain_theme(), block),
             }
         })
         .unwrap();
@@ -482,7 +467,7 @@ fn every_single_size_from_1x1_to_300x100() {
     for w in 1..=300 {
         for h in 1..=100 {
             let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-            terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+            terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
         }
     }
 }
@@ -544,7 +529,7 @@ fn the_queue_runs_amdahl_and_summary_panels_with_a_finished_session() {
         "{summary}"
     );
     // The whole screen shows every panel at 200x60.
-    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     let s = screen(&terminal);
     for title in [
         "Settings", "Timeline", "Queue", "Amdahl", "Cache", "CPU", "Log", "Runs", "Summary",
@@ -580,7 +565,7 @@ fn a_whole_session_through_the_app_loop_with_injected_input() {
         tx.send(Input::Click(50, 10)).unwrap();
         tx.send(key(KeyCode::Char('q'))).unwrap();
     });
-    parlab::ui::run_app(&mut terminal, &mut app, &theme(), &rx).unwrap();
+    parlab::ui::run_app(&mut terminal, &mut app, &plain_theme(), &rx).unwrap();
     assert!(app.quit);
     assert_eq!(app.history.len(), 1, "the run finished and was recorded");
     assert!(app.history[0].ok);
@@ -618,7 +603,7 @@ fn an_untrusted_folder_files_script_is_a_message_and_no_run() {
         "{said}"
     );
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
-    terminal.draw(|f| draw(f, &app, &theme())).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     assert!(
         screen(&terminal).contains("parlab trust"),
         "shown on screen"

@@ -24,6 +24,14 @@ pub fn measure(scale: Scale) -> Result<Value> {
     }))
 }
 
+/// The smallest and the largest: a figure's spread.
+fn min_max(v: &[f64]) -> [f64; 2] {
+    [
+        v.iter().copied().fold(f64::INFINITY, f64::min),
+        v.iter().copied().fold(0.0, f64::max),
+    ]
+}
+
 fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("parlab-bench-{}-{name}", std::process::id()))
 }
@@ -60,10 +68,7 @@ fn overhead(scale: Scale) -> Result<Value> {
         ratios.push(walls[1] / walls[0]);
     }
     let _ = std::fs::remove_file(&path);
-    let spread = [
-        ratios.iter().copied().fold(f64::INFINITY, f64::min),
-        ratios.iter().copied().fold(0.0, f64::max),
-    ];
+    let spread = min_max(&ratios);
     Ok(json!({
         "task_us": 100,
         "tasks": tasks,
@@ -229,12 +234,7 @@ fn ui(scale: Scale) -> Result<Value> {
             pumps[k].push(pump);
         }
     }
-    let spread = |v: &[f64]| {
-        [
-            v.iter().copied().fold(f64::INFINITY, f64::min),
-            v.iter().copied().fold(0.0, f64::max),
-        ]
-    };
+    let spread = min_max;
     Ok(json!({
         "fps": 30,
         "rounds": rounds,

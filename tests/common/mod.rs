@@ -137,3 +137,24 @@ pub fn validate(instance: &serde_json::Value) {
         panic!("JSON does not match tests/run.schema.json: {e:#}\n{instance:#}");
     }
 }
+
+/// What a TestBackend shows, row by row.
+pub fn screen(terminal: &ratatui::Terminal<ratatui::backend::TestBackend>) -> String {
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The theme the render tests draw with: no colour, so text compares.
+pub fn plain_theme() -> parlab::ui::theme::Theme {
+    parlab::ui::theme::Theme {
+        color: false,
+        light: false,
+    }
+}
