@@ -136,15 +136,7 @@ fn the_lecture_run_replays_and_exports_seven_named_thread_tracks() {
     assert_eq!(tasks.len(), 7, "{tasks:?}");
     assert!(tasks.contains("Grumpy"));
     // --format json is the run JSON.
-    let json = stdout_of(&[
-        "export",
-        file.to_str().unwrap(),
-        "--format",
-        "json",
-        "-o",
-        "-",
-    ]);
-    assert_eq!(json, live);
+    assert_eq!(export(&file, "json"), live);
 }
 
 #[test]
@@ -165,18 +157,54 @@ fn queue_depth_cache_counters_and_log_lines_are_in_the_trace() {
     assert!(events
         .iter()
         .any(|e| e["ph"] == "C" && e["name"] == "cache"));
+    // A failed run: its failure replays, its log line is an instant event.
+    let x = scratch("failed.parlab");
+    let run = parlab(&[
+        "run",
+        "--workload",
+        "shell",
+        "--unit-ms",
+        "5000",
+        "--task-timeout-ms",
+        "100",
+        "--strategy",
+        "sequential",
+        "--json",
+        "--record",
+        x.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let replayed = stdout_of(&["replay", x.to_str().unwrap(), "--json"]);
+    assert_eq!(String::from_utf8_lossy(&run.stdout), replayed);
+    let trace = export_stdout(&x);
+    check_trace_event_format(&trace);
+    let logs: Vec<&Value> = trace["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "i" && e["cat"] == "log")
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|e| e["args"]["text"].as_str().unwrap().contains("failed")),
+        "{logs:?}"
+    );
 }
 
-fn export_stdout(file: &Path) -> Value {
-    let text = stdout_of(&[
+/// `parlab export FILE --format FORMAT -o -`.
+fn export(file: &Path, format: &str) -> String {
+    stdout_of(&[
         "export",
         file.to_str().unwrap(),
         "--format",
-        "chrome-trace",
+        format,
         "-o",
         "-",
-    ]);
-    serde_json::from_str(&text).unwrap()
+    ])
+}
+
+fn export_stdout(file: &Path) -> Value {
+    serde_json::from_str(&export(file, "chrome-trace")).unwrap()
 }
 
 /// The Trace Event Format, as its specification writes it: an object with a
