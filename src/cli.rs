@@ -45,6 +45,11 @@ pub enum Command {
     Trust(TrustArgs),
     /// Open the lab on recordings: replay, step, seek, compare; or print a run's JSON
     Replay(ReplayArgs),
+    /// List the lecture's Python programs, or print one (python3 runs each as it is)
+    Lecture {
+        /// The program to print [default: list them all]
+        name: Option<String>,
+    },
     /// Write a recording for another tool: Perfetto / chrome://tracing, or the run JSON
     Export(ExportArgs),
     /// A worker process, started by parlab itself

@@ -21,6 +21,7 @@ pub mod export;
 pub mod fault;
 pub mod headless;
 pub mod ipc;
+pub mod lecture;
 pub mod model;
 pub mod param;
 pub mod presets;

@@ -58,6 +58,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             parlab::worker::main()?;
             return Ok(ExitCode::SUCCESS);
         }
+        Some(Command::Lecture { name }) => {
+            match name {
+                Some(n) => out!("{}", parlab::lecture::show(n)?),
+                None => out!("{}", parlab::lecture::list()),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(Command::Trust(t)) => {
             let said = parlab::trust::command(t.file.as_deref(), t.list, t.revoke.as_deref())?;
             out!("{said}");
@@ -243,7 +250,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             out!("{}", list());
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Worker | Command::Trust(_)) => unreachable!("handled above"),
+        Some(Command::Worker | Command::Trust(_) | Command::Lecture { .. }) => {
+            unreachable!("handled above")
+        }
     }
 }
 
