@@ -242,8 +242,9 @@ fn live_runs_are_kept_marked_compared_replayed_and_recorded() {
         s.contains("1*") && s.contains("2*"),
         "marks in the Runs panel:\n{s}"
     );
-    // v replays the selected run, ending where the live one ended.
+    // v replays the selected run (leaving the comparison), ending where the live one ended.
     app.apply(Action::View);
+    assert!(!app.compare, "the replay shows, not the comparison");
     app.playback.as_mut().unwrap().seek(&mut app.lab, u64::MAX);
     app.apply(Action::View);
     let pb = app.playback.as_ref().unwrap();

@@ -38,15 +38,15 @@ impl App {
                 self.history.push(row);
             }
         }
-        let n = self.history.len() - first;
-        if n >= 2 {
-            self.marked = (first..first + n.min(MAX_COMPARED)).collect();
-            self.compare = true;
-        }
         self.selected_run = first;
         self.play(first);
         if let Some(p) = &mut self.playback {
             p.speed = speed;
+        }
+        let n = self.history.len() - first;
+        if n >= 2 {
+            self.marked = (first..first + n.min(MAX_COMPARED)).collect();
+            self.compare = true;
         }
     }
 
@@ -76,6 +76,7 @@ impl App {
         self.view.follow = true;
         self.view.first_lane = 0;
         self.played_at = None;
+        self.compare = false;
         self.playback = Some(pb);
     }
 
@@ -160,6 +161,8 @@ impl App {
             return;
         } else {
             self.marked.push(i);
+            // Stacked in the Runs panel's order.
+            self.marked.sort_unstable();
         }
         let list: Vec<String> = self.marked.iter().map(|m| (m + 1).to_string()).collect();
         self.message = Some(match self.marked.len() {
@@ -185,7 +188,7 @@ impl App {
         }
     }
 
-    /// The runs compared, in the order marked.
+    /// The runs compared, in the Runs panel's order.
     pub fn compared(&self) -> Vec<&RunRow> {
         self.marked
             .iter()
