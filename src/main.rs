@@ -360,6 +360,12 @@ fn clap_error(e: clap::Error) -> ExitCode {
         }
         _ => {}
     }
+    if e.kind() == ErrorKind::MissingRequiredArgument {
+        if let Some(ContextValue::Strings(missing)) = e.get(ContextKind::InvalidArg) {
+            eprintln!("parlab: missing {}", missing.join(", "));
+            return ExitCode::from(2);
+        }
+    }
     let rendered = e.kind().as_str().unwrap_or("invalid arguments").to_string();
     let first = e
         .to_string()

@@ -152,7 +152,7 @@ fn workers_do_not_apply_to_sequential_and_async() {
 
 #[test]
 fn bad_input_is_one_line_on_stderr_with_status_2() {
-    let cases: [(&[&str], &[&str]); 10] = [
+    let cases: [(&[&str], &[&str]); 15] = [
         (
             &["run", "--strategy", "threads", "--tasks", "5000"],
             &["5000", "1024", "pool"],
@@ -181,6 +181,17 @@ fn bad_input_is_one_line_on_stderr_with_status_2() {
             &["run", "--workload", "sleep", "--size", "5"],
             &["--size", "sleep"],
         ),
+        (&["export", "x.parlab"], &["missing", "--format"]),
+        (
+            &["export", "x.parlab", "--format", "svg"],
+            &["svg", "chrome-trace", "json"],
+        ),
+        (
+            &["replay", "x.parlab", "--speed", "3"],
+            &["3", "0.25", "16"],
+        ),
+        (&["replay"], &["missing", "FILE"]),
+        (&["lecture", "nope"], &["nope", "seven_tasks"]),
     ];
     for (args, needles) in cases {
         let out = parlab(args);
