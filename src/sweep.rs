@@ -125,6 +125,43 @@ fn repeats(
     Ok((walls, disturbed))
 }
 
+/// The sweep that runs make, read back (a recording of `parlab sweep`): one
+/// workload and strategy at two or more worker counts, one of them 1, every
+/// other setting equal. Each run is (its settings, workers in force, wall
+/// time, disturbed). `None` where the runs are not such a sweep.
+pub fn from_runs(runs: &[(RunSpec, u32, f64, bool)]) -> Option<(RunSpec, Vec<Point>)> {
+    let (first, ..) = runs.first()?;
+    let same = |s: &RunSpec| RunSpec {
+        workers: None,
+        ..s.clone()
+    };
+    if runs.iter().any(|(s, ..)| same(s) != same(first)) {
+        return None;
+    }
+    let mut grid: Vec<u32> = runs.iter().map(|r| r.1).collect();
+    grid.sort_unstable();
+    grid.dedup();
+    if grid.len() < 2 || grid[0] != 1 {
+        return None;
+    }
+    let at = |n: u32| -> (Vec<f64>, bool) {
+        let of_n = runs.iter().filter(|r| r.1 == n);
+        (
+            of_n.clone().map(|r| r.2).collect(),
+            of_n.clone().any(|r| r.3),
+        )
+    };
+    let base = median(&at(1).0);
+    let points = grid
+        .iter()
+        .map(|&n| {
+            let (walls, disturbed) = at(n);
+            Point::of(n, walls, base, disturbed)
+        })
+        .collect();
+    Some((same(first), points))
+}
+
 /// The fit's 95 % interval: refit on 200 resamples of each point's repeats
 /// (seeded, so a sweep's interval is reproducible from its walls).
 pub fn p_interval(points: &[Point]) -> [f64; 2] {
@@ -302,6 +339,38 @@ pub fn human(spec: &RunSpec, s: &Sweep) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn runs_make_a_sweep_only_with_one_setting_apart_and_a_1_worker_point() {
+        let s = RunSpec::new(crate::workload::default(), crate::strategy::default());
+        let at = |n: u32, wall: f64| {
+            let mut x = s.clone();
+            x.workers = Some(n);
+            (x, n, wall, false)
+        };
+        let (_, points) =
+            from_runs(&[at(1, 100.0), at(1, 110.0), at(2, 60.0), at(2, 50.0)]).unwrap();
+        assert_eq!(points.len(), 2);
+        assert_eq!(points[1].workers, 2);
+        assert!(
+            (points[1].speedup - 110.0 / 60.0).abs() < 1e-9,
+            "medians: {points:?}"
+        );
+        assert!(
+            from_runs(&[at(2, 1.0), at(4, 1.0)]).is_none(),
+            "no 1-worker point"
+        );
+        assert!(
+            from_runs(&[at(1, 1.0), at(1, 1.0)]).is_none(),
+            "one worker count"
+        );
+        let mut other = at(2, 1.0);
+        other.0.gil = true;
+        assert!(
+            from_runs(&[at(1, 1.0), other]).is_none(),
+            "another setting differs"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -405,3 +405,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_recorded_sweep_replays_with_its_points_and_fit() {
+    let mut s = spec("collatz", "pool");
+    s.workload.set("size", 20_000u64);
+    let rec = std::sync::Mutex::new(Recorder::memory());
+    let live = parlab::sweep::run(&s, &[1, 2], 2, 1.0, Some(&rec), |_| {}).unwrap();
+    let bytes = rec.into_inner().unwrap().into_bytes().unwrap();
+    let mut app = App::new(spec("sleep", "threads"), 30);
+    app.open_recordings(vec![read(&bytes).unwrap()], 1.0);
+    assert_eq!(app.history.len(), 4);
+    let sweep = app.sweep.as_ref().expect("the runs make a sweep");
+    let walls =
+        |p: &[parlab::sweep::Point]| p.iter().map(|p| (p.workers, p.wall_ms)).collect::<Vec<_>>();
+    assert_eq!(
+        walls(&sweep.points),
+        walls(&live.points),
+        "the same medians as measured"
+    );
+    assert!(sweep.p.is_some(), "and its fit");
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
+    assert!(screen(&terminal).contains("p = "), "{}", screen(&terminal));
+}

@@ -38,6 +38,22 @@ impl App {
                 self.history.push(row);
             }
         }
+        // A recorded sweep: its points and fit on the Amdahl panel, from its runs' walls.
+        let runs: Vec<_> = self.history[first..]
+            .iter()
+            .map(|r| {
+                (
+                    r.spec.clone(),
+                    r.workers,
+                    r.wall_ms,
+                    r.load.is_some_and(|l| l.disturbed()),
+                )
+            })
+            .collect();
+        if let Some((spec, points)) = crate::sweep::from_runs(&runs) {
+            let grid = points.iter().map(|p| p.workers).collect();
+            self.sweep = Some(super::app::SweepState::finished(spec, grid, points));
+        }
         self.selected_run = first;
         self.play(first);
         if let Some(p) = &mut self.playback {
