@@ -45,6 +45,8 @@ pub enum Command {
     Trust(TrustArgs),
     /// Open the lab on recordings: replay, step, seek, compare; or print a run's JSON
     Replay(ReplayArgs),
+    /// Run a real Python program under parlab's probe: its threads, processes, tasks and waits
+    Py(PyCmd),
     /// List the lecture's Python programs, or print one (python3 runs each as it is)
     Lecture {
         /// The program to print [default: list them all]
@@ -77,6 +79,36 @@ fn parse_wait(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(w) if (0.0..=3600.0).contains(&w) => Ok(w),
         _ => Err("must be 0..=3600 (seconds)".into()),
+    }
+}
+
+/// `parlab py`.
+#[derive(Debug, Args)]
+pub struct PyCmd {
+    /// The interpreter [default: the config's [python] executable, else python3]
+    #[arg(long, value_name = "EXE")]
+    pub python: Option<String>,
+    /// Stop the program, with every process it started, after this many seconds [default: no limit]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
+    /// Print exactly one JSON object on stdout instead of the human summary
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the run in FILE (parlab replay FILE --json prints its JSON again)
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// The script: a path, or lecture:NAME for a bundled program (parlab lecture lists them)
+    #[arg(value_name = "SCRIPT")]
+    pub script: String,
+    /// The script's own arguments, after --
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 86_400.0 => Ok(t),
+        _ => Err("must be a number of seconds above 0, at most 86400".into()),
     }
 }
 

@@ -153,6 +153,12 @@ pub enum EventKind {
     GilSwitch,
     /// This lane asked the GIL holder to drop it (its switch interval ran out).
     GilDropRequest,
+    /// A line a program printed (stdout or stderr), shown in the log as it is.
+    Output { text: String },
+    /// A task seen as it starts (a program's): its number and name.
+    Task { task: u32, name: String },
+    /// The lane's thread or process ended.
+    LaneEnd,
 }
 
 /// One timestamped event of one lane.
@@ -163,6 +169,9 @@ pub struct Event {
     pub lane: LaneId,
     pub kind: EventKind,
 }
+
+/// A lane's `spawned_at` when nobody knows when it was asked to start.
+pub const SPAWN_UNKNOWN: u64 = u64::MAX;
 
 /// Events travel in batches: one channel send per batch, not per event.
 pub type Batch = Vec<Event>;

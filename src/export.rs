@@ -74,6 +74,8 @@ struct Track {
     tasks: BTreeMap<u32, (u64, Option<(u64, bool)>)>,
     /// (start, end, task, ok) once paired.
     done: Vec<(u64, u64, u32, bool)>,
+    /// When its thread or process ended, if before the run.
+    end: Option<u64>,
 }
 
 fn us(ns: u64) -> f64 {
@@ -107,8 +109,21 @@ fn trace_run(
     let mut used: BTreeSet<(u32, u64)> = BTreeSet::new();
     let mut cache = (0u64, 0u64);
     let mut end = outcome.end_ns;
+    // Task names: the run's list, and those a program's tasks bring as they start.
+    let mut names: Vec<crate::workload::TaskSpec> = meta.tasks.clone();
     for e in run.events() {
         end = end.max(e.t);
+        if let EventKind::Task { task, name } = &e.kind {
+            if *task as usize == names.len() {
+                names.push(crate::workload::TaskSpec {
+                    id: *task,
+                    name: name.clone(),
+                    cost: 0,
+                    units: None,
+                    phase: 0,
+                });
+            }
+        }
         trace_event(
             &e,
             index,
@@ -142,7 +157,7 @@ fn trace_run(
             Some(t.tid),
             json!({ "sort_index": id }),
         ));
-        slices(t, end, index, &meta.tasks, &ts, out);
+        slices(t, t.end.unwrap_or(end), index, &names, &ts, out);
     }
     end
 }
@@ -180,6 +195,7 @@ fn trace_event(
                 states: Vec::new(),
                 tasks: BTreeMap::new(),
                 done: Vec::new(),
+                end: None,
             },
         );
         return;
@@ -220,7 +236,16 @@ fn trace_event(
         EventKind::GilSwitch => out.push(json!({
             "name": "GIL taken", "cat": "gil", "ph": "i", "s": "t", "ts": ts(e.t), "pid": pid, "tid": tid,
         })),
-        EventKind::Lane { .. } | EventKind::GilDropRequest | EventKind::Dispatched { .. } | EventKind::Collected { .. } => {}
+        EventKind::Output { text } => out.push(json!({
+            "name": text.chars().take(80).collect::<String>(), "cat": "output", "ph": "i", "s": "t",
+            "ts": ts(e.t), "pid": pid, "tid": tid, "args": { "text": text },
+        })),
+        EventKind::LaneEnd => track.end = Some(e.t),
+        EventKind::Lane { .. }
+        | EventKind::Task { .. }
+        | EventKind::GilDropRequest
+        | EventKind::Dispatched { .. }
+        | EventKind::Collected { .. } => {}
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod child;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -26,6 +27,7 @@ pub mod model;
 pub mod param;
 pub mod presets;
 pub mod priority;
+pub mod python;
 pub mod recording;
 pub mod replay;
 pub mod report;

@@ -147,6 +147,22 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Py(cmd)) => {
+            let python = cmd.python.clone().unwrap_or_else(|| "python3".into());
+            let mut plan = parlab::python::PyPlan::new(&python, &cmd.script, cmd.args.clone())?;
+            plan.timeout = cmd.timeout.map(std::time::Duration::from_secs_f64);
+            let mut record = cmd.record.as_deref().map(Recorder::create).transpose()?;
+            parlab::signals::listen();
+            let window = parlab::sampler::Window::open();
+            let finished = headless::drain(
+                Box::new(parlab::python::start(plan)?),
+                || parlab::signals::received().is_some(),
+                Some((window, config.run.disturbed_threshold)),
+                record.as_mut(),
+            )?;
+            said_recording(record.as_ref());
+            finish_run(&finished, cmd.json)
+        }
         Some(Command::Run(cmd)) => {
             let spec = config.to_spec(&cmd.args)?;
             config.check_trusted(&spec)?;
@@ -165,31 +181,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 record.as_mut(),
             )?;
             said_recording(record.as_ref());
-            if cmd.json {
-                outln!("{}", report::to_json(&finished));
-            } else {
-                out!("{}", report::human(&finished));
-            }
-            for f in &finished.outcome.failures {
-                let task = f
-                    .task
-                    .as_ref()
-                    .map(|t| format!(", task {t}"))
-                    .unwrap_or_default();
-                eprintln!(
-                    "parlab: {} (pid {}){task} failed: {}",
-                    f.lane, f.pid, f.reason
-                );
-            }
-            if let Some(sig) = parlab::signals::received() {
-                eprintln!("parlab: stopped by signal {sig}; every worker was stopped and reaped");
-                return Ok(ExitCode::from(parlab::signals::exit_status(sig)));
-            }
-            Ok(if finished.outcome.failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            finish_run(&finished, cmd.json)
         }
         Some(Command::Sweep(cmd)) => {
             let mut args = cmd.args.clone();
@@ -254,6 +246,36 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             unreachable!("handled above")
         }
     }
+}
+
+/// Print a finished run (JSON or the summary), its failures on stderr;
+/// the exit status: 1 if anything failed, the signal's if one stopped it.
+fn finish_run(finished: &Finished, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        outln!("{}", report::to_json(finished));
+    } else {
+        out!("{}", report::human(finished));
+    }
+    for f in &finished.outcome.failures {
+        let task = f
+            .task
+            .as_ref()
+            .map(|t| format!(", task {t}"))
+            .unwrap_or_default();
+        eprintln!(
+            "parlab: {} (pid {}){task} failed: {}",
+            f.lane, f.pid, f.reason
+        );
+    }
+    if let Some(sig) = parlab::signals::received() {
+        eprintln!("parlab: stopped by signal {sig}; every worker was stopped and reaped");
+        return Ok(ExitCode::from(parlab::signals::exit_status(sig)));
+    }
+    Ok(if finished.outcome.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Read recordings; a file cut short is replayed as far as it reads, and said.

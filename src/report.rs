@@ -39,20 +39,39 @@ pub fn machine_json(load: &Load) -> Value {
 
 /// The same object, from a run's parts (the TUI keeps its lab).
 pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) -> Value {
-    let spec = &info.spec;
+    let spec = info.native_spec();
     let mut o = Map::new();
     o.insert("schema_version".into(), json!(SCHEMA_VERSION));
     o.insert("source".into(), json!(info.source));
-    o.insert("workload".into(), json!(spec.workload.name()));
-    o.insert("strategy".into(), json!(spec.strategy.name()));
-    o.insert("workers".into(), json!(info.workers));
+    o.insert("workload".into(), json!(info.workload_name()));
+    o.insert("strategy".into(), json!(info.strategy_name()));
+    if let Some(p) = &info.program {
+        o.insert("script".into(), json!(p.script));
+        o.insert("args".into(), json!(p.args));
+    }
+    // A program's workers are the lanes that ran a task; its tasks, those seen.
+    let (workers, tasks) = match info.program {
+        Some(_) => (
+            lab.lanes
+                .iter()
+                .filter(|l| !l.task_marks.is_empty())
+                .count(),
+            lab.tasks.len(),
+        ),
+        None => (info.workers as usize, info.tasks.len()),
+    };
+    o.insert("workers".into(), json!(workers));
     o.insert("pid".into(), json!(info.pid));
     o.insert("wall_ms".into(), json!(ms(outcome.wall_ns)));
-    o.insert("tasks".into(), json!(info.tasks.len()));
+    o.insert("tasks".into(), json!(tasks));
     if let Some(r) = &outcome.result {
         o.insert("result".into(), r.clone());
     }
-    let received = if spec.record_events { lab.received } else { 0 };
+    let received = if spec.is_none_or(|s| s.record_events) {
+        lab.received
+    } else {
+        0
+    };
     o.insert(
         "events".into(),
         json!({ "sent": outcome.events_sent, "received": received }),
@@ -64,7 +83,7 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) 
         .map(|x| json!({ "lane": x.lane, "pid": x.pid, "task": x.task, "reason": x.reason }))
         .collect();
     o.insert("failures".into(), Value::Array(failures));
-    if spec.duration_secs.is_some() {
+    if spec.is_some_and(|s| s.duration_secs.is_some()) {
         o.insert("rounds".into(), json!(outcome.rounds));
     }
     if outcome.cancelled {
@@ -121,6 +140,9 @@ fn lanes(lab: &Lab) -> Vec<Value> {
             if let Some(s) = l.spawn_ns {
                 lane["spawn_ms"] = json!(ms(s));
             }
+            if let Some(e) = l.end_ns {
+                lane["end_ms"] = json!(ms(e));
+            }
             lane
         })
         .collect()
@@ -128,7 +150,16 @@ fn lanes(lab: &Lab) -> Vec<Value> {
 
 /// The human summary.
 pub fn human(f: &Finished) -> String {
-    let spec = &f.meta.spec;
+    let mut out = match f.meta.native_spec() {
+        Some(spec) => native_heading(f, spec),
+        None => format!("parlab: {}\n", f.meta.headline()),
+    };
+    out += &body(f);
+    out
+}
+
+/// What a native run was, and notes on settings that did not apply.
+fn native_heading(f: &Finished, spec: &crate::engine::RunSpec) -> String {
     let o = &f.outcome;
     let mut out = String::new();
     let gil = if o.extension("gil").is_some() {
@@ -160,7 +191,14 @@ pub fn human(f: &Finished) -> String {
             spec.strategy.name()
         );
     }
-    out += &format!("wall time  {:.1} ms\n", ms(o.wall_ns));
+    out
+}
+
+/// Wall time, machine, result, extensions, lanes, events, failures: any run's.
+fn body(f: &Finished) -> String {
+    let o = &f.outcome;
+    let spec = f.meta.native_spec();
+    let mut out = format!("wall time  {:.1} ms\n", ms(o.wall_ns));
     if let Some(l) = f.load() {
         let own = if l.measured() {
             format!("parlab used {:.1}, ", l.own)
@@ -179,7 +217,10 @@ pub fn human(f: &Finished) -> String {
         );
     }
     match &o.result {
-        Some(r) => out += &format!("result     {}\n", compact(r, spec.workload.desc.result)),
+        Some(r) => {
+            let order = spec.map_or(&[][..], |s| s.workload.desc.result);
+            out += &format!("result     {}\n", compact(r, order))
+        }
         None if o.truncated => out += "result     none: the recording stops before the run ended\n",
         None if o.cancelled && o.failures.is_empty() => {
             out += "result     none: the run was cancelled\n"
@@ -224,7 +265,7 @@ pub fn human(f: &Finished) -> String {
             states.join(", ")
         );
     }
-    let received = if spec.record_events {
+    let received = if spec.is_none_or(|s| s.record_events) {
         f.lab.received
     } else {
         0

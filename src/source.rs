@@ -37,8 +37,12 @@ pub struct Meta {
     pub source: String,
     /// The process that ran it (parlab's own, for a native run).
     pub pid: u32,
-    /// The settings it ran with.
-    pub spec: RunSpec,
+    /// A native run's settings (`None` for a Python program).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<RunSpec>,
+    /// A Python program's script, arguments and interpreter (`None` for a native run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<crate::python::Program>,
     #[serde(with = "compact_tasks")]
     pub tasks: Vec<TaskSpec>,
     /// Workers in force.
@@ -69,7 +73,8 @@ impl Meta {
                 .desc
                 .bound
                 .and_then(|key| spec.strategy.params.opt_int(key)),
-            spec: spec.clone(),
+            spec: Some(spec.clone()),
+            program: None,
             tasks,
             workers,
             clock,
@@ -77,18 +82,38 @@ impl Meta {
         }
     }
 
-    /// `collatz with pool, 4 workers, GIL on`: the log's opening line.
+    /// A native run's settings.
+    pub fn native_spec(&self) -> Option<&RunSpec> {
+        self.spec.as_ref()
+    }
+
+    /// What ran, as the JSON's `workload` says it (`python` for a program).
+    pub fn workload_name(&self) -> &str {
+        self.native_spec().map_or("python", |s| s.workload.name())
+    }
+
+    /// How it ran, as the JSON's `strategy` says it (`script` for a program).
+    pub fn strategy_name(&self) -> &str {
+        self.native_spec().map_or("script", |s| s.strategy.name())
+    }
+
+    /// Whether the simulated GIL was on and applied.
+    pub fn gil_applies(&self) -> bool {
+        self.native_spec().is_some_and(RunSpec::gil_applies)
+    }
+
+    /// `collatz with pool, 4 workers, GIL on`, or `cpu.py --mode threads
+    /// (CPython 3.11.7)`: the log's opening line.
     pub fn headline(&self) -> String {
+        if let Some(p) = &self.program {
+            return p.label();
+        }
         format!(
             "{} with {}, {} workers{}",
-            self.spec.workload.name(),
-            self.spec.strategy.name(),
+            self.workload_name(),
+            self.strategy_name(),
             self.workers,
-            if self.spec.gil_applies() {
-                ", GIL on"
-            } else {
-                ""
-            }
+            if self.gil_applies() { ", GIL on" } else { "" }
         )
     }
 }

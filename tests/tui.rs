@@ -395,7 +395,8 @@ fn populated_session() -> App {
     app.info = Some(Meta {
         source: "native".into(),
         pid: 4242,
-        spec: spec.clone(),
+        spec: Some(spec.clone()),
+        program: None,
         tasks: app.lab.tasks.clone(),
         workers: 2,
         capacity: Some(4),

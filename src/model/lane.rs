@@ -34,6 +34,8 @@ pub struct Lane {
     pub task_marks: Vec<u64>,
     pub tasks_done: u32,
     pub busy_ns: u64,
+    /// When its thread or process ended, if it did before the run.
+    pub end_ns: Option<u64>,
     active: HashMap<u32, u64>,
     busy_since: u64,
 }
@@ -55,6 +57,7 @@ impl Lane {
             task_marks: Vec::new(),
             tasks_done: 0,
             busy_ns: 0,
+            end_ns: None,
             active: HashMap::new(),
             busy_since: 0,
         }
@@ -69,9 +72,17 @@ impl Lane {
         self.state = state;
     }
 
+    /// The thread or process ended at `t`: its life ends there, not at the run's end.
+    pub fn end(&mut self, t: u64) {
+        if self.end_ns.is_none() {
+            self.close(t);
+            self.end_ns = Some(t.max(self.since.min(t)));
+        }
+    }
+
     /// Close the open span at `t` (events from two processes may be slightly out of order: clamp).
     pub fn close(&mut self, t: u64) {
-        if self.since == u64::MAX {
+        if self.since == u64::MAX || self.end_ns.is_some() {
             return;
         }
         let t = t.max(self.since);
@@ -135,7 +146,7 @@ impl Lane {
 
     /// Time spent in `state`, counting the open span up to `now`.
     pub fn state_ns_at(&self, state: WorkerState, now: u64) -> u64 {
-        let open = if self.state == state && self.since != u64::MAX {
+        let open = if self.state == state && self.since != u64::MAX && self.end_ns.is_none() {
             now.saturating_sub(self.since)
         } else {
             0

@@ -32,6 +32,8 @@ pub enum LogBody {
     Completed { task: u32, took: u64 },
     /// Anything else, already worded (`INFO:who: text`).
     Text(String),
+    /// A line a program printed, shown exactly so.
+    Verbatim(String),
 }
 
 /// Queue depth and traffic.
@@ -108,6 +110,8 @@ pub struct Lab {
     pub cache: CacheModel,
     pub gil_switches: u64,
     pub tasks_done: u64,
+    /// A program's run: it logs its own lines; the lab adds none for its tasks.
+    pub program: bool,
 }
 
 impl Lab {
@@ -116,6 +120,7 @@ impl Lab {
         let mut lab = Self::new(meta.tasks.clone(), meta.started);
         lab.queue.capacity = meta.capacity;
         lab.cache.maxsize = meta.cache_maxsize;
+        lab.program = meta.program.is_some();
         lab
     }
 
@@ -133,6 +138,7 @@ impl Lab {
             cache: CacheModel::default(),
             gil_switches: 0,
             tasks_done: 0,
+            program: false,
         }
     }
 
@@ -195,7 +201,8 @@ impl Lab {
                 lane.role = role;
                 lane.pid = pid;
                 lane.tid = tid;
-                lane.spawn_ns = Some(t.saturating_sub(spawned_at));
+                lane.spawn_ns = (spawned_at != crate::event::SPAWN_UNKNOWN)
+                    .then(|| t.saturating_sub(spawned_at));
                 lane.since = lane.since.min(t);
             }
             EventKind::State(s) => self.lane_mut(e.lane).enter(t, s),
@@ -204,7 +211,9 @@ impl Lab {
                 let took = self.lane_mut(e.lane).task_end(t, task, ok);
                 if ok {
                     self.tasks_done += 1;
-                    self.push_log(t, Some(e.lane), LogBody::Completed { task, took });
+                    if !self.program {
+                        self.push_log(t, Some(e.lane), LogBody::Completed { task, took });
+                    }
                 }
             }
             EventKind::Log { text } => {
@@ -230,6 +239,20 @@ impl Lab {
             }
             EventKind::Cache { op, currsize } => self.apply_cache(e.lane, t, op, currsize),
             EventKind::GilSwitch => self.gil_switches += 1,
+            EventKind::Output { text } => self.push_log(t, Some(e.lane), LogBody::Verbatim(text)),
+            EventKind::Task { task, name } => {
+                // A program's tasks are known as they start: the list grows.
+                if task as usize == self.tasks.len() {
+                    self.tasks.push(TaskSpec {
+                        id: task,
+                        name,
+                        cost: 0,
+                        units: None,
+                        phase: 0,
+                    });
+                }
+            }
+            EventKind::LaneEnd => self.lane_mut(e.lane).end(t),
             EventKind::GilDropRequest
             | EventKind::Dispatched { .. }
             | EventKind::Collected { .. } => {}
@@ -315,6 +338,7 @@ impl Lab {
     pub fn log_text(&self, line: &LogLine) -> String {
         let at = self.started + Duration::from_nanos(line.t);
         let body = match &line.body {
+            LogBody::Verbatim(text) => return text.clone(),
             LogBody::Completed { task, took } => {
                 self.completed_line(line.lane.unwrap_or(0), *task, *took)
             }

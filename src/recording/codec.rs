@@ -18,6 +18,9 @@ const CACHE_EVICT: u8 = 18;
 const GIL_SWITCH: u8 = 19;
 const GIL_DROP_REQUEST: u8 = 20;
 const LANE: u8 = 21;
+const OUTPUT: u8 = 22;
+const TASK: u8 = 23;
+const LANE_END: u8 = 24;
 
 /// Roles by number, in a fixed order (never reordered: recordings keep it).
 const ROLES: [Role; 5] = [
@@ -76,6 +79,9 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
         EventKind::GilDropRequest => (GIL_DROP_REQUEST, &[]),
         EventKind::Log { .. } => (LOG, &[]),
         EventKind::Lane { .. } => (LANE, &[]),
+        EventKind::Output { .. } => (OUTPUT, &[]),
+        EventKind::Task { task, .. } => (TASK, &[*task as u64]),
+        EventKind::LaneEnd => (LANE_END, &[]),
     };
     out.push(kind);
     put_varint(out, zigzag(e.t.wrapping_sub(*prev) as i64));
@@ -84,7 +90,8 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
         put_varint(out, f);
     }
     match &e.kind {
-        EventKind::Log { text } => put_text(out, text),
+        EventKind::Log { text } | EventKind::Output { text } => put_text(out, text),
+        EventKind::Task { name, .. } => put_text(out, name),
         EventKind::Lane {
             name,
             role,
@@ -188,6 +195,12 @@ impl<'a> Cursor<'a> {
             GIL_SWITCH => EventKind::GilSwitch,
             GIL_DROP_REQUEST => EventKind::GilDropRequest,
             LOG => EventKind::Log { text: self.text()? },
+            OUTPUT => EventKind::Output { text: self.text()? },
+            TASK => EventKind::Task {
+                task: self.u32()?,
+                name: self.text()?,
+            },
+            LANE_END => EventKind::LaneEnd,
             LANE => EventKind::Lane {
                 name: self.text()?,
                 role: *ROLES
@@ -240,6 +253,14 @@ mod tests {
             },
             EventKind::GilSwitch,
             EventKind::GilDropRequest,
+            EventKind::Output {
+                text: "a line, as printed".into(),
+            },
+            EventKind::Task {
+                task: 12,
+                name: "make_fib.<locals>.fib".into(),
+            },
+            EventKind::LaneEnd,
         ]);
         for (i, role) in ROLES.iter().enumerate() {
             kinds.push(EventKind::Lane {

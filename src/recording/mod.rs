@@ -27,8 +27,9 @@ use serde::{Deserialize, Serialize};
 
 /// The first bytes of every recording.
 pub const MAGIC: &[u8; 8] = b"\x89PARLAB\n";
-/// The format this parlab writes and the newest it reads.
-pub const VERSION: u16 = 1;
+/// The format this parlab writes and the newest it reads (2: a program's
+/// output lines, tasks named as they start, lanes that end).
+pub const VERSION: u16 = 2;
 /// The extension recordings are given.
 pub const EXTENSION: &str = "parlab";
 
@@ -57,8 +58,10 @@ impl RunHeader {
     /// settings rebuild them.
     pub fn new(meta: &Meta) -> Self {
         let mut meta = meta.clone();
-        let rebuilt = crate::workload::build(&meta.spec.workload).map(|w| w.tasks());
-        let tasks_from_spec = rebuilt.is_ok_and(|t| t == meta.tasks);
+        let rebuilt = meta
+            .native_spec()
+            .map(|s| crate::workload::build(&s.workload).map(|w| w.tasks()));
+        let tasks_from_spec = rebuilt.is_some_and(|r| r.is_ok_and(|t| t == meta.tasks));
         if tasks_from_spec {
             meta.tasks = Vec::new();
         }
@@ -72,7 +75,11 @@ impl RunHeader {
     /// Put back the tasks left out (on reading).
     fn rebuild_tasks(&mut self) -> Result<(), String> {
         if self.tasks_from_spec {
-            let w = crate::workload::build(&self.meta.spec.workload)
+            let spec = self
+                .meta
+                .native_spec()
+                .ok_or("its tasks were left out of a program's run")?;
+            let w = crate::workload::build(&spec.workload)
                 .map_err(|e| format!("its settings do not rebuild its tasks: {e:#}"))?;
             self.meta.tasks = w.tasks();
             self.tasks_from_spec = false;

@@ -876,8 +876,13 @@ impl App {
         outcome.machine = load;
         let recorded = self.end_keeping(&outcome);
         let json = crate::report::run_json(&info, &outcome, &self.lab, load.as_ref());
+        let Some(spec) = info.native_spec().cloned() else {
+            self.message =
+                Some("a Python program's run: the lab shows native runs only, for now".into());
+            return;
+        };
         self.history.push(RunRow {
-            spec: info.spec.clone(),
+            spec,
             workers: info.workers,
             wall_ms: crate::clock::ms(outcome.wall_ns),
             events_sent: outcome.events_sent,

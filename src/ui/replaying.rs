@@ -34,8 +34,14 @@ impl App {
             }
             for run in rec.runs {
                 let pb = Playback::new(run, file.clone());
-                let row = row_of(&pb);
-                self.history.push(row);
+                match row_of(&pb) {
+                    Some(row) => self.history.push(row),
+                    None => {
+                        self.message = Some(format!(
+                            "{file}: a Python program's run: parlab replay --json prints it; the lab shows native runs only, for now"
+                        ))
+                    }
+                }
             }
         }
         // A recorded sweep: its points and fit on the Amdahl panel, from its runs' walls.
@@ -60,6 +66,9 @@ impl App {
             p.speed = speed;
         }
         let n = self.history.len() - first;
+        if n == 0 {
+            return;
+        }
         if n >= 2 {
             self.marked = (first..first + n.min(MAX_COMPARED)).collect();
             self.compare = true;
@@ -87,7 +96,9 @@ impl App {
         self.lab = pb.start_lab();
         self.info = Some(pb.run.header.meta.clone());
         // Enter runs the same settings live, beside the recording.
-        self.spec = pb.run.header.meta.spec.clone();
+        if let Some(spec) = pb.run.header.meta.native_spec() {
+            self.spec = spec.clone();
+        }
         self.outcome = None;
         self.view.follow = true;
         self.view.first_lane = 0;
@@ -267,13 +278,14 @@ impl App {
     }
 }
 
-/// A row of the Runs panel for a replayed run.
-fn row_of(pb: &Playback) -> RunRow {
+/// A row of the Runs panel for a replayed run (native runs: the lab does
+/// not show Python programs yet).
+fn row_of(pb: &Playback) -> Option<RunRow> {
     let meta = &pb.run.header.meta;
     let outcome = pb.outcome.clone();
     let json = crate::report::run_json(meta, &outcome, &pb.last, outcome.machine.as_ref());
-    RunRow {
-        spec: meta.spec.clone(),
+    Some(RunRow {
+        spec: meta.native_spec()?.clone(),
         workers: meta.workers,
         wall_ms: crate::clock::ms(outcome.wall_ns),
         events_sent: outcome.events_sent,
@@ -283,7 +295,7 @@ fn row_of(pb: &Playback) -> RunRow {
         lab: Arc::new(pb.last.clone()),
         recorded: Some(Arc::new(pb.run.clone()) as Arc<RecordedRun>),
         file: Some(pb.file.clone()),
-    }
+    })
 }
 
 /// A time typed after `:`: `2.5` or `2.5s` (seconds), `1500ms`, `1:02.5`.

@@ -78,21 +78,17 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
         .as_ref()
         .map(|o| ms(o.wall_ns))
         .unwrap_or_else(|| ms(app.now_ns()));
-    let gil = if info.spec.gil_applies() {
-        " · GIL"
-    } else {
-        ""
-    };
+    let gil = if info.gil_applies() { " · GIL" } else { "" };
     let mut lines = vec![
         Line::from(format!(
             "{} · {} · {} worker{}{gil} · {}",
-            info.spec.workload.name(),
-            info.spec.strategy.name(),
+            info.workload_name(),
+            info.strategy_name(),
             info.workers,
             if info.workers == 1 { "" } else { "s" },
             state(app)
         )),
-        Line::from(match info.spec.duration_secs {
+        Line::from(match info.native_spec().and_then(|s| s.duration_secs) {
             // A soak repeats the task list: done counts every round.
             Some(_) => format!(
                 "wall {wall:.1} ms · tasks done {} ({} a round)",
@@ -156,7 +152,10 @@ fn load_line<'a>(load: &Load, theme: &Theme) -> Line<'a> {
 
 /// Speedup and efficiency against this session's sequential run, once both exist.
 fn speedup_line<'a>(app: &App, info: &Meta, wall: f64, theme: &Theme) -> Line<'a> {
-    match (app.baseline_ms(&info.spec), &app.outcome) {
+    match (
+        info.native_spec().and_then(|s| app.baseline_ms(s)),
+        &app.outcome,
+    ) {
         (Some(base), Some(_)) => {
             let speedup = base / wall.max(1e-9);
             Line::from(format!(

@@ -133,18 +133,10 @@ impl Shell {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // If parlab dies without a chance to clean up (SIGKILL), the
+        // script gets TERM and takes its sleep with it.
         #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        #[cfg(target_os = "linux")]
-        // SAFETY: prctl is async-signal-safe; it only sets this child's death signal.
-        unsafe {
-            // If parlab dies without a chance to clean up (SIGKILL), the
-            // script gets TERM and takes its sleep with it.
-            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
+        crate::child::in_own_group(&mut cmd, libc::SIGTERM);
         let mut child = cmd.spawn().context("cannot start sh")?;
         let stdout = drain(child.stdout.take());
         let stderr = drain(child.stderr.take());
@@ -235,15 +227,7 @@ impl Running {
     }
 }
 
-/// Kill a child started with its own process group, and the group with it.
-pub fn kill_group(child: &mut Child) {
-    #[cfg(unix)]
-    // SAFETY: kill(2) with a negative pid signals the group the child leads.
-    unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGKILL);
-    }
-    let _ = child.kill();
-}
+pub use crate::child::kill_group;
 
 /// Read a pipe to its end on a helper thread, so a chatty command never blocks.
 fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<String> {

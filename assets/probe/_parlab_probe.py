@@ -1,0 +1,633 @@
+"""parlab's probe: what a Python program's threads and processes do, as
+fixed-size records in a ring per process, in a file parlab maps.
+
+Writing a record is a clock read and one struct.pack_into into shared
+memory: no system call, no thread of the probe's own, no trace or profile
+hook. Only the few functions that matter are wrapped: a thread's run, a
+task's call (threads, executors, pools, processes, asyncio), the waits
+(sleep, subprocess, locks, events, conditions, semaphores, barriers,
+joins, queues), queue depths and the script's own lru_caches.
+
+Record (64 bytes, little-endian): t, tid, kind, state, a, b, text[24], seq.
+`seq` (the record's index + 1) is written last, so a reader that sees it
+sees the record; a slot whose seq is ahead of the reader was overwritten.
+"""
+import atexit
+import functools
+import itertools
+import json
+import mmap
+import os
+import struct
+import sys
+import sysconfig
+import threading
+import time
+import traceback
+
+DIR = os.environ.get("PARLAB_PROBE_DIR", "")
+REC = struct.Struct("<QQHHIQ24sQ")
+HEADER = 64
+CAP = 1 << 15
+MAGIC = b"PLPROBE1"
+VERSION = 1
+
+# Kinds.
+HELLO, THREAD_START, THREAD_END, TASK_START, TASK_END, ENTER, LEAVE = 1, 2, 3, 4, 5, 6, 7
+QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME = 8, 9, 10
+# States, numbered as parlab's.
+LOCK_WAIT, IO, QUEUE_FULL, QUEUE_EMPTY = 2, 3, 4, 5
+
+_STDLIB = os.path.normcase(sysconfig.get_paths()["stdlib"])
+_current = threading.current_thread
+if hasattr(time, "clock_gettime_ns"):
+    _clock, _MONO = time.clock_gettime_ns, time.CLOCK_MONOTONIC
+
+    def _now():
+        return _clock(_MONO)  # parlab's clock: CLOCK_MONOTONIC
+
+else:  # Windows: no CLOCK_MONOTONIC; parlab reads the same counter there
+    _now = time.monotonic_ns
+
+
+class _Ring:
+    """This process's ring: a file mapped shared, records written in place."""
+
+    def __init__(self):
+        pid = os.getpid()
+        path = os.path.join(DIR, f"ring-{pid}.bin")
+        size = HEADER + CAP * REC.size
+        fd = os.open(path + ".new", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.ftruncate(fd, size)
+            self.mm = mmap.mmap(fd, size)
+        finally:
+            os.close(fd)
+        self.mm[0:24] = struct.pack("<8sIIII", MAGIC, VERSION, pid, REC.size, CAP)
+        os.replace(path + ".new", path)  # parlab sees a ring only once its header is in
+        self.next = itertools.count().__next__  # atomic under the GIL
+
+
+_ring = None
+_next_task = itertools.count(1).__next__
+_caches = []
+_queues = []
+
+
+def emit(kind, a=0, b=0, text=b"", state=0):
+    ring = _ring
+    if ring is None:
+        return
+    i = ring.next()
+    REC.pack_into(ring.mm, HEADER + (i % CAP) * REC.size, _now(), _current().native_id or 0,
+                  kind, state, a, b, text, i + 1)
+
+
+def _text(s):
+    return str(s).encode("utf-8", "replace")[:24]
+
+
+def _write_json(name, value):
+    """A small file beside the ring, written whole (tmp, then rename)."""
+    path = os.path.join(DIR, f"{name}-{os.getpid()}.json")
+    with open(path + ".new", "w") as f:
+        json.dump(value, f)
+    os.replace(path + ".new", path)
+
+
+def _append_failure(task, error):
+    line = "".join(traceback.format_exception_only(type(error), error)).strip().splitlines()[-1]
+    path = os.path.join(DIR, f"failures-{os.getpid()}.jsonl")
+    with open(path, "a") as f:
+        f.write(json.dumps({"tid": _current().native_id, "thread": _current().name,
+                            "task": task, "reason": line}) + "\n")
+
+
+def _name_of(fn, args=()):
+    """A task's name: the callable's, or for a pool's chunk the function it maps."""
+    inner = getattr(fn, "func", None)  # functools.partial (ProcessPoolExecutor.map)
+    if getattr(fn, "__name__", "") in ("mapstar", "starmapstar", "_process_chunk") and args:
+        inner = args[0]
+    target = inner if inner is not None and not isinstance(inner, (tuple, list)) else fn
+    return getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(target).__name__
+
+
+def task(fn, name=None):
+    """`fn`, run as a task: its start, its end, its failure with the last traceback line."""
+
+    @functools.wraps(fn)
+    def probed(*args, **kwargs):
+        label = name or _name_of(fn, args)
+        tid = _next_task()
+        emit(TASK_START, a=tid, text=_text(label))
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as e:
+            if not isinstance(e, (SystemExit, KeyboardInterrupt)) or getattr(e, "code", 1):
+                emit(TASK_END, a=tid, b=0)
+                _append_failure(label, e)
+            else:
+                emit(TASK_END, a=tid, b=1)
+            raise
+        emit(TASK_END, a=tid, b=1)
+        return result
+
+    return probed
+
+
+def waiting(state, fn):
+    """`fn`, its call shown as `state` (it blocks)."""
+
+    @functools.wraps(fn)
+    def probed(*args, **kwargs):
+        emit(ENTER, state=state)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            emit(LEAVE, state=state)
+
+    return probed
+
+
+def _is_stdlib(filename):
+    """Python's own library (site-packages is the program's side)."""
+    name = os.path.normcase(filename)
+    return name.startswith(_STDLIB) and "site-packages" not in name
+
+
+def _from_stdlib(depth=2):
+    """Whether the caller `depth` frames up is Python's own library."""
+    try:
+        return _is_stdlib(sys._getframe(depth).f_code.co_filename)
+    except ValueError:
+        return True
+
+
+# ---- threads -------------------------------------------------------------
+
+def _patch_threading():
+    Thread = threading.Thread
+    original = Thread._bootstrap_inner
+
+    start = Thread.start
+
+    def probed_start(self):
+        # Python's own threads (a pool's, a queue's feeder) are lanes, not tasks.
+        self._parlab_own = not _from_stdlib()
+        return start(self)
+
+    Thread.start = probed_start
+
+    def _bootstrap_inner(self):
+        run = self.run
+        target = getattr(self, "_target", None)
+        own = getattr(self, "_parlab_own", False)
+
+        def probed_run():
+            emit(THREAD_START, text=_text(self.name))
+            if not own or (target is None and type(self).run is Thread.run):
+                return run()
+            name = _name_of(target) if target is not None else type(self).__qualname__ + ".run"
+            return task(run, name)()
+
+        self.run = probed_run
+        try:
+            original(self)
+        finally:
+            emit(THREAD_END)
+
+    Thread._bootstrap_inner = _bootstrap_inner
+
+    join = Thread.join
+
+    def probed_join(self, timeout=None):
+        if not self.is_alive():
+            return join(self, timeout)
+        return waiting(LOCK_WAIT, join)(self, timeout)
+
+    Thread.join = probed_join
+    for cls, name in ((threading.Condition, "wait"), (threading.Condition, "wait_for"),
+                      (threading.Barrier, "wait")):
+        setattr(cls, name, waiting(LOCK_WAIT, getattr(cls, name)))
+
+    event_wait = threading.Event.wait
+
+    def probed_event_wait(self, timeout=None):
+        if self.is_set():
+            return True
+        return waiting(LOCK_WAIT, event_wait)(self, timeout)
+
+    threading.Event.wait = probed_event_wait
+
+    sem_acquire = threading.Semaphore.acquire
+
+    def probed_sem_acquire(self, blocking=True, timeout=None):
+        if sem_acquire(self, False):
+            return True
+        if not blocking:
+            return False
+        return waiting(LOCK_WAIT, sem_acquire)(self, True, timeout)
+
+    threading.Semaphore.acquire = probed_sem_acquire
+    threading.Semaphore.__enter__ = probed_sem_acquire
+
+    real_lock, real_rlock = threading.Lock, threading.RLock
+
+    class Lock:
+        """A lock the program made: its waits are shown; the lock is the real one."""
+
+        __slots__ = ("_lock",)
+
+        def __init__(self, inner=None):
+            self._lock = inner if inner is not None else real_lock()
+
+        def acquire(self, blocking=True, timeout=-1):
+            if self._lock.acquire(False):
+                return True
+            if not blocking:
+                return False
+            emit(ENTER, state=LOCK_WAIT)
+            try:
+                return self._lock.acquire(True, timeout)
+            finally:
+                emit(LEAVE, state=LOCK_WAIT)
+
+        __enter__ = acquire
+
+        def __exit__(self, *exc):
+            self._lock.release()
+
+        def release(self):
+            self._lock.release()
+
+        def locked(self):
+            return self._lock.locked()
+
+        def _at_fork_reinit(self):
+            self._lock._at_fork_reinit()
+
+        def __repr__(self):
+            return repr(self._lock)
+
+    class RLock(Lock):
+        __slots__ = ()
+
+        def __init__(self):
+            Lock.__init__(self, real_rlock())
+
+        def _is_owned(self):
+            return self._lock._is_owned()
+
+        def _release_save(self):
+            return self._lock._release_save()
+
+        def _acquire_restore(self, state):
+            self._lock._acquire_restore(state)
+
+    def make_lock():
+        return real_lock() if _from_stdlib() else Lock()
+
+    def make_rlock(*args, **kwargs):
+        return real_rlock(*args, **kwargs) if _from_stdlib() else RLock()
+
+    threading.Lock = make_lock
+    threading.RLock = make_rlock
+
+
+# ---- modules patched when the program imports them ----------------------
+
+def _patch_time(module):
+    module.sleep = waiting(IO, module.sleep)
+
+
+def _patch_select(module):
+    module.select = waiting(IO, module.select)
+
+
+def _patch_subprocess(module):
+    Popen = module.Popen
+    Popen.wait = waiting(IO, Popen.wait)
+    Popen.communicate = waiting(IO, Popen.communicate)
+
+
+def _queue_id(q):
+    qid = getattr(q, "_parlab_id", None)
+    if qid is None:
+        qid = len(_queues) + 1
+        q._parlab_id = qid
+        maxsize = getattr(q, "maxsize", None)
+        if maxsize is None:
+            maxsize = getattr(q, "_maxsize", 0)
+        _queues.append((qid, type(q).__name__, maxsize if maxsize and maxsize > 0 else 0, q))
+        emit(QUEUE_NEW, a=qid, b=maxsize if maxsize and maxsize > 0 else 0, text=_text(type(q).__name__))
+    return qid
+
+
+def _depth(q):
+    try:
+        return q.qsize()
+    except (NotImplementedError, OSError):  # multiprocessing on macOS
+        return 0
+
+
+def _made_by_the_program():
+    """Whether the code that made the object being initialised is the
+    program's (a queue a pool makes for itself is not the lesson's)."""
+    frame = sys._getframe(2)
+    while frame is not None and os.path.normcase(frame.f_code.co_filename).endswith(
+            os.path.normcase(os.path.join("multiprocessing", "context.py"))):
+        frame = frame.f_back  # ctx.Queue(): the caller of the context is the maker
+    return frame is not None and not _is_stdlib(frame.f_code.co_filename)
+
+
+def _patch_queue_class(cls):
+    put, get, init = cls.put, cls.get, cls.__init__
+
+    def probed_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._parlab_own = _made_by_the_program()
+
+    def probed_put(self, item, block=True, timeout=None):
+        if not getattr(self, "_parlab_own", False):
+            return put(self, item, block, timeout)
+        qid = _queue_id(self)
+        if block and _full(self):
+            emit(ENTER, state=QUEUE_FULL)
+            try:
+                put(self, item, block, timeout)
+            finally:
+                emit(LEAVE, state=QUEUE_FULL)
+        else:
+            put(self, item, block, timeout)
+        emit(QUEUE_DEPTH, a=qid, b=_depth(self), state=1)
+
+    def probed_get(self, block=True, timeout=None):
+        if not getattr(self, "_parlab_own", False):
+            return get(self, block, timeout)
+        qid = _queue_id(self)
+        if block and _empty(self):
+            emit(ENTER, state=QUEUE_EMPTY)
+            try:
+                item = get(self, block, timeout)
+            finally:
+                emit(LEAVE, state=QUEUE_EMPTY)
+        else:
+            item = get(self, block, timeout)
+        emit(QUEUE_DEPTH, a=qid, b=_depth(self), state=2)
+        return item
+
+    cls.__init__, cls.put, cls.get = probed_init, probed_put, probed_get
+
+
+def _full(q):
+    try:
+        return q.full()
+    except (NotImplementedError, OSError):
+        return False
+
+
+def _empty(q):
+    try:
+        return q.empty()
+    except (NotImplementedError, OSError):
+        return False
+
+
+def _patch_queue(module):
+    _patch_queue_class(module.Queue)  # LifoQueue and PriorityQueue inherit it
+
+
+def _patch_mp_queues(module):
+    _patch_queue_class(module.Queue)
+
+
+def _patch_futures_thread(module):
+    WorkItem = module._WorkItem
+    run = WorkItem.run
+
+    def probed_run(self):
+        name = _name_of(self.fn, self.args)
+        tid = _next_task()
+        emit(TASK_START, a=tid, text=_text(name))
+        run(self)
+        failed = self.future.done() and not self.future.cancelled() and self.future.exception(0) is not None
+        if failed:
+            _append_failure(name, self.future.exception(0))
+        emit(TASK_END, a=tid, b=0 if failed else 1)
+
+    WorkItem.run = probed_run
+
+
+def _patch_asyncio(module):
+    Loop = module.BaseEventLoop
+    create_task = Loop.create_task
+
+    def probed_create_task(self, coro, *args, **kwargs):
+        return create_task(self, _task_coro(coro), *args, **kwargs)
+
+    Loop.create_task = probed_create_task
+
+
+async def _coro_task(coro, name):
+    tid = _next_task()
+    emit(TASK_START, a=tid, text=_text(name))
+    try:
+        result = await coro
+    except BaseException as e:
+        emit(TASK_END, a=tid, b=0)
+        if not isinstance(e, (GeneratorExit,)) and type(e).__name__ != "CancelledError":
+            _append_failure(name, e)
+        raise
+    emit(TASK_END, a=tid, b=1)
+    return result
+
+
+def _task_coro(coro):
+    name = getattr(coro, "__qualname__", None) or type(coro).__name__
+    if not hasattr(coro, "send"):  # not a coroutine: leave it to asyncio to refuse
+        return coro
+    return _coro_task(coro, name)
+
+
+class _Tasks:
+    """A worker's task queue, whose tasks come out wrapped as tasks."""
+
+    def __init__(self, inner, wrap):
+        self._inner, self._wrap = inner, wrap
+
+    def get(self, *args, **kwargs):
+        return self._wrap(self._inner.get(*args, **kwargs))
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def _pool_task(item):
+    if item is None:
+        return None
+    job, i, func, args, kwds = item
+    return job, i, task(func, _name_of(func, args)), args, kwds
+
+
+def _executor_task(item):
+    if item is not None and hasattr(item, "fn"):
+        item.fn = task(item.fn, _name_of(item.fn, item.args))
+    return item
+
+
+def _patch_mp_process(module):
+    Base = module.BaseProcess
+    bootstrap, start = Base._bootstrap, Base.start
+
+    def probed_start(self):
+        self._parlab_own = not _from_stdlib()  # travels with the object, to the child
+        return start(self)
+
+    Base.start = probed_start
+
+    def probed_bootstrap(self, *args, **kwargs):
+        emit(PROCESS_NAME, text=_text(self.name))
+        target = getattr(self, "_target", None)
+        where = (getattr(target, "__module__", ""), getattr(target, "__name__", ""))
+        if where == ("multiprocessing.pool", "worker"):
+            self._args = (_Tasks(self._args[0], _pool_task),) + tuple(self._args[1:])
+        elif where == ("concurrent.futures.process", "_process_worker"):
+            self._args = (_Tasks(self._args[0], _executor_task),) + tuple(self._args[1:])
+        elif getattr(self, "_parlab_own", False) and (target is not None or type(self).run is not Base.run):
+            run = self.run
+            self.run = task(run, _name_of(target) if target is not None else type(self).__qualname__ + ".run")
+        try:
+            return bootstrap(self, *args, **kwargs)
+        finally:
+            _at_exit()
+
+    Base._bootstrap = probed_bootstrap
+
+
+def _patch_functools(module):
+    original = module.lru_cache
+
+    def lru_cache(maxsize=128, typed=False):
+        def keep(wrapper):
+            fn = getattr(wrapper, "__wrapped__", None)
+            code = getattr(fn, "__code__", None)
+            if code is not None and not _is_stdlib(code.co_filename):
+                _caches.append(wrapper)  # the program's own cache
+            return wrapper
+
+        if callable(maxsize) and not isinstance(maxsize, int):
+            return keep(original(maxsize))
+        decorate = original(maxsize, typed)
+        return lambda fn: keep(decorate(fn))
+
+    module.lru_cache = functools.update_wrapper(lru_cache, original)
+
+
+_PATCHES = {
+    "queue": _patch_queue,
+    "subprocess": _patch_subprocess,
+    "select": _patch_select,
+    "asyncio.base_events": _patch_asyncio,
+    "concurrent.futures.thread": _patch_futures_thread,
+    "multiprocessing.process": _patch_mp_process,
+    "multiprocessing.queues": _patch_mp_queues,
+}
+
+
+class _Finder:
+    """Patches a module the moment the program imports it (nothing imported early)."""
+
+    def find_spec(self, name, path=None, target=None):
+        patch = _PATCHES.get(name)
+        if patch is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = _PatchingLoader(spec.loader, patch)
+                return spec
+        return None
+
+
+class _PatchingLoader:
+    def __init__(self, loader, patch):
+        self.loader, self.patch = loader, patch
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.patch(module)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+# ---- start, fork, exit -----------------------------------------------------
+
+def _hello(parent):
+    global _ring
+    _ring = _Ring()
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    _write_json("info", {
+        "pid": os.getpid(),
+        "ppid": parent,
+        "executable": sys.executable,
+        "version": ".".join(map(str, sys.version_info[:3])),
+        "implementation": sys.implementation.name,
+        "gil_enabled": bool(gil),
+        "argv": sys.argv,
+    })
+    emit(HELLO, a=parent)
+    emit(THREAD_START, text=_text(_current().name))
+
+
+def _after_fork():
+    _caches.clear()
+    _queues.clear()
+    me = _current()
+    if hasattr(me, "_set_native_id"):
+        me._set_native_id()  # the forked thread's id is the child's own now
+    _hello(os.getppid())
+
+
+def _at_exit():
+    caches = []
+    for c in _caches:
+        try:
+            info = c.cache_info()
+        except Exception:
+            continue
+        fn = getattr(c, "__wrapped__", c)
+        caches.append({"function": getattr(fn, "__qualname__", "?"), "module": getattr(fn, "__module__", "?"),
+                       "hits": info.hits, "misses": info.misses, "maxsize": info.maxsize,
+                       "currsize": info.currsize})
+    queues = [{"id": qid, "kind": kind, "maxsize": maxsize, "depth": _depth(q)}
+              for qid, kind, maxsize, q in _queues]
+    try:
+        mp = sys.modules.get("multiprocessing")
+        method = mp.get_start_method(allow_none=True) if mp else None
+    except Exception:
+        method = None
+    try:
+        _write_json("exit", {"caches": caches, "queues": queues, "start_method": method})
+    except OSError:
+        pass
+    emit(THREAD_END)
+
+
+def install():
+    _hello(os.getppid())
+    _patch_threading()
+    _patch_time(time)
+    _patch_functools(functools)
+    for name, patch in _PATCHES.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+    sys.meta_path.insert(0, _Finder())
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork)
+    atexit.register(_at_exit)

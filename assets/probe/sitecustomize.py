@@ -1,0 +1,31 @@
+"""parlab's probe, loaded by Python at start-up because parlab puts this
+folder first on PYTHONPATH. It installs the probe when parlab asked for it
+(PARLAB_PROBE_DIR), then runs any other sitecustomize on the path, so the
+program's own environment is untouched."""
+import os
+import sys
+
+
+def _chain():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for entry in sys.path:
+        if not entry or os.path.abspath(entry) == here:
+            continue
+        other = os.path.join(entry, "sitecustomize.py")
+        if os.path.isfile(other):
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location("_parlab_chained_sitecustomize", other)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return
+
+
+if os.environ.get("PARLAB_PROBE_DIR"):
+    try:
+        import _parlab_probe
+
+        _parlab_probe.install()
+    except Exception as e:  # the program runs even if the probe cannot
+        sys.stderr.write(f"parlab probe: not installed: {type(e).__name__}: {e}\n")
+_chain()

@@ -1,0 +1,183 @@
+//! Real Python programs under parlab's probe: the lecture's own (bundled)
+//! or any script, their threads, processes, tasks and waits shown in the
+//! same lab as native runs.
+//!
+//! The probe (`assets/probe/`, standard library only) is put first on the
+//! program's `PYTHONPATH` as a `sitecustomize` that chains to any other, so
+//! the script runs unchanged; every process of the program, however started
+//! (fork, spawn, forkserver), writes fixed-size records into a ring of its
+//! own in a folder parlab reads ([`ring`]). [`run`] turns them into events.
+
+pub mod ring;
+pub mod run;
+
+use crate::UserError;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub use run::{start, PyRun};
+
+/// The probe's files, embedded.
+pub const PROBE: [(&str, &str); 2] = [
+    (
+        "sitecustomize.py",
+        include_str!("../../assets/probe/sitecustomize.py"),
+    ),
+    (
+        "_parlab_probe.py",
+        include_str!("../../assets/probe/_parlab_probe.py"),
+    ),
+];
+
+/// The oldest Python the probe and the lecture's programs run on.
+pub const OLDEST: (u32, u32) = (3, 9);
+
+/// What a Python run runs: the script as given, its arguments, the interpreter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    /// As given: a path, or `lecture:NAME`.
+    pub script: String,
+    pub args: Vec<String>,
+    pub python: Interpreter,
+}
+
+impl Program {
+    /// `cpu.py --mode threads (CPython 3.11.7)`: the Runs label and log heading.
+    pub fn label(&self) -> String {
+        let name = self.script.strip_prefix("lecture:").unwrap_or(&self.script);
+        let name = Path::new(name)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| name.to_string());
+        let args = if self.args.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.args.join(" "))
+        };
+        format!(
+            "{name}{args} ({} {})",
+            self.python.implementation_name(),
+            self.python.version
+        )
+    }
+}
+
+/// The interpreter, as it says itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interpreter {
+    /// What parlab ran (`python3`, a path).
+    pub command: String,
+    /// `sys.executable`: what that resolved to.
+    pub executable: String,
+    pub version: String,
+    pub implementation: String,
+    pub gil_enabled: bool,
+}
+
+impl Interpreter {
+    /// `CPython`, `PyPy`.
+    pub fn implementation_name(&self) -> &str {
+        match self.implementation.as_str() {
+            "cpython" => "CPython",
+            "pypy" => "PyPy",
+            other => other,
+        }
+    }
+
+    /// Ask `command` what it is; an interpreter that is missing or older
+    /// than 3.9 is a user error naming `--python` and the config key.
+    pub fn ask(command: &str) -> Result<Self> {
+        let code = "import sys, json; print(json.dumps([sys.executable, list(sys.version_info[:3]), \
+                    sys.implementation.name, bool(getattr(sys, '_is_gil_enabled', lambda: True)())]))";
+        let fix = "choose one with --python EXE or [python] executable in the config";
+        let out = Command::new(command)
+            .args(["-c", code])
+            .output()
+            .map_err(|e| {
+                UserError::new(format!("--python {command}: cannot run it ({e}): {fix}"))
+            })?;
+        let parsed: Option<(String, Vec<u32>, String, bool)> =
+            serde_json::from_slice(&out.stdout).ok();
+        let Some((executable, v, implementation, gil_enabled)) =
+            parsed.filter(|_| out.status.success())
+        else {
+            return Err(UserError::new(format!(
+                "--python {command}: not a Python this can ask ({fix})"
+            ))
+            .into());
+        };
+        if (v[0], v[1]) < OLDEST {
+            return Err(UserError::new(format!(
+                "--python {command}: Python {}.{}.{} is older than {}.{}: {fix}",
+                v[0], v[1], v[2], OLDEST.0, OLDEST.1
+            ))
+            .into());
+        }
+        Ok(Self {
+            command: command.to_string(),
+            executable,
+            version: format!("{}.{}.{}", v[0], v[1], v[2]),
+            implementation,
+            gil_enabled,
+        })
+    }
+}
+
+/// Everything that defines a Python run.
+#[derive(Clone, Debug)]
+pub struct PyPlan {
+    pub program: Program,
+    /// Stop the program (its whole process tree) after this long.
+    pub timeout: Option<std::time::Duration>,
+    /// Give the program no stdin (the TUI owns the terminal).
+    pub stdin_null: bool,
+}
+
+impl PyPlan {
+    /// A plan for `script` (a path, or `lecture:NAME`) run by `python`;
+    /// a missing script or lecture program is a user error.
+    pub fn new(python: &str, script: &str, args: Vec<String>) -> Result<Self> {
+        let python = Interpreter::ask(python)?;
+        source_of(script)?;
+        Ok(Self {
+            program: Program {
+                script: script.to_string(),
+                args,
+                python,
+            },
+            timeout: None,
+            stdin_null: false,
+        })
+    }
+}
+
+/// The script's text (a bundled program's) or its path on disk.
+pub enum Source {
+    Bundled(&'static crate::lecture::Script),
+    File(PathBuf),
+}
+
+/// Where `script` is: a bundled program, or a file that exists.
+pub fn source_of(script: &str) -> Result<Source> {
+    if let Some(name) = script.strip_prefix("lecture:") {
+        return Ok(Source::Bundled(crate::lecture::find(name).ok_or_else(
+            || {
+                let names: Vec<&str> = crate::lecture::SCRIPTS.iter().map(|s| s.name).collect();
+                UserError::new(format!(
+                    "no lecture program named '{name}': valid ones are {}",
+                    names.join(", ")
+                ))
+            },
+        )?));
+    }
+    let path = PathBuf::from(script);
+    if !path.is_file() {
+        return Err(UserError::new(format!(
+            "{script}: no such script (or lecture:NAME, see parlab lecture)"
+        ))
+        .into());
+    }
+    Ok(Source::File(path))
+}

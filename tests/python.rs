@@ -1,0 +1,367 @@
+//! Real Python programs under the probe, through the real binary: their
+//! threads and processes as lanes, their tasks, waits, caches and queues in
+//! the JSON, failures and timeouts, nothing left behind. Skipped, with a
+//! message, where there is no python3 of 3.9 or later.
+
+mod common;
+
+use common::{parlab, validate};
+use serde_json::Value;
+use std::process::Command;
+
+fn python3_ok() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import sys; print(sys.version_info >= (3, 9))"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "True");
+    if !ok {
+        eprintln!("SKIPPED: no python3 of 3.9 or later on the PATH");
+    }
+    ok
+}
+
+/// `parlab py ARGS --json`, its JSON (checked against the schema) and exit status.
+fn py(args: &[&str]) -> (Value, Option<i32>) {
+    let mut all = vec!["py", "--json"];
+    all.extend_from_slice(args);
+    let out = parlab(&all);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "parlab {all:?}: not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    validate(&v);
+    (v, out.status.code())
+}
+
+fn lanes(v: &Value) -> &Vec<Value> {
+    v["lanes"].as_array().unwrap()
+}
+
+#[test]
+fn a_process_pool_gives_the_reference_numbers_and_a_lane_per_worker_process() {
+    if !python3_ok() {
+        return;
+    }
+    let (v, code) = py(&[
+        "lecture:cpu",
+        "--",
+        "--mode",
+        "process-pool",
+        "--workers",
+        "2",
+        "--size",
+        "9999",
+    ]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (
+            v["source"].as_str(),
+            v["workload"].as_str(),
+            v["strategy"].as_str()
+        ),
+        (Some("python"), Some("python"), Some("script"))
+    );
+    assert_eq!(v["script"], "lecture:cpu");
+    assert_eq!(v["exit_code"], 0);
+    let r = &v["result"];
+    assert_eq!(
+        (
+            r["sum_len"].as_u64(),
+            r["max_len"].as_u64(),
+            r["argmax"].as_u64()
+        ),
+        (Some(859636), Some(262), Some(6171))
+    );
+    let workers: Vec<&Value> = lanes(&v)
+        .iter()
+        .filter(|l| l["role"] == "process" && l["tasks"].as_u64() > Some(0))
+        .collect();
+    assert_eq!(
+        workers.len(),
+        2,
+        "a lane per worker process: {:?}",
+        lanes(&v)
+    );
+    let pids: std::collections::BTreeSet<u64> =
+        workers.iter().map(|l| l["pid"].as_u64().unwrap()).collect();
+    assert_eq!(pids.len(), 2);
+    assert!(!pids.contains(&v["pid"].as_u64().unwrap()));
+    assert_eq!(v["workers"], 2);
+    assert_eq!(v["tasks"], 4, "four chunks, each a task");
+    assert_eq!(v["python"]["implementation"], "cpython");
+    assert!(v["python"]["start_method"].is_string());
+    // Each lane's states add up to its life.
+    for l in lanes(&v) {
+        let states: f64 = l["state_ms"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|x| x.as_f64().unwrap())
+            .sum();
+        assert!(states > 0.0, "{l}");
+    }
+}
+
+#[test]
+fn threads_are_two_lanes_with_tasks_in_one_process() {
+    if !python3_ok() {
+        return;
+    }
+    let (v, _) = py(&[
+        "lecture:cpu",
+        "--",
+        "--mode",
+        "threads",
+        "--workers",
+        "2",
+        "--size",
+        "9999",
+    ]);
+    let pid = v["pid"].as_u64();
+    let workers: Vec<&Value> = lanes(&v)
+        .iter()
+        .filter(|l| l["tasks"].as_u64() > Some(0))
+        .collect();
+    assert_eq!(workers.len(), 2, "{:?}", lanes(&v));
+    assert!(workers
+        .iter()
+        .all(|l| l["role"] == "thread" && l["pid"].as_u64() == pid));
+    assert!(workers
+        .iter()
+        .all(|l| l["name"].as_str().unwrap().starts_with("Thread-")));
+    assert_eq!(v["result"]["sum_len"], 859636);
+}
+
+#[test]
+fn lru_cache_counters_are_cache_info_exactly() {
+    if !python3_ok() {
+        return;
+    }
+    let (v, _) = py(&["lecture:lru_fib", "--", "--n", "30", "--maxsize", "16"]);
+    let c = &v["cache"];
+    assert_eq!(
+        (
+            c["hits"].as_u64(),
+            c["misses"].as_u64(),
+            c["currsize"].as_u64(),
+            c["maxsize"].as_u64()
+        ),
+        (Some(28), Some(31), Some(16), Some(16))
+    );
+    assert_eq!(c["functions"][0]["function"], "make_fib.<locals>.fib");
+    assert_eq!(
+        v["result"]["hits"], 28,
+        "the script's own cache_info() says the same"
+    );
+}
+
+#[test]
+fn producer_consumer_fills_queue_and_shows_who_waits() {
+    if !python3_ok() {
+        return;
+    }
+    let (v, _) = py(&[
+        "lecture:producer_consumer",
+        "--",
+        "--items",
+        "10",
+        "--work-ms",
+        "2",
+        "--rate",
+        "200",
+    ]);
+    let q = &v["queue"];
+    assert_eq!(q["capacity"], 4);
+    assert_eq!(q["kind"], "Queue");
+    assert_eq!(
+        (q["produced"].as_u64(), q["consumed"].as_u64()),
+        (Some(12), Some(12)),
+        "10 items and 2 stops: {q}"
+    );
+    assert_eq!(
+        (q["producers"].as_u64(), q["consumers"].as_u64()),
+        (Some(2), Some(2)),
+        "the main thread puts the stops: {q}"
+    );
+    assert!(!q["depth"].as_array().unwrap().is_empty());
+    assert_eq!(v["queues"].as_array().map(Vec::len), Some(1));
+    let consumer = lanes(&v)
+        .iter()
+        .find(|l| l["name"] == "consumer-1")
+        .expect("a consumer lane");
+    assert!(
+        consumer["state_ms"]["queue_empty"].as_f64() > Some(0.0),
+        "{consumer}"
+    );
+    let producer = lanes(&v)
+        .iter()
+        .find(|l| l["name"] == "producer-1")
+        .expect("a producer lane");
+    assert!(
+        producer["state_ms"]["io"].as_f64() > Some(0.0),
+        "its rate is a sleep: {producer}"
+    );
+}
+
+#[test]
+fn a_failure_in_a_thread_and_a_non_zero_exit_are_failures_and_status_1() {
+    if !python3_ok() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("parlab-py-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("fails.py");
+    std::fs::write(
+        &script,
+        "import threading\ndef boom():\n    raise ValueError('boom')\nt = threading.Thread(target=boom)\nt.start(); t.join()\nraise SystemExit(3)\n",
+    )
+    .unwrap();
+    let (v, code) = py(&[script.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["exit_code"], 3);
+    let reasons: Vec<&str> = v["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["reason"].as_str().unwrap())
+        .collect();
+    assert!(reasons.contains(&"ValueError: boom"), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("exited with status 3")),
+        "{reasons:?}"
+    );
+    assert_eq!(v["failures"][0]["task"], "boom");
+}
+
+#[test]
+fn bad_input_is_one_line_and_status_2() {
+    for (args, needles) in [
+        (
+            &["py", "/no/such/script.py"][..],
+            &["/no/such/script.py", "no such script"][..],
+        ),
+        (&["py", "lecture:nope"], &["nope", "seven_tasks"]),
+        (
+            &["py", "--python", "/no/python", "x.py"],
+            &["--python", "[python] executable"],
+        ),
+        (&["py", "--timeout", "0", "x.py"], &["--timeout", "above 0"]),
+    ] {
+        let out = parlab(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        for n in needles {
+            assert!(err.contains(n), "{args:?}: '{n}' missing from {err}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_timeout_stops_the_whole_tree_and_leaves_nothing_behind() {
+    if !python3_ok() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("parlab-py-hang-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("hangs.py");
+    std::fs::write(
+        &script,
+        "import multiprocessing, time\n\ndef forever():\n    time.sleep(3600)\n\nif __name__ == '__main__':\n    ps = [multiprocessing.Process(target=forever) for _ in range(2)]\n    for p in ps: p.start()\n    print('started', flush=True)\n    time.sleep(3600)\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (v, code) = py(&["--timeout", "1", script.to_str().unwrap()]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(code, Some(1));
+    assert!(v["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["reason"].as_str().unwrap().contains("--timeout")));
+    let pids: Vec<u32> = lanes(&v)
+        .iter()
+        .map(|l| l["pid"].as_u64().unwrap() as u32)
+        .collect();
+    assert!(
+        pids.len() >= 3,
+        "the program and its two processes: {pids:?}"
+    );
+    for pid in pids {
+        assert!(common::gone(pid), "pid {pid} outlived the timeout");
+    }
+}
+
+#[test]
+fn a_python_run_replays_its_json() {
+    if !python3_ok() {
+        return;
+    }
+    let file = std::env::temp_dir().join(format!("parlab-py-rec-{}.parlab", std::process::id()));
+    let out = parlab(&[
+        "py",
+        "--json",
+        "--record",
+        file.to_str().unwrap(),
+        "lecture:cpu",
+        "--",
+        "--mode",
+        "threads",
+        "--size",
+        "3000",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replayed = parlab(&["replay", file.to_str().unwrap(), "--json"]);
+    assert!(replayed.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&replayed.stdout)
+    );
+}
+
+#[test]
+fn the_seven_tasks_log_in_the_lectures_words_into_the_lab() {
+    if !python3_ok() {
+        return;
+    }
+    let plan = parlab::python::PyPlan::new(
+        "python3",
+        "lecture:seven_tasks",
+        vec![
+            "--mode".into(),
+            "threads".into(),
+            "--unit-ms".into(),
+            "5".into(),
+        ],
+    )
+    .unwrap();
+    let source = Box::new(parlab::python::start(plan).unwrap());
+    let f = parlab::headless::drain(source, || false, None, None).unwrap();
+    let log: Vec<String> = f.lab.log.iter().map(|l| f.lab.log_text(l)).collect();
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.contains("INFO:execute_task: "))
+            .count(),
+        7,
+        "{log:?}"
+    );
+    let sleepers: Vec<_> = f.lab.lanes.iter().filter(|l| l.tasks_done == 1).collect();
+    assert_eq!(sleepers.len(), 7);
+    for l in sleepers {
+        assert!(
+            l.state_ns_at(parlab::event::WorkerState::Io, f.lab.now) > 0,
+            "{} sleeps",
+            l.name
+        );
+    }
+}
