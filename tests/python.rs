@@ -365,3 +365,85 @@ fn the_seven_tasks_log_in_the_lectures_words_into_the_lab() {
         );
     }
 }
+
+/// Each bundled program, quick, with the arguments that make it short.
+const EVERY_PROGRAM: [(&str, &[&str]); 13] = [
+    ("seven_tasks", &["--unit-ms", "2", "--mode", "threads"]),
+    ("seven_tasks", &["--unit-ms", "2", "--mode", "process-pool"]),
+    ("seven_tasks", &["--unit-ms", "2", "--mode", "asyncio"]),
+    ("cpu", &["--mode", "pool", "--size", "3000"]),
+    (
+        "cpu",
+        &[
+            "--mode",
+            "processes",
+            "--start-method",
+            "spawn",
+            "--size",
+            "3000",
+        ],
+    ),
+    (
+        "cpu",
+        &["--work", "hash", "--size", "2", "--mode", "thread-pool"],
+    ),
+    ("start_methods", &["--processes", "1"]),
+    (
+        "producer_consumer",
+        &["--items", "5", "--work-ms", "1", "--queue", "priority"],
+    ),
+    ("locks", &["--demo", "deadlock", "--timeout", "0.2"]),
+    ("races", &["--increments", "2000"]),
+    ("lru_fib", &["--n", "20"]),
+    ("subprocess_tasks", &["--seconds", "0.05"]),
+    ("asyncio_tasks", &["--demo", "blocking", "--size", "5000"]),
+];
+
+/// Every bundled program under the probe with `python`: it runs to its end,
+/// its JSON keeps to the schema, its result is its last line.
+fn every_program_under_the_probe(python: &str) {
+    for (name, args) in EVERY_PROGRAM {
+        let script = format!("lecture:{name}");
+        let mut all = vec!["--python", python, script.as_str(), "--"];
+        all.extend_from_slice(args);
+        let (v, code) = py(&all);
+        assert_eq!(code, Some(0), "{python} {name} {args:?}: {}", v["failures"]);
+        assert!(v["result"].is_object(), "{name}: {v}");
+        assert!(!lanes(&v).is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn every_bundled_program_runs_under_the_probe() {
+    if python3_ok() {
+        every_program_under_the_probe("python3");
+    }
+}
+
+#[test]
+#[ignore = "long: every installed CPython, in the ignored suite"]
+fn every_bundled_program_runs_under_the_probe_on_every_installed_cpython() {
+    let root = std::env::var("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
+        });
+    let mut found = 0;
+    for v in ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"] {
+        let Ok(dirs) = std::fs::read_dir(root.join("versions")) else {
+            break;
+        };
+        for d in dirs.flatten() {
+            let name = d.file_name().to_string_lossy().into_owned();
+            let exe = d.path().join("bin/python3");
+            if name.starts_with(&format!("{v}.")) && exe.exists() {
+                eprintln!("{}", exe.display());
+                every_program_under_the_probe(exe.to_str().unwrap());
+                found += 1;
+            }
+        }
+    }
+    if found == 0 {
+        eprintln!("SKIPPED: no pyenv CPython 3.9+ found");
+    }
+}

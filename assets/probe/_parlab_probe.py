@@ -165,6 +165,69 @@ def _from_stdlib(depth=2):
 
 # ---- threads -------------------------------------------------------------
 
+_real_lock, _real_rlock = threading.Lock, threading.RLock
+
+class Lock:
+    """A lock the program made: its waits are shown; the lock is the real one."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, inner=None):
+        self._lock = inner if inner is not None else _real_lock()
+
+    def acquire(self, blocking=True, timeout=-1):
+        if self._lock.acquire(False):
+            return True
+        if not blocking:
+            return False
+        emit(ENTER, state=LOCK_WAIT)
+        try:
+            return self._lock.acquire(True, timeout)
+        finally:
+            emit(LEAVE, state=LOCK_WAIT)
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+    def release(self):
+        self._lock.release()
+
+    def locked(self):
+        return self._lock.locked()
+
+    def _at_fork_reinit(self):
+        self._lock._at_fork_reinit()
+
+    def __repr__(self):
+        return repr(self._lock)
+
+class RLock(Lock):
+    __slots__ = ()
+
+    def __init__(self):
+        Lock.__init__(self, _real_rlock())
+
+    def _is_owned(self):
+        return self._lock._is_owned()
+
+    def _release_save(self):
+        return self._lock._release_save()
+
+    def _acquire_restore(self, state):
+        self._lock._acquire_restore(state)
+
+# Module-level, so a program that pickles them (a manager's registry, under
+# spawn) finds them again by name in its children.
+def make_lock():
+    return _real_lock() if _from_stdlib() else Lock()
+
+def make_rlock(*args, **kwargs):
+    return _real_rlock(*args, **kwargs) if _from_stdlib() else RLock()
+
+
+
 def _patch_threading():
     Thread = threading.Thread
     original = Thread._bootstrap_inner
@@ -230,65 +293,6 @@ def _patch_threading():
 
     threading.Semaphore.acquire = probed_sem_acquire
     threading.Semaphore.__enter__ = probed_sem_acquire
-
-    real_lock, real_rlock = threading.Lock, threading.RLock
-
-    class Lock:
-        """A lock the program made: its waits are shown; the lock is the real one."""
-
-        __slots__ = ("_lock",)
-
-        def __init__(self, inner=None):
-            self._lock = inner if inner is not None else real_lock()
-
-        def acquire(self, blocking=True, timeout=-1):
-            if self._lock.acquire(False):
-                return True
-            if not blocking:
-                return False
-            emit(ENTER, state=LOCK_WAIT)
-            try:
-                return self._lock.acquire(True, timeout)
-            finally:
-                emit(LEAVE, state=LOCK_WAIT)
-
-        __enter__ = acquire
-
-        def __exit__(self, *exc):
-            self._lock.release()
-
-        def release(self):
-            self._lock.release()
-
-        def locked(self):
-            return self._lock.locked()
-
-        def _at_fork_reinit(self):
-            self._lock._at_fork_reinit()
-
-        def __repr__(self):
-            return repr(self._lock)
-
-    class RLock(Lock):
-        __slots__ = ()
-
-        def __init__(self):
-            Lock.__init__(self, real_rlock())
-
-        def _is_owned(self):
-            return self._lock._is_owned()
-
-        def _release_save(self):
-            return self._lock._release_save()
-
-        def _acquire_restore(self, state):
-            self._lock._acquire_restore(state)
-
-    def make_lock():
-        return real_lock() if _from_stdlib() else Lock()
-
-    def make_rlock(*args, **kwargs):
-        return real_rlock(*args, **kwargs) if _from_stdlib() else RLock()
 
     threading.Lock = make_lock
     threading.RLock = make_rlock
