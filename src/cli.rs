@@ -31,8 +31,8 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Open the live lab (the default) with these settings preselected
-    Tui(RunArgs),
+    /// Open the live lab (the default) with these settings preselected, or on a Python program (tui py)
+    Tui(TuiCmd),
     /// Run once without the TUI and print a summary (or JSON)
     Run(RunCmd),
     /// List the workloads and strategies
@@ -82,12 +82,42 @@ fn parse_wait(s: &str) -> Result<f64, String> {
     }
 }
 
-/// `parlab py`.
+/// `parlab tui`.
 #[derive(Debug, Args)]
-pub struct PyCmd {
+#[command(args_conflicts_with_subcommands = false)]
+pub struct TuiCmd {
+    #[command(flatten)]
+    pub args: RunArgs,
+    #[command(subcommand)]
+    pub program: Option<TuiProgram>,
+}
+
+/// What `parlab tui` opens on besides native settings.
+#[derive(Debug, Subcommand)]
+pub enum TuiProgram {
+    /// Open the lab on a real Python program: Enter runs it under the probe
+    Py(PyArgs),
+}
+
+/// A Python program: the interpreter, the script, its arguments.
+#[derive(Debug, Args, Clone)]
+pub struct PyArgs {
     /// The interpreter [default: the config's [python] executable, else python3]
     #[arg(long, value_name = "EXE")]
     pub python: Option<String>,
+    /// The script: a path, or lecture:NAME for a bundled program (parlab lecture lists them)
+    #[arg(value_name = "SCRIPT")]
+    pub script: String,
+    /// The script's own arguments, after --
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+/// `parlab py`.
+#[derive(Debug, Args)]
+pub struct PyCmd {
+    #[command(flatten)]
+    pub program: PyArgs,
     /// Stop the program, with every process it started, after this many seconds [default: no limit]
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
@@ -97,12 +127,6 @@ pub struct PyCmd {
     /// Keep the run in FILE (parlab replay FILE --json prints its JSON again)
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// The script: a path, or lecture:NAME for a bundled program (parlab lecture lists them)
-    #[arg(value_name = "SCRIPT")]
-    pub script: String,
-    /// The script's own arguments, after --
-    #[arg(last = true, value_name = "ARGS")]
-    pub args: Vec<String>,
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {

@@ -163,14 +163,18 @@ impl std::default::Default for Config {
     }
 }
 
-/// Every workload's and strategy's table, by section name.
+/// Every workload's and strategy's table, and `[python]`'s, by section name.
 fn every_table() -> impl Iterator<Item = (&'static str, &'static [Param])> {
-    workload::REGISTRY.iter().map(|d| (d.name, d.params)).chain(
-        strategy::REGISTRY
-            .iter()
-            .filter(|d| !d.params.is_empty())
-            .map(|d| (d.name, d.params)),
-    )
+    workload::REGISTRY
+        .iter()
+        .map(|d| (d.name, d.params))
+        .chain(
+            strategy::REGISTRY
+                .iter()
+                .filter(|d| !d.params.is_empty())
+                .map(|d| (d.name, d.params)),
+        )
+        .chain(std::iter::once(("python", &crate::python::SECTION[..])))
 }
 
 /// How a config file was found: the user's choice, or the current folder's.
@@ -414,6 +418,22 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// `[python] executable`, where the file sets it; a folder's file not
+    /// trusted is refused here, in the words `check_trusted` uses.
+    pub fn python_executable(&self) -> Result<Option<String>, UserError> {
+        if let Some(r) = self.refused.iter().find(|r| r.section == "python") {
+            return Err(UserError::new(format!(
+                "{}, line {}: key `{}` in [{}] names a program to run, and this folder's parlab.toml is not trusted: read it, then run `parlab trust`",
+                r.file, r.line, r.key, r.section
+            )));
+        }
+        Ok(self
+            .sections
+            .get("python")
+            .and_then(|v| v.text("executable"))
+            .map(str::to_string))
     }
 
     /// Refuse a run that would need a program setting of an untrusted

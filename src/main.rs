@@ -80,14 +80,20 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             parlab::presets::load_all(),
             |_| Ok(()),
         ),
-        Some(Command::Tui(args)) => {
+        Some(Command::Tui(cmd)) => {
+            let args = &cmd.args;
             let record = args.record.as_deref().map(Recorder::create).transpose()?;
+            let program = match &cmd.program {
+                Some(parlab::cli::TuiProgram::Py(p)) => Some(py_plan(&config, p)?.program),
+                None => None,
+            };
             parlab::ui::main(
                 &config,
-                config.to_spec(&args)?,
+                config.to_spec(args)?,
                 parlab::presets::load_all(),
                 |app| {
                     app.recorder = record.map(|r| std::sync::Arc::new(std::sync::Mutex::new(r)));
+                    app.program = program;
                     Ok(())
                 },
             )
@@ -148,8 +154,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Py(cmd)) => {
-            let python = cmd.python.clone().unwrap_or_else(|| "python3".into());
-            let mut plan = parlab::python::PyPlan::new(&python, &cmd.script, cmd.args.clone())?;
+            let mut plan = py_plan(&config, &cmd.program)?;
             plan.timeout = cmd.timeout.map(std::time::Duration::from_secs_f64);
             let mut record = cmd.record.as_deref().map(Recorder::create).transpose()?;
             parlab::signals::listen();
@@ -246,6 +251,21 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             unreachable!("handled above")
         }
     }
+}
+
+/// A Python program's plan: `--python`, else the config's `[python]
+/// executable`, else `python3`.
+fn py_plan(
+    config: &config::Config,
+    p: &parlab::cli::PyArgs,
+) -> anyhow::Result<parlab::python::PyPlan> {
+    let python = match &p.python {
+        Some(exe) => exe.clone(),
+        None => config
+            .python_executable()?
+            .unwrap_or_else(|| "python3".into()),
+    };
+    parlab::python::PyPlan::new(&python, &p.script, p.args.clone())
 }
 
 /// Print a finished run (JSON or the summary), its failures on stderr;

@@ -30,6 +30,62 @@ pub trait Source: Send {
     fn join(self: Box<Self>) -> Result<Outcome>;
 }
 
+/// What ran: parlab's own workers on a workload, or a real Python program.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    Native(RunSpec),
+    Python(crate::python::Program),
+}
+
+impl Plan {
+    /// A native run's settings.
+    pub fn native(&self) -> Option<&RunSpec> {
+        match self {
+            Plan::Native(s) => Some(s),
+            Plan::Python(_) => None,
+        }
+    }
+
+    /// `collatz`, or `python`.
+    pub fn workload_name(&self) -> &str {
+        match self {
+            Plan::Native(s) => s.workload.name(),
+            Plan::Python(_) => "python",
+        }
+    }
+
+    /// `pool`, or the interpreter: `CPython 3.11.7`.
+    pub fn strategy_name(&self) -> String {
+        match self {
+            Plan::Native(s) => s.strategy.name().to_string(),
+            Plan::Python(p) => format!("{} {}", p.python.implementation_name(), p.python.version),
+        }
+    }
+
+    /// The parameters that tell runs apart: a workload's label, or the script and its arguments.
+    pub fn params(&self) -> String {
+        match self {
+            Plan::Native(s) => s.workload.desc.label_of(&s.workload.params),
+            Plan::Python(p) => {
+                let name = p.script.strip_prefix("lecture:").unwrap_or(&p.script);
+                let name = std::path::Path::new(name)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| name.to_string());
+                std::iter::once(name)
+                    .chain(p.args.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        }
+    }
+
+    /// The simulated GIL was on and applied.
+    pub fn gil(&self) -> bool {
+        self.native().is_some_and(RunSpec::gil_applies)
+    }
+}
+
 /// What is known of a run as it starts (kept whole in a recording).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Meta {
@@ -85,6 +141,15 @@ impl Meta {
     /// A native run's settings.
     pub fn native_spec(&self) -> Option<&RunSpec> {
         self.spec.as_ref()
+    }
+
+    /// What ran.
+    pub fn plan(&self) -> Option<Plan> {
+        match (&self.spec, &self.program) {
+            (Some(s), _) => Some(Plan::Native(s.clone())),
+            (None, Some(p)) => Some(Plan::Python(p.clone())),
+            (None, None) => None,
+        }
     }
 
     /// What ran, as the JSON's `workload` says it (`python` for a program).

@@ -365,3 +365,42 @@ fn a_replay_of_two_recordings_compares_pauses_steps_and_seeks() {
     std::thread::sleep(Duration::from_millis(100));
     s.assert_restored();
 }
+
+/// `parlab tui py lecture:seven_tasks -- --mode threads`: Enter runs the
+/// real program; seven thread lanes sleep and its own log lines show.
+#[test]
+fn the_lab_runs_a_real_python_program() {
+    let python_ok = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.version_info >= (3, 9))"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "True");
+    if !python_ok {
+        eprintln!("SKIPPED: no python3 of 3.9 or later");
+        return;
+    }
+    let mut s = Session::start(
+        &[
+            "tui",
+            "py",
+            "lecture:seven_tasks",
+            "--",
+            "--mode",
+            "threads",
+            "--unit-ms",
+            "200",
+        ],
+        48,
+        160,
+    );
+    s.wait_for("program ‹seven_tasks --mode threads");
+    s.press("\r");
+    s.wait_for("Thread-7 (one) pid");
+    s.wait_for("~~~");
+    s.wait_for("INFO:execute_task: Doc (thread Thread-");
+    s.wait_for("INFO:execute_task: Grumpy (thread Thread-");
+    s.wait_for("python   seven");
+    s.press("q");
+    assert!(s.wait_exit().success());
+    std::thread::sleep(Duration::from_millis(100));
+    s.assert_restored();
+}

@@ -420,7 +420,7 @@ fn populated_session() -> App {
     let mut seq = spec.clone();
     seq.strategy = parlab::strategy::StrategySpec::new(parlab::strategy::baseline());
     let row = |spec, workers, wall_ms| RunRow {
-        spec,
+        plan: parlab::source::Plan::Native(spec),
         workers,
         wall_ms,
         events_sent: 120,

@@ -31,6 +31,16 @@ pub const PROBE: [(&str, &str); 2] = [
     ),
 ];
 
+/// `[python]` in the config: the one table row of its section.
+pub const SECTION: [crate::param::Param; 1] = [crate::param::Param {
+    key: "executable",
+    help: "the Python interpreter parlab py runs (--python overrides it)",
+    kind: crate::param::Kind::Program,
+    default: crate::param::Default::Absent("python3", "python3 on the PATH"),
+    label: "python",
+    step: crate::param::Step::Hidden,
+}];
+
 /// The oldest Python the probe and the lecture's programs run on.
 pub const OLDEST: (u32, u32) = (3, 9);
 

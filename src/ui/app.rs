@@ -10,7 +10,7 @@ use crate::presets::Preset;
 use crate::recording::{RecordedRun, Recorder};
 use crate::replay::Playback;
 use crate::sampler::{CpuSample, Sampler};
-use crate::source::{Meta, Outcome, Source};
+use crate::source::{Meta, Outcome, Plan, Source};
 use crate::sweep::Point;
 use crossbeam_channel::Receiver;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -223,7 +223,7 @@ impl TimelineView {
 /// A finished run, for the Runs panel.
 #[derive(Clone, Debug)]
 pub struct RunRow {
-    pub spec: RunSpec,
+    pub plan: Plan,
     pub workers: u32,
     pub wall_ms: f64,
     /// Events sent by its workers.
@@ -244,7 +244,12 @@ pub struct RunRow {
 impl RunRow {
     /// The GIL was on and applied.
     pub fn gil(&self) -> bool {
-        self.spec.gil_applies()
+        self.plan.gil()
+    }
+
+    /// A native run's settings.
+    pub fn spec(&self) -> Option<&RunSpec> {
+        self.plan.native()
     }
 }
 
@@ -310,6 +315,8 @@ pub struct App {
     pub config: Config,
     /// The settings for the next run.
     pub spec: RunSpec,
+    /// A Python program Enter runs instead of the native settings (`parlab tui py`).
+    pub program: Option<crate::python::Program>,
     /// The selected field of the settings form.
     pub field: usize,
     pub focus: Panel,
@@ -377,6 +384,7 @@ impl App {
         Self {
             config: Config::default(),
             spec,
+            program: None,
             field: 0,
             focus: Panel::Settings,
             run: None,
@@ -657,8 +665,29 @@ impl App {
         }
         if let Some(next) = self.pending.pop_front() {
             self.spec = next;
+            self.program = None;
         }
-        self.launch(self.spec.clone());
+        match self.program.clone() {
+            Some(program) => self.launch_program(program),
+            None => self.launch(self.spec.clone()),
+        }
+    }
+
+    /// Run a Python program in the lab: no stdin (the lab has the terminal).
+    fn launch_program(&mut self, program: crate::python::Program) {
+        let plan = crate::python::PyPlan {
+            program,
+            timeout: None,
+            stdin_null: true,
+        };
+        let window = crate::sampler::Window::open();
+        match crate::python::start(plan) {
+            Ok(run) => {
+                self.watch(Box::new(run));
+                self.window = Some(window);
+            }
+            Err(e) => self.message = Some(format!("{e:#}")),
+        }
     }
 
     fn launch(&mut self, spec: RunSpec) {
@@ -736,9 +765,19 @@ impl App {
         if self.run.is_some() {
             return;
         }
-        if let Some(row) = self.history.get(self.selected_run) {
-            self.spec = row.spec.clone();
-            self.launch(self.spec.clone());
+        let Some(row) = self.history.get(self.selected_run) else {
+            return;
+        };
+        match row.plan.clone() {
+            Plan::Native(spec) => {
+                self.spec = spec.clone();
+                self.program = None;
+                self.launch(spec);
+            }
+            Plan::Python(program) => {
+                self.program = Some(program);
+                self.start();
+            }
         }
     }
 
@@ -876,14 +915,13 @@ impl App {
         outcome.machine = load;
         let recorded = self.end_keeping(&outcome);
         let json = crate::report::run_json(&info, &outcome, &self.lab, load.as_ref());
-        let Some(spec) = info.native_spec().cloned() else {
-            self.message =
-                Some("a Python program's run: the lab shows native runs only, for now".into());
+        let Some(plan) = info.plan() else {
             return;
         };
         self.history.push(RunRow {
-            spec,
-            workers: info.workers,
+            plan,
+            // A program's workers are the lanes that ran a task, as its JSON says.
+            workers: json["workers"].as_u64().unwrap_or(info.workers as u64) as u32,
             wall_ms: crate::clock::ms(outcome.wall_ns),
             events_sent: outcome.events_sent,
             ok,
@@ -933,8 +971,9 @@ impl App {
             .iter()
             .rev()
             .find(|r| {
-                r.ok && r.spec.workload == spec.workload
-                    && r.spec.strategy.desc == crate::strategy::baseline()
+                r.ok && r.spec().is_some_and(|s| {
+                    s.workload == spec.workload && s.strategy.desc == crate::strategy::baseline()
+                })
             })
             .map(|r| r.wall_ms)
     }

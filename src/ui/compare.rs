@@ -3,7 +3,6 @@
 //! strategy, workers and wall time, so the slow run's length shows itself.
 
 use super::app::{App, RunRow, TimelineView};
-use super::runs::params;
 use super::theme::Theme;
 use super::timeline::{draw_lane, LABEL};
 use crate::clock::ms;
@@ -52,9 +51,9 @@ pub fn label(i: usize, r: &RunRow) -> String {
     format!(
         "{}  {} {} · {}{} · {} worker{} · {:.1} ms{from}",
         i + 1,
-        r.spec.workload.name(),
-        params(&r.spec),
-        r.spec.strategy.name(),
+        r.plan.workload_name(),
+        r.plan.params(),
+        r.plan.strategy_name(),
         if r.gil() { " under the GIL" } else { "" },
         r.workers,
         if r.workers == 1 { "" } else { "s" },

@@ -5,6 +5,7 @@
 use super::app::{lock, Action, App, Effect, Panel, RunRow};
 use crate::recording::{RecordedRun, Recorder, Recording};
 use crate::replay::Playback;
+use crate::source::Plan;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -34,26 +35,21 @@ impl App {
             }
             for run in rec.runs {
                 let pb = Playback::new(run, file.clone());
-                match row_of(&pb) {
-                    Some(row) => self.history.push(row),
-                    None => {
-                        self.message = Some(format!(
-                            "{file}: a Python program's run: parlab replay --json prints it; the lab shows native runs only, for now"
-                        ))
-                    }
+                if let Some(row) = row_of(&pb) {
+                    self.history.push(row);
                 }
             }
         }
         // A recorded sweep: its points and fit on the Amdahl panel, from its runs' walls.
         let runs: Vec<_> = self.history[first..]
             .iter()
-            .map(|r| {
-                (
-                    r.spec.clone(),
+            .filter_map(|r| {
+                Some((
+                    r.spec()?.clone(),
                     r.workers,
                     r.wall_ms,
                     r.load.is_some_and(|l| l.disturbed()),
-                )
+                ))
             })
             .collect();
         if let Some((spec, points)) = crate::sweep::from_runs(&runs) {
@@ -95,9 +91,14 @@ impl App {
         let pb = Playback::new((*run).clone(), file);
         self.lab = pb.start_lab();
         self.info = Some(pb.run.header.meta.clone());
-        // Enter runs the same settings live, beside the recording.
-        if let Some(spec) = pb.run.header.meta.native_spec() {
-            self.spec = spec.clone();
+        // Enter runs the same settings (or program) live, beside the recording.
+        match pb.run.header.meta.plan() {
+            Some(Plan::Native(spec)) => {
+                self.spec = spec;
+                self.program = None;
+            }
+            Some(Plan::Python(p)) => self.program = Some(p),
+            None => {}
         }
         self.outcome = None;
         self.view.follow = true;
@@ -278,15 +279,14 @@ impl App {
     }
 }
 
-/// A row of the Runs panel for a replayed run (native runs: the lab does
-/// not show Python programs yet).
+/// A row of the Runs panel for a replayed run.
 fn row_of(pb: &Playback) -> Option<RunRow> {
     let meta = &pb.run.header.meta;
     let outcome = pb.outcome.clone();
     let json = crate::report::run_json(meta, &outcome, &pb.last, outcome.machine.as_ref());
     Some(RunRow {
-        spec: meta.native_spec()?.clone(),
-        workers: meta.workers,
+        plan: meta.plan()?,
+        workers: json["workers"].as_u64().unwrap_or(meta.workers as u64) as u32,
         wall_ms: crate::clock::ms(outcome.wall_ns),
         events_sent: outcome.events_sent,
         ok: outcome.ok() && !outcome.truncated,

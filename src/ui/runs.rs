@@ -5,16 +5,10 @@
 
 use super::app::{App, RunRow};
 use super::theme::Theme;
-use crate::engine::RunSpec;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
-
-/// The parameters that tell runs of one workload apart, as its table says.
-pub fn params(spec: &RunSpec) -> String {
-    spec.workload.desc.label_of(&spec.workload.params)
-}
 
 /// The panel's title; what `!` means once a run is marked with it.
 pub fn title(app: &App) -> String {
@@ -34,7 +28,10 @@ pub fn title(app: &App) -> String {
 /// One finished run: its settings, wall time, speedup and efficiency against
 /// the matching sequential run (`-` until there is one), events sent.
 fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
-    let speedup = app.baseline_ms(&r.spec).map(|b| b / r.wall_ms.max(1e-9));
+    let speedup = r
+        .spec()
+        .and_then(|s| app.baseline_ms(s))
+        .map(|b| b / r.wall_ms.max(1e-9));
     let cell = |f: &dyn Fn(f64) -> String| speedup.map(f).unwrap_or_else(|| "-".into());
     let style = if r.ok {
         ratatui::style::Style::new()
@@ -49,9 +46,9 @@ fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
         .unwrap_or_default();
     Row::new(vec![
         format!("{}{mark}", i + 1),
-        r.spec.workload.name().to_string(),
-        format!("{}{from}", params(&r.spec)),
-        r.spec.strategy.name().to_string(),
+        r.plan.workload_name().to_string(),
+        format!("{}{from}", r.plan.params()),
+        r.plan.strategy_name(),
         if r.gil() { "on".into() } else { "off".into() },
         r.workers.to_string(),
         format!("{:.0}", r.wall_ms),

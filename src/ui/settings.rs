@@ -30,7 +30,22 @@ pub fn render(
             ]
         })
         .collect();
-    let para = ratatui::widgets::Paragraph::new(Line::from(spans))
+    let mut lines = vec![Line::from(spans)];
+    if let Some(p) = &app.program {
+        // A program loaded (`parlab tui py`): Enter runs it, not the settings above.
+        lines.insert(
+            0,
+            Line::from(vec![
+                Span::styled(" program ", theme.dim()),
+                Span::styled(format!("‹{}›", p.label()), theme.selected()),
+                Span::styled(
+                    "  Enter runs it; r on a native row runs that instead",
+                    theme.dim(),
+                ),
+            ]),
+        );
+    }
+    let para = ratatui::widgets::Paragraph::new(lines)
         .wrap(ratatui::widgets::Wrap { trim: false })
         .block(block);
     frame.render_widget(para, area);

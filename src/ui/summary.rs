@@ -78,31 +78,26 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
         .as_ref()
         .map(|o| ms(o.wall_ns))
         .unwrap_or_else(|| ms(app.now_ns()));
-    let gil = if info.gil_applies() { " · GIL" } else { "" };
-    let mut lines = vec![
-        Line::from(format!(
-            "{} · {} · {} worker{}{gil} · {}",
-            info.workload_name(),
-            info.strategy_name(),
-            info.workers,
-            if info.workers == 1 { "" } else { "s" },
-            state(app)
-        )),
-        Line::from(match info.native_spec().and_then(|s| s.duration_secs) {
-            // A soak repeats the task list: done counts every round.
-            Some(_) => format!(
-                "wall {wall:.1} ms · tasks done {} ({} a round)",
-                app.lab.tasks_done,
-                info.tasks.len()
-            ),
-            None => format!(
-                "wall {wall:.1} ms · tasks {}/{}",
-                app.lab.tasks_done,
-                info.tasks.len()
-            ),
-        }),
-        speedup_line(app, info, wall, theme),
-    ];
+    let mut lines = match &info.program {
+        // A program: what it is, its lanes with tasks, the tasks seen so far.
+        Some(p) => {
+            let workers = app
+                .lab
+                .lanes
+                .iter()
+                .filter(|l| !l.task_marks.is_empty())
+                .count();
+            vec![
+                Line::from(format!("{} · {}", p.label(), state(app))),
+                Line::from(format!(
+                    "wall {wall:.1} ms · {workers} lanes ran tasks · tasks {} done of {} seen",
+                    app.lab.tasks_done,
+                    app.lab.tasks.len()
+                )),
+            ]
+        }
+        None => native_lines(app, info, wall, theme),
+    };
     let sent = app
         .outcome
         .as_ref()
@@ -130,6 +125,35 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
         ));
     }
     lines
+}
+
+/// A native run's heading, its tasks and its speedup.
+fn native_lines<'a>(app: &App, info: &Meta, wall: f64, theme: &Theme) -> Vec<Line<'a>> {
+    let gil = if info.gil_applies() { " · GIL" } else { "" };
+    vec![
+        Line::from(format!(
+            "{} · {} · {} worker{}{gil} · {}",
+            info.workload_name(),
+            info.strategy_name(),
+            info.workers,
+            if info.workers == 1 { "" } else { "s" },
+            state(app)
+        )),
+        Line::from(match info.native_spec().and_then(|s| s.duration_secs) {
+            // A soak repeats the task list: done counts every round.
+            Some(_) => format!(
+                "wall {wall:.1} ms · tasks done {} ({} a round)",
+                app.lab.tasks_done,
+                info.tasks.len()
+            ),
+            None => format!(
+                "wall {wall:.1} ms · tasks {}/{}",
+                app.lab.tasks_done,
+                info.tasks.len()
+            ),
+        }),
+        speedup_line(app, info, wall, theme),
+    ]
 }
 
 /// How much of the machine others used during the run; loud when too much.
