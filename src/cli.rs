@@ -64,6 +64,9 @@ pub enum Command {
 pub struct SweepCmd {
     #[command(flatten)]
     pub args: RunArgs,
+    /// Sweep a Python program instead: {workers} in its arguments becomes each count
+    #[command(subcommand)]
+    pub program: Option<SweepProgram>,
     /// Runs per point; each point is their median [default: 3]
     #[arg(long, default_value_t = 3, value_parser = parse_positive_u32)]
     pub repeat: u32,
@@ -97,6 +100,23 @@ pub struct TuiCmd {
 pub enum TuiProgram {
     /// Open the lab on a real Python program: Enter runs it under the probe
     Py(PyArgs),
+}
+
+/// What `parlab sweep` sweeps besides native settings.
+#[derive(Debug, Subcommand)]
+pub enum SweepProgram {
+    /// Sweep a real Python program: parlab sweep py SCRIPT --workers 1..4 -- --workers {workers}
+    Py(SweepPyArgs),
+}
+
+/// `parlab sweep py`: the program, and the worker counts (here or before `py`).
+#[derive(Debug, Args, Clone)]
+pub struct SweepPyArgs {
+    /// Worker counts: a range 1..8 or a list 1,2,4,8 [default: 1..=2×cores]
+    #[arg(long, short = 'w', value_parser = parse_worker_grid)]
+    pub workers: Option<Workers>,
+    #[command(flatten)]
+    pub program: PyArgs,
 }
 
 /// A Python program: the interpreter, the script, its arguments.

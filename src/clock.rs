@@ -25,6 +25,24 @@ pub fn monotonic_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time of the calling thread, in nanoseconds (0 where not measured).
+#[cfg(unix)]
+pub fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out-parameter; the clock exists on Linux and macOS.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// CPU time of the calling thread: not measured on this platform.
+#[cfg(not(unix))]
+pub fn thread_cpu_ns() -> u64 {
+    0
+}
+
 /// The run's clock: nanoseconds since its origin.
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Clock {

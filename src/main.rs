@@ -194,8 +194,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(w) => w.0,
                 None => parlab::sweep::default_grid(parlab::sampler::logical_cores()),
             };
-            let spec = config.to_spec(&args)?;
-            config.check_trusted(&spec)?;
             let threshold = config.run.disturbed_threshold;
             let record = args
                 .record
@@ -203,32 +201,61 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(Recorder::create)
                 .transpose()?
                 .map(std::sync::Mutex::new);
-            let quiet = wait_quiet(cmd.wait_quiet, threshold);
-            let sweep =
-                parlab::sweep::run(&spec, &grid, cmd.repeat, threshold, record.as_ref(), |p| {
-                    if !cmd.json {
-                        eprintln!(
-                            "  {} workers: {:.1} ms ({:.1}–{:.1}), speedup {:.2}{}",
-                            p.workers,
-                            p.wall_ms,
-                            p.min_ms,
-                            p.max_ms,
-                            p.speedup,
-                            if p.disturbed { ", disturbed" } else { "" }
-                        );
-                    }
-                })?;
+            let said = |p: &parlab::sweep::Point| {
+                if !cmd.json {
+                    eprintln!(
+                        "  {} workers: {:.1} ms ({:.1}–{:.1}), speedup {:.2}{}",
+                        p.workers,
+                        p.wall_ms,
+                        p.min_ms,
+                        p.max_ms,
+                        p.speedup,
+                        if p.disturbed { ", disturbed" } else { "" }
+                    );
+                }
+            };
+            let (plan, sweep) = match &cmd.program {
+                Some(parlab::cli::SweepProgram::Py(p)) => {
+                    let grid = p.workers.clone().map(|w| w.0).unwrap_or(grid);
+                    let plan = py_plan(&config, &p.program)?;
+                    let quiet = wait_quiet(cmd.wait_quiet, threshold);
+                    let s = parlab::sweep::run_python(
+                        &plan,
+                        &grid,
+                        cmd.repeat,
+                        threshold,
+                        record.as_ref(),
+                        said,
+                    )?;
+                    ((parlab::source::Plan::Python(plan.program), quiet), s)
+                }
+                None => {
+                    let spec = config.to_spec(&args)?;
+                    config.check_trusted(&spec)?;
+                    let quiet = wait_quiet(cmd.wait_quiet, threshold);
+                    let s = parlab::sweep::run(
+                        &spec,
+                        &grid,
+                        cmd.repeat,
+                        threshold,
+                        record.as_ref(),
+                        said,
+                    )?;
+                    ((parlab::source::Plan::Native(spec), quiet), s)
+                }
+            };
+            let (plan, quiet) = plan;
             said_recording(
                 record
                     .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
                     .as_ref(),
             );
             if cmd.json {
-                let mut v = parlab::sweep::to_json(&spec, cmd.repeat, &sweep);
+                let mut v = parlab::sweep::to_json(&plan, cmd.repeat, &sweep);
                 v["quiet_before"] = serde_json::json!(quiet);
                 outln!("{v}");
             } else {
-                out!("{}", parlab::sweep::human(&spec, &sweep));
+                out!("{}", parlab::sweep::human(&plan, &sweep));
             }
             Ok(ExitCode::SUCCESS)
         }

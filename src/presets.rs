@@ -5,7 +5,7 @@
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::engine::RunSpec;
+use crate::source::Plan;
 use crate::UserError;
 use anyhow::Result;
 use clap::Parser;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use std::path::Path;
 
 /// The bundled presets, in key order.
-const BUNDLED: [(&str, &str); 6] = [
+const BUNDLED: [(&str, &str); 8] = [
     (
         "1-seven-tasks.toml",
         include_str!("../assets/presets/1-seven-tasks.toml"),
@@ -35,6 +35,14 @@ const BUNDLED: [(&str, &str); 6] = [
         include_str!("../assets/presets/5-lru-cache.toml"),
     ),
     ("6-race.toml", include_str!("../assets/presets/6-race.toml")),
+    (
+        "7-real-threads-vs-processes.toml",
+        include_str!("../assets/presets/7-real-threads-vs-processes.toml"),
+    ),
+    (
+        "8-model-vs-cpython.toml",
+        include_str!("../assets/presets/8-model-vs-cpython.toml"),
+    ),
 ];
 
 /// One preset: a name and its runs, as `parlab run` flags.
@@ -49,11 +57,16 @@ pub struct Preset {
     pub runs: Vec<PresetRun>,
 }
 
-/// One run of a preset.
+/// One run of a preset: `args` as `parlab run` takes them, or a Python
+/// program as `parlab py` takes it (`py = ["lecture:cpu", "--", "--mode",
+/// "threads"]`, and `python = "python3.12"` for another interpreter).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PresetRun {
+    #[serde(default)]
     pub args: Vec<String>,
+    pub py: Option<Vec<String>>,
+    pub python: Option<String>,
 }
 
 impl Preset {
@@ -68,18 +81,33 @@ impl Preset {
         Ok(p)
     }
 
-    /// Each run as a spec, on top of the config in force; a bad flag is
-    /// named with the preset and its file.
-    pub fn specs(&self, config: &Config) -> Result<Vec<RunSpec>> {
+    /// Each run's plan (native settings on top of the config in force, or a
+    /// Python program); a bad flag is named with the preset and its file.
+    pub fn plans(&self, config: &Config) -> Result<Vec<Plan>> {
         let at =
             |why: String| UserError::new(format!("preset '{}' ({}): {why}", self.name, self.file));
         self.runs
             .iter()
             .map(|r| {
-                let argv = ["parlab", "run"]
+                let (sub, rest) = match &r.py {
+                    Some(_) if !r.args.is_empty() => {
+                        return Err(at(
+                            "a run is `args` (native) or `py` (a program), not both".into()
+                        )
+                        .into())
+                    }
+                    Some(py) => ("py", py),
+                    None => ("run", &r.args),
+                };
+                let python = r
+                    .python
+                    .iter()
+                    .flat_map(|p| ["--python".to_string(), p.clone()]);
+                let argv = ["parlab", sub]
                     .into_iter()
                     .map(String::from)
-                    .chain(r.args.iter().cloned());
+                    .chain(python)
+                    .chain(rest.iter().cloned());
                 let cli = Cli::try_parse_from(argv).map_err(|e| {
                     let first = e.to_string().lines().next().unwrap_or("").to_string();
                     at(first.trim_start_matches("error: ").to_string())
@@ -87,8 +115,24 @@ impl Preset {
                 match cli.command {
                     Some(Command::Run(cmd)) => config
                         .to_spec(&cmd.args)
+                        .map(Plan::Native)
                         .map_err(|e| at(format!("{e:#}")).into()),
-                    _ => unreachable!("parsed as run"),
+                    Some(Command::Py(cmd)) => {
+                        let python = match &cmd.program.python {
+                            Some(p) => p.clone(),
+                            None => config
+                                .python_executable()?
+                                .unwrap_or_else(|| "python3".into()),
+                        };
+                        crate::python::PyPlan::new(
+                            &python,
+                            &cmd.program.script,
+                            cmd.program.args.clone(),
+                        )
+                        .map(|p| Plan::Python(p.program))
+                        .map_err(|e| at(format!("{e:#}")).into())
+                    }
+                    _ => unreachable!("parsed as run or py"),
                 }
             })
             .collect()
@@ -140,11 +184,20 @@ mod tests {
         let (presets, problems) = load_all();
         assert!(problems.is_empty(), "{problems:?}");
         assert!(presets.len() >= 6);
-        for p in &presets[..6] {
-            let specs = p.specs(&Config::default()).unwrap();
-            assert!(!specs.is_empty(), "{}", p.name);
+        let python = crate::python::Interpreter::ask("python3").is_ok();
+        for p in &presets {
+            let runs_python = p.runs.iter().any(|r| r.py.is_some());
+            if runs_python && !python {
+                eprintln!("SKIPPED: '{}' runs python3, which is not here", p.name);
+                continue;
+            }
+            let plans = p.plans(&Config::default()).unwrap();
+            assert_eq!(plans.len(), p.runs.len(), "{}", p.name);
         }
         assert!(presets[0].name.contains("seven tasks"));
+        assert!(presets
+            .iter()
+            .any(|p| p.name.contains("the model vs CPython")));
     }
 
     #[test]
@@ -154,7 +207,7 @@ mod tests {
             "x.toml",
         )
         .unwrap();
-        let err = p.specs(&Config::default()).unwrap_err().to_string();
+        let err = p.plans(&Config::default()).unwrap_err().to_string();
         assert!(
             err.contains("preset 'x' (x.toml)") && err.contains("0"),
             "{err}"
@@ -164,7 +217,7 @@ mod tests {
             "y.toml",
         )
         .unwrap();
-        let err = p.specs(&Config::default()).unwrap_err().to_string();
+        let err = p.plans(&Config::default()).unwrap_err().to_string();
         assert!(
             err.contains("y.toml") && err.contains("--capacity"),
             "{err}"

@@ -9,6 +9,7 @@ use crate::engine::RunSpec;
 use crate::headless;
 use crate::recording::Recorder;
 use crate::sampler::{Load, Window};
+use crate::source::Plan;
 use crate::workload::SplitMix64;
 use crate::UserError;
 use anyhow::Result;
@@ -217,6 +218,58 @@ pub fn wait_quiet(limit: Duration, threshold: f64, mut said: impl FnMut(&Load)) 
     }
 }
 
+/// A Python program's sweep: `{workers}` in its arguments becomes each
+/// worker count; each repeat's wall is the program's own `wall_ms` where it
+/// prints one (its interpreter's start left out), else the whole run's.
+pub fn run_python(
+    plan: &crate::python::PyPlan,
+    grid: &[u32],
+    repeat: u32,
+    threshold: f64,
+    record: Option<&Mutex<Recorder>>,
+    on_point: impl FnMut(&Point),
+) -> Result<Sweep> {
+    if !plan.program.args.iter().any(|a| a.contains("{workers}")) {
+        return Err(UserError::new(
+            "a sweep varies the workers: put {workers} in the script's arguments (-- --workers {workers})",
+        )
+        .into());
+    }
+    points_of(grid, on_point, |n| {
+        let mut p = plan.clone();
+        p.program.args = p
+            .program
+            .args
+            .iter()
+            .map(|a| a.replace("{workers}", &n.to_string()))
+            .collect();
+        let (mut walls, mut disturbed) = (Vec::new(), false);
+        for _ in 0..repeat.max(1) {
+            let mut guard = record.map(|r| r.lock().unwrap_or_else(|p| p.into_inner()));
+            let window = Window::open();
+            let source = Box::new(crate::python::start(p.clone())?);
+            let f = headless::drain(
+                source,
+                || false,
+                Some((window, threshold)),
+                guard.as_deref_mut(),
+            )?;
+            drop(guard);
+            if let Some(x) = f.outcome.failures.first() {
+                anyhow::bail!("the run at {n} workers failed: {} {}", x.lane, x.reason);
+            }
+            let own = f
+                .outcome
+                .result
+                .as_ref()
+                .and_then(|r| r["wall_ms"].as_f64());
+            walls.push(own.unwrap_or_else(|| ms(f.outcome.wall_ns)));
+            disturbed |= f.load().is_some_and(Load::disturbed);
+        }
+        Ok((walls, disturbed))
+    })
+}
+
 /// Measure a sweep on a thread of its own; each point (or the error that
 /// ended it) arrives on the receiver, which disconnects when it is done.
 pub fn spawn(
@@ -253,7 +306,7 @@ pub fn run(
     repeat: u32,
     threshold: f64,
     record: Option<&Mutex<Recorder>>,
-    mut on_point: impl FnMut(&Point),
+    on_point: impl FnMut(&Point),
 ) -> Result<Sweep> {
     if !spec.strategy.desc.takes_workers() {
         let takers: Vec<&str> = crate::strategy::REGISTRY
@@ -268,14 +321,26 @@ pub fn run(
         ))
         .into());
     }
-    let (base_walls, base_disturbed) = repeats(spec, 1, repeat, threshold, record)?;
+    points_of(grid, on_point, |n| {
+        repeats(spec, n, repeat, threshold, record)
+    })
+}
+
+/// A sweep from a measure of each worker count (its repeats' walls, and
+/// whether any was disturbed): 1 worker first, the base of every speedup.
+pub fn points_of(
+    grid: &[u32],
+    mut on_point: impl FnMut(&Point),
+    mut measure: impl FnMut(u32) -> Result<(Vec<f64>, bool)>,
+) -> Result<Sweep> {
+    let (base_walls, base_disturbed) = measure(1)?;
     let base = median(&base_walls);
     let mut points = Vec::new();
     for &n in grid {
         let (walls, disturbed) = if n == 1 {
             (base_walls.clone(), base_disturbed)
         } else {
-            repeats(spec, n, repeat, threshold, record)?
+            measure(n)?
         };
         let point = Point::of(n, walls, base, disturbed);
         on_point(&point);
@@ -293,12 +358,12 @@ pub fn run(
 }
 
 /// The sweep as one JSON object.
-pub fn to_json(spec: &RunSpec, repeat: u32, s: &Sweep) -> Value {
+pub fn to_json(plan: &Plan, repeat: u32, s: &Sweep) -> Value {
     json!({
         "schema_version": crate::report::SCHEMA_VERSION,
-        "workload": spec.workload.name(),
-        "strategy": spec.strategy.name(),
-        "gil": spec.gil,
+        "workload": plan.workload_name(),
+        "strategy": plan.strategy_name(),
+        "gil": plan.native().is_some_and(|s| s.gil),
         "repeat": repeat,
         "points": s.points,
         "p": s.p,
@@ -308,12 +373,15 @@ pub fn to_json(spec: &RunSpec, repeat: u32, s: &Sweep) -> Value {
 }
 
 /// The sweep as a table.
-pub fn human(spec: &RunSpec, s: &Sweep) -> String {
-    let mut out = format!(
-        "parlab sweep: {} with {}\n",
-        spec.workload.name(),
-        spec.strategy.name()
-    );
+pub fn human(plan: &Plan, s: &Sweep) -> String {
+    let mut out = match plan {
+        Plan::Native(spec) => format!(
+            "parlab sweep: {} with {}\n",
+            spec.workload.name(),
+            spec.strategy.name()
+        ),
+        Plan::Python(p) => format!("parlab sweep: {}\n", p.label()),
+    };
     out += "workers    wall ms       min–max ms   speedup  efficiency  amdahl(p)\n";
     for pt in &s.points {
         out += &format!(

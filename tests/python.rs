@@ -447,3 +447,56 @@ fn every_bundled_program_runs_under_the_probe_on_every_installed_cpython() {
         eprintln!("SKIPPED: no pyenv CPython 3.9+ found");
     }
 }
+
+#[test]
+fn a_sweep_of_a_real_program_fits_amdahl_to_its_own_walls() {
+    if !python3_ok() {
+        return;
+    }
+    let out = parlab(&[
+        "sweep",
+        "--wait-quiet",
+        "0",
+        "--repeat",
+        "1",
+        "--json",
+        "py",
+        "lecture:cpu",
+        "--workers",
+        "1..2",
+        "--",
+        "--mode",
+        "processes",
+        "--workers",
+        "{workers}",
+        "--size",
+        "20000",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["workload"], "python");
+    let workers: Vec<u64> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["workers"].as_u64().unwrap())
+        .collect();
+    assert_eq!(workers, [1, 2]);
+    assert!(v["p"].as_f64().is_some_and(|p| (0.0..=1.0).contains(&p)));
+    let out = parlab(&[
+        "sweep",
+        "--wait-quiet",
+        "0",
+        "py",
+        "lecture:cpu",
+        "--",
+        "--mode",
+        "threads",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("{workers}"));
+}

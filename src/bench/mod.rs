@@ -17,6 +17,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod python;
 mod recording;
 
 /// The bundled CPython script (same Collatz, threading and ProcessPoolExecutor).
@@ -344,16 +345,7 @@ fn overhead(scale: Scale) -> Result<Value> {
     Ok(out)
 }
 
-#[cfg(unix)]
-pub(crate) fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid out-parameter; the clock exists on Linux and macOS.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
+pub(crate) use crate::clock::thread_cpu_ns;
 
 /// The UI thread's CPU while a run goes: drain and draw at 30 fps, 200x60.
 #[cfg(unix)]
@@ -568,7 +560,7 @@ fn fidelity(scale: Scale) -> Result<Value> {
 
 /// Every section, as one JSON object.
 /// Every section, in the order measured.
-pub const SECTIONS: [&str; 14] = [
+pub const SECTIONS: [&str; 15] = [
     "start_cost",
     "speedup_2_workers",
     "cpython",
@@ -582,6 +574,7 @@ pub const SECTIONS: [&str; 14] = [
     "frame_under_load",
     "soak",
     "recording",
+    "python",
     "fidelity",
 ];
 
@@ -629,6 +622,7 @@ fn section_fn(name: &str) -> fn(Scale) -> Result<Value> {
         "frame_under_load" => frame_under_load,
         "soak" => soak,
         "recording" => recording::measure,
+        "python" => python::measure,
         _ => fidelity,
     }
 }
@@ -766,6 +760,25 @@ pub fn table(v: &Value) -> String {
         f("/recording/ui/pump_us/replay_1x"),
         f("/recording/ui/pump_us/replay_16x")
     );
+    if let Some(Value::Object(ratios)) = v.pointer("/python/wall_ratio") {
+        let each: Vec<String> = ratios
+            .iter()
+            .map(|(k, r)| format!("{k} {:.3}", r["median"].as_f64().unwrap_or(f64::NAN)))
+            .collect();
+        s += &format!(
+            "python probe      wall under parlab py / plain python3 {} (medians): {}\n",
+            v["python"]["python"].as_str().unwrap_or("?"),
+            each.join(", ")
+        );
+        s += &format!(
+            "                  one record {:.0} ns in CPython; reading the program {:.2}% of one core (the /proc sampler {:.2}%)\n",
+            f("/python/event_ns"),
+            f("/python/reader/reader_percent_of_one_core"),
+            f("/python/reader/sampler_percent_of_one_core")
+        );
+    } else if let Some(n) = v.pointer("/python/note").and_then(Value::as_str) {
+        s += &format!("python probe      {n}\n");
+    }
     s += &format!(
         "lecture           7 tasks (sum {:.0} ms, longest {:.0} ms): sequential {:.0} ms, threads {:.0} ms\n",
         f("/fidelity/seven_tasks/sum_ms"),

@@ -41,6 +41,15 @@ pub const SECTION: [crate::param::Param; 1] = [crate::param::Param {
     step: crate::param::Step::Hidden,
 }];
 
+/// Write the probe's files into `dir` (which goes first on PYTHONPATH).
+pub fn write_probe(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in PROBE {
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(())
+}
+
 /// The oldest Python the probe and the lecture's programs run on.
 pub const OLDEST: (u32, u32) = (3, 9);
 

@@ -21,10 +21,12 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-/// How often the driver looks at the rings, the output and the threads.
-const TICK: Duration = Duration::from_millis(2);
-/// How often it looks for new processes' rings and samples run states.
-const SCAN: Duration = Duration::from_millis(10);
+/// How often the driver looks at the rings and the output (the lab draws at 30 fps).
+const TICK: Duration = Duration::from_millis(5);
+/// How often it looks for new processes' rings.
+const SCAN: Duration = Duration::from_millis(50);
+/// How often it samples each thread's run state (Linux: /proc): 100 Hz.
+const SAMPLE: Duration = Duration::from_millis(10);
 /// After SIGTERM, how long the program has before SIGKILL.
 const GRACE: Duration = Duration::from_secs(1);
 
@@ -71,10 +73,7 @@ fn run_dir() -> Result<PathBuf> {
         N.fetch_add(1, Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("probe")).context("cannot make the run's folder")?;
-    for (name, text) in super::PROBE {
-        std::fs::write(dir.join("probe").join(name), text)?;
-    }
+    super::write_probe(&dir.join("probe")).context("cannot make the run's folder")?;
     Ok(dir)
 }
 
@@ -216,6 +215,10 @@ struct Driver {
     last_stderr: Option<String>,
     /// Each process's name, as multiprocessing gives it.
     names: HashMap<u32, String>,
+    /// This thread's own CPU over the run: what reading the program cost.
+    reader_cpu_ns: u64,
+    /// Of which sampling the threads' run states.
+    sampler_cpu_ns: u64,
 }
 
 impl Driver {
@@ -237,6 +240,8 @@ impl Driver {
             last_stdout: None,
             last_stderr: None,
             names: HashMap::new(),
+            reader_cpu_ns: 0,
+            sampler_cpu_ns: 0,
         }
     }
 
@@ -248,18 +253,29 @@ impl Driver {
     ) -> Result<Outcome> {
         let t0 = self.clock.now();
         let started = Instant::now();
+        let cpu0 = crate::clock::thread_cpu_ns();
         let (lines_tx, lines) = crossbeam_channel::unbounded();
         let readers = [
             read_lines(child.stdout.take(), false, self.clock, lines_tx.clone()),
             read_lines(child.stderr.take(), true, self.clock, lines_tx),
         ];
-        let (mut last_scan, mut stopping, mut cancelled, mut timed_out) =
-            (Instant::now() - SCAN, None::<Instant>, false, false);
+        let (mut last_scan, mut last_sample, mut stopping, mut cancelled, mut timed_out) = (
+            Instant::now() - SCAN,
+            Instant::now(),
+            None::<Instant>,
+            false,
+            false,
+        );
         let status = loop {
             if last_scan.elapsed() >= SCAN {
                 last_scan = Instant::now();
                 self.scan();
+            }
+            if last_sample.elapsed() >= SAMPLE {
+                last_sample = Instant::now();
+                let cpu = crate::clock::thread_cpu_ns();
                 self.sample();
+                self.sampler_cpu_ns += crate::clock::thread_cpu_ns().saturating_sub(cpu);
             }
             self.read_rings();
             for line in lines.try_iter() {
@@ -300,6 +316,7 @@ impl Driver {
             });
         }
         self.flush();
+        self.reader_cpu_ns = crate::clock::thread_cpu_ns().saturating_sub(cpu0);
         self.outcome(t0, end, status.code(), cancelled, timed_out)
     }
 
@@ -622,7 +639,11 @@ impl Driver {
                 None => "none: ended by a signal".into(),
             }],
         }];
-        extensions.push(python_extension(&info, &exits));
+        let mut python = python_extension(&info, &exits);
+        // What watching the program cost parlab: rings, output, /proc, on one thread.
+        python.json["reader_cpu_ms"] = json!(crate::clock::ms(self.reader_cpu_ns));
+        python.json["sampler_cpu_ms"] = json!(crate::clock::ms(self.sampler_cpu_ns));
+        extensions.push(python);
         extensions.extend(cache_extension(&exits));
         extensions.extend(queue_extensions(&exits, &self.queue_stats));
         let dropped: u64 = self.rings.values().map(|r| r.dropped).sum();

@@ -338,7 +338,7 @@ pub struct App {
     pub presets: Vec<Preset>,
     /// The preset whose runs are queued, and the runs still to go.
     pub preset: Option<String>,
-    pub pending: VecDeque<RunSpec>,
+    pub pending: VecDeque<Plan>,
     pub sweep: Option<SweepState>,
     pub gustafson: bool,
     /// Lines scrolled back from the newest in the Log.
@@ -663,9 +663,13 @@ impl App {
             self.message = Some("a sweep is measuring: wait for it to end".into());
             return;
         }
-        if let Some(next) = self.pending.pop_front() {
-            self.spec = next;
-            self.program = None;
+        match self.pending.pop_front() {
+            Some(Plan::Native(spec)) => {
+                self.spec = spec;
+                self.program = None;
+            }
+            Some(Plan::Python(p)) => self.program = Some(p),
+            None => {}
         }
         match self.program.clone() {
             Some(program) => self.launch_program(program),
@@ -744,11 +748,16 @@ impl App {
             self.message = Some(format!("no preset {}", n + 1));
             return;
         };
-        match preset.specs(&self.config) {
-            Ok(specs) => {
-                self.pending = specs.into();
-                if let Some(first) = self.pending.front() {
-                    self.spec = first.clone();
+        match preset.plans(&self.config) {
+            Ok(plans) => {
+                self.pending = plans.into();
+                match self.pending.front() {
+                    Some(Plan::Native(first)) => {
+                        self.spec = first.clone();
+                        self.program = None;
+                    }
+                    Some(Plan::Python(p)) => self.program = Some(p.clone()),
+                    None => {}
                 }
                 self.message = Some(format!(
                     "preset: {} ({} runs): Enter runs them",

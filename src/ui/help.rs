@@ -83,7 +83,7 @@ pub fn status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         ""
     };
-    let mut keys = String::from(" Enter start · s stop · p pause · Tab panel · arrows · +/- workers · g GIL · w sweep · 1-6 presets");
+    let mut keys = String::from(" Enter start · s stop · p pause · Tab panel · arrows · +/- workers · g GIL · w sweep · 1-8 presets");
     for k in app.run.iter().flat_map(|r| r.control().knobs()) {
         keys += &format!(" · {}/{} {}", k.down, k.up, k.what);
     }

@@ -26,7 +26,7 @@ fn short_result(r: &serde_json::Value) -> String {
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
     let mut lines = match &app.info {
         None => vec![Line::styled(
-            "no run yet: Enter starts one, 1-6 load a preset",
+            "no run yet: Enter starts one, 1-8 load a preset",
             theme.dim(),
         )],
         Some(info) => run_lines(app, info, theme),

@@ -1,0 +1,164 @@
+//! What watching a real Python program costs it: the program's own wall
+//! time under `parlab py` ÷ under plain `python3` (alternating pairs, median
+//! and spread), one probe record's cost inside CPython, and parlab's CPU
+//! reading the program (of which the /proc sampler).
+
+use super::{median, Scale};
+use crate::headless;
+use crate::python::{self, PyPlan};
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use std::process::Command;
+
+/// The section's figures, or why there are none.
+pub fn measure(scale: Scale) -> Result<Value> {
+    let Ok(interpreter) = python::Interpreter::ask("python3") else {
+        return Ok(json!({ "note": "no python3 of 3.9 or later: not measured" }));
+    };
+    let dir = std::env::temp_dir().join(format!("parlab-bench-py-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut ratios = serde_json::Map::new();
+    let size = if scale.quick { "20000" } else { "400000" };
+    let unit = if scale.quick { "5" } else { "50" };
+    let mut cases: Vec<(String, Vec<&str>)> = [
+        "sequential",
+        "threads",
+        "processes",
+        "thread-pool",
+        "process-pool",
+        "pool",
+    ]
+    .iter()
+    .map(|m| {
+        (
+            format!("cpu_{m}"),
+            vec!["lecture:cpu", "--mode", m, "--size", size],
+        )
+    })
+    .collect();
+    cases.push((
+        "seven_tasks_threads".into(),
+        vec![
+            "lecture:seven_tasks",
+            "--mode",
+            "threads",
+            "--unit-ms",
+            unit,
+        ],
+    ));
+    let pairs = if scale.quick { 1 } else { 5 };
+    for (name, args) in &cases {
+        let mut r = Vec::new();
+        for i in 0..pairs {
+            let (mut probed, mut plain) = (0.0, 0.0);
+            for under in if i % 2 == 0 {
+                [true, false]
+            } else {
+                [false, true]
+            } {
+                let ms = if under {
+                    under_parlab(args[0], &args[1..])?
+                } else {
+                    plain_python(&dir, args[0], &args[1..])?
+                };
+                *(if under { &mut probed } else { &mut plain }) = ms;
+            }
+            r.push(probed / plain);
+        }
+        ratios.insert(
+            name.clone(),
+            json!({ "median": median(r.clone()), "min_max": [r.iter().copied().fold(f64::INFINITY, f64::min), r.iter().copied().fold(0.0, f64::max)] }),
+        );
+    }
+    let reader = reader_cost(unit)?;
+    Ok(json!({
+        "python": interpreter.version,
+        "pairs": pairs,
+        "wall_ratio": ratios,
+        "event_ns": event_cost(&dir, if scale.quick { 20_000 } else { 500_000 })?,
+        "reader": reader,
+    }))
+}
+
+/// The program's own `wall_ms` (its last line) under parlab's probe.
+fn under_parlab(script: &str, args: &[&str]) -> Result<f64> {
+    let plan = PyPlan::new(
+        "python3",
+        script,
+        args.iter().map(|s| s.to_string()).collect(),
+    )?;
+    let f = headless::drain(Box::new(python::start(plan)?), || false, None, None)?;
+    own_wall(f.outcome.result.as_ref())
+}
+
+/// The same program under plain `python3`.
+fn plain_python(dir: &std::path::Path, script: &str, args: &[&str]) -> Result<f64> {
+    let name = script.strip_prefix("lecture:").unwrap_or(script);
+    let s = crate::lecture::find(name).context("a bundled program")?;
+    let path = dir.join(format!("{name}.py"));
+    std::fs::write(&path, s.source)?;
+    let out = Command::new("python3").arg(&path).args(args).output()?;
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    own_wall(serde_json::from_str::<Value>(&last).ok().as_ref())
+}
+
+fn own_wall(result: Option<&Value>) -> Result<f64> {
+    result
+        .and_then(|r| r["wall_ms"].as_f64())
+        .context("the program printed no wall_ms")
+}
+
+/// Nanoseconds per probe record, timed inside CPython (a state entered and left).
+fn event_cost(dir: &std::path::Path, n: u32) -> Result<f64> {
+    let probe = dir.join("probe");
+    python::write_probe(&probe)?;
+    let rings = dir.join("rings");
+    std::fs::create_dir_all(&rings)?;
+    let code = format!(
+        "import time, _parlab_probe as p\nn = {n}\nt = time.perf_counter_ns()\nfor _ in range(n):\n    p.emit(6, state=3)\nprint((time.perf_counter_ns() - t) / n)\n"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &code])
+        .env("PYTHONPATH", &probe)
+        .env("PARLAB_PROBE_DIR", &rings)
+        .output()?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse::<f64>()
+        .with_context(|| {
+            format!(
+                "the probe's timing: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+}
+
+/// parlab's CPU reading a program of seven sleeping threads, in percent of one core.
+fn reader_cost(unit: &str) -> Result<Value> {
+    let plan = PyPlan::new(
+        "python3",
+        "lecture:seven_tasks",
+        vec![
+            "--mode".into(),
+            "threads".into(),
+            "--unit-ms".into(),
+            unit.into(),
+        ],
+    )?;
+    let f = headless::drain(Box::new(python::start(plan)?), || false, None, None)?;
+    let py = f
+        .outcome
+        .extension("python")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let wall = crate::clock::ms(f.outcome.wall_ns).max(1e-9);
+    Ok(json!({
+        "reader_percent_of_one_core": 100.0 * py["reader_cpu_ms"].as_f64().unwrap_or(0.0) / wall,
+        "sampler_percent_of_one_core": 100.0 * py["sampler_cpu_ms"].as_f64().unwrap_or(0.0) / wall,
+        "threads": f.lab.lanes.len(),
+    }))
+}
