@@ -987,6 +987,28 @@ impl App {
             .map(|r| r.wall_ms)
     }
 
+    /// The baseline of any run: a native run's sequential run; a program's,
+    /// the same script under the same interpreter run with `--mode sequential`.
+    pub fn baseline_of(&self, plan: &Plan) -> Option<f64> {
+        let Plan::Python(p) = plan else {
+            return self.baseline_ms(plan.native()?);
+        };
+        let sequential = |args: &[String]| {
+            args.windows(2)
+                .any(|w| w[0] == "--mode" && w[1] == "sequential")
+        };
+        self.history
+            .iter()
+            .rev()
+            .find(|r| match &r.plan {
+                Plan::Python(q) => {
+                    r.ok && q.script == p.script && q.python == p.python && sequential(&q.args)
+                }
+                Plan::Native(_) => false,
+            })
+            .map(|r| r.wall_ms)
+    }
+
     /// End the live run's recordings: the file's, and the one kept in memory (returned).
     fn end_keeping(&mut self, outcome: &Outcome) -> Option<Arc<RecordedRun>> {
         if let Some(r) = &self.recorder {

@@ -28,10 +28,7 @@ pub fn title(app: &App) -> String {
 /// One finished run: its settings, wall time, speedup and efficiency against
 /// the matching sequential run (`-` until there is one), events sent.
 fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
-    let speedup = r
-        .spec()
-        .and_then(|s| app.baseline_ms(s))
-        .map(|b| b / r.wall_ms.max(1e-9));
+    let speedup = app.baseline_of(&r.plan).map(|b| b / r.wall_ms.max(1e-9));
     let cell = |f: &dyn Fn(f64) -> String| speedup.map(f).unwrap_or_else(|| "-".into());
     let style = if r.ok {
         ratatui::style::Style::new()
@@ -53,7 +50,11 @@ fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
         r.workers.to_string(),
         format!("{:.0}", r.wall_ms),
         cell(&|s| format!("{s:.2}×")),
-        cell(&|s| format!("{:.0}%", 100.0 * s / r.workers as f64)),
+        // A program that ran no task on a lane of its own has no efficiency to show.
+        match r.workers {
+            0 => "-".into(),
+            n => cell(&|s| format!("{:.0}%", 100.0 * s / n as f64)),
+        },
         r.events_sent.to_string(),
         match r.load {
             Some(l) if l.disturbed() => format!("!{:.1}", l.others),
