@@ -87,6 +87,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(parlab::cli::TuiProgram::Py(p)) => Some(py_plan(&config, p)?.program),
                 None => None,
             };
+            // A script from a file, read now for the Source view (o).
+            let text = program
+                .as_ref()
+                .filter(|p| !p.script.starts_with("lecture:"))
+                .and_then(|p| std::fs::read_to_string(&p.script).ok());
             parlab::ui::main(
                 &config,
                 config.to_spec(args)?,
@@ -94,6 +99,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 |app| {
                     app.recorder = record.map(|r| std::sync::Arc::new(std::sync::Mutex::new(r)));
                     app.program = program;
+                    app.program_text = text;
                     Ok(())
                 },
             )
@@ -301,6 +307,12 @@ fn finish_run(finished: &Finished, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         outln!("{}", report::to_json(finished));
     } else {
+        // A program's own output first, as it printed it (the lab keeps its last lines).
+        for line in &finished.lab.log {
+            if let parlab::model::LogBody::Verbatim(text) = &line.body {
+                outln!("{text}");
+            }
+        }
         out!("{}", report::human(finished));
     }
     for f in &finished.outcome.failures {

@@ -610,3 +610,35 @@ fn an_untrusted_folder_files_script_is_a_message_and_no_run() {
         "shown on screen"
     );
 }
+
+#[test]
+fn the_source_view_shows_the_program_and_scrolls() {
+    let mut app = app(&[]);
+    app.program = Some(parlab::python::Program {
+        script: "lecture:cpu".into(),
+        args: vec!["--mode".into(), "threads".into()],
+        python: parlab::python::Interpreter {
+            command: "python3".into(),
+            executable: "/usr/bin/python3".into(),
+            version: "3.11.7".into(),
+            implementation: "cpython".into(),
+            gil_enabled: true,
+        },
+    });
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
+    assert!(screen(&terminal).contains("program ‹cpu --mode threads (CPython 3.11.7)›"));
+    app.apply(Action::Source);
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
+    let s = screen(&terminal);
+    assert!(
+        s.contains("Source: lecture:cpu") && s.contains("   1 \"\"\"CPU-bound work"),
+        "{s}"
+    );
+    app.apply(Action::ScrollForward);
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
+    assert!(screen(&terminal).contains("  21 "), "PgDn scrolls 20 lines");
+    app.apply(Action::CloseOverlay);
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
+    assert!(!screen(&terminal).contains("Source: lecture:cpu"));
+}

@@ -83,6 +83,25 @@ def emit(kind, a=0, b=0, text=b"", state=0):
                   kind, state, a, b, text, i + 1)
 
 
+_prctl = None
+
+
+def _name_thread(name):
+    """The OS thread's name as Python's (Linux: 15 bytes; top and ps show it).
+    One system call when a thread starts, never per record."""
+    global _prctl
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        if _prctl is None:
+            import ctypes
+
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        _prctl(15, str(name).encode("utf-8", "replace")[:15], 0, 0, 0)  # PR_SET_NAME
+    except Exception:
+        _prctl = False if _prctl is None else _prctl
+
+
 def _text(s):
     return str(s).encode("utf-8", "replace")[:24]
 
@@ -248,6 +267,7 @@ def _patch_threading():
 
         def probed_run():
             emit(THREAD_START, text=_text(self.name))
+            _name_thread(self.name)
             if not own or (target is None and type(self).run is Thread.run):
                 return run()
             name = _name_of(target) if target is not None else type(self).__qualname__ + ".run"
@@ -491,6 +511,7 @@ def _patch_mp_process(module):
 
     def probed_bootstrap(self, *args, **kwargs):
         emit(PROCESS_NAME, text=_text(self.name))
+        _name_thread(self.name)
         target = getattr(self, "_target", None)
         where = (getattr(target, "__module__", ""), getattr(target, "__name__", ""))
         if where == ("multiprocessing.pool", "worker"):

@@ -103,6 +103,8 @@ pub enum Action {
     Compare,
     /// `v`: replay the selected run.
     View,
+    /// `o`: the program's source.
+    Source,
     /// In a replay: `{` slower, `}` faster.
     Slower,
     Faster,
@@ -169,6 +171,7 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
         KeyCode::Char('m') => Action::Mark,
         KeyCode::Char('c') => Action::Compare,
         KeyCode::Char('v') => Action::View,
+        KeyCode::Char('o') => Action::Source,
         KeyCode::Char('{') => Action::Slower,
         KeyCode::Char('}') => Action::Faster,
         KeyCode::Char('.') => Action::StepForward,
@@ -317,6 +320,10 @@ pub struct App {
     pub spec: RunSpec,
     /// A Python program Enter runs instead of the native settings (`parlab tui py`).
     pub program: Option<crate::python::Program>,
+    /// Its text, when it is a file (read as the lab opened on it).
+    pub program_text: Option<String>,
+    /// The Source view (`o`) is open, scrolled to this line.
+    pub source_view: Option<usize>,
     /// The selected field of the settings form.
     pub field: usize,
     pub focus: Panel,
@@ -385,6 +392,8 @@ impl App {
             config: Config::default(),
             spec,
             program: None,
+            program_text: None,
+            source_view: None,
             field: 0,
             focus: Panel::Settings,
             run: None,
@@ -472,6 +481,22 @@ impl App {
                 self.stop();
                 self.quit = true;
             }
+            Up | Down | ScrollBack | ScrollForward if self.source_view.is_some() => {
+                let lines = super::source::text(self).map_or(0, |t| t.lines().count());
+                let at = self.source_view.unwrap_or(0);
+                self.source_view = Some(match action {
+                    Up => at.saturating_sub(1),
+                    Down => (at + 1).min(lines.saturating_sub(1)),
+                    ScrollBack => at.saturating_sub(20),
+                    _ => (at + 20).min(lines.saturating_sub(1)),
+                });
+            }
+            Source => {
+                self.source_view = match self.source_view {
+                    Some(_) => None,
+                    None => Some(0),
+                }
+            }
             NextPanel | PrevPanel => self.cycle_focus(action == NextPanel),
             Left | Right if self.playback.is_some() && self.focus == Panel::Timeline => {
                 self.seek_by(if action == Left { -1.0 } else { 1.0 })
@@ -504,6 +529,7 @@ impl App {
             Help => self.help = !self.help,
             CloseOverlay => {
                 self.help = false;
+                self.source_view = None;
                 self.filter_input = None;
                 self.time_input = None;
                 self.compare = false;

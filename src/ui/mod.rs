@@ -15,6 +15,7 @@ pub mod queue;
 pub mod replaying;
 pub mod runs;
 pub mod settings;
+pub mod source;
 pub mod summary;
 pub mod theme;
 pub mod timeline;
@@ -203,6 +204,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         );
     }
     help::status(frame, screen.status, app, theme);
+    source::overlay(frame, area, app, theme);
     if app.help {
         help::overlay(frame, area, app, theme);
     }
