@@ -78,7 +78,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             &config,
             config.to_spec(&RunArgs::default())?,
             parlab::presets::load_all(),
-            |_| Ok(()),
+            |app| {
+                app.interpreters = interpreters(&config, None);
+                Ok(())
+            },
         ),
         Some(Command::Tui(cmd)) => {
             let args = &cmd.args;
@@ -98,6 +101,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 parlab::presets::load_all(),
                 |app| {
                     app.recorder = record.map(|r| std::sync::Arc::new(std::sync::Mutex::new(r)));
+                    app.interpreters = interpreters(&config, program.as_ref());
                     app.program = program;
                     app.program_text = text;
                     Ok(())
@@ -284,6 +288,28 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             unreachable!("handled above")
         }
     }
+}
+
+/// The Pythons the lab's Settings form offers: the program's, the config's,
+/// `python3`; each asked once as the lab opens, those of 3.9 or later kept.
+fn interpreters(
+    config: &config::Config,
+    program: Option<&parlab::python::Program>,
+) -> Vec<parlab::python::Interpreter> {
+    let mut found: Vec<parlab::python::Interpreter> =
+        program.map(|p| p.python.clone()).into_iter().collect();
+    let configured = config.python_executable().ok().flatten();
+    for command in configured.into_iter().chain(["python3".to_string()]) {
+        if found.iter().any(|i| i.command == command) {
+            continue;
+        }
+        if let Ok(i) = parlab::python::Interpreter::ask(&command) {
+            if !found.iter().any(|f| f.executable == i.executable) {
+                found.push(i);
+            }
+        }
+    }
+    found
 }
 
 /// A Python program's plan: `--python`, else the config's `[python]

@@ -392,7 +392,7 @@ fn the_lab_runs_a_real_python_program() {
         48,
         160,
     );
-    s.wait_for("program ‹seven_tasks --mode threads");
+    s.wait_for("script ‹lecture:seven_tasks› args ‹--mode threads --unit-ms 200›");
     s.press("\r");
     s.wait_for("Thread-7 (one) pid");
     s.wait_for("~~~");

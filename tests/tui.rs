@@ -79,6 +79,7 @@ fn a_session_starts_a_run_fills_lanes_and_logs_in_the_lectures_words() {
 fn keys_change_the_settings_and_help_opens_and_closes() {
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
     let mut app = app(&[]);
+    app.apply(Action::Right); // past the source (native)
     app.apply(Action::Up); // workload: collatz -> primes
     app.apply(Action::Right);
     app.apply(Action::Down); // strategy: pool -> threads
@@ -627,7 +628,9 @@ fn the_source_view_shows_the_program_and_scrolls() {
     });
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
-    assert!(screen(&terminal).contains("program ‹cpu --mode threads (CPython 3.11.7)›"));
+    assert!(screen(&terminal).contains(
+        "source ‹python› script ‹lecture:cpu› args ‹--mode threads› python ‹CPython 3.11.7›"
+    ));
     app.apply(Action::Source);
     terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     let s = screen(&terminal);

@@ -324,6 +324,8 @@ pub struct App {
     pub program_text: Option<String>,
     /// The Source view (`o`) is open, scrolled to this line.
     pub source_view: Option<usize>,
+    /// The Pythons found as the lab opened (3.9 or later), for the Settings form.
+    pub interpreters: Vec<crate::python::Interpreter>,
     /// The selected field of the settings form.
     pub field: usize,
     pub focus: Panel,
@@ -394,6 +396,7 @@ impl App {
             program: None,
             program_text: None,
             source_view: None,
+            interpreters: Vec::new(),
             field: 0,
             focus: Panel::Settings,
             run: None,
@@ -460,7 +463,7 @@ impl App {
 
     /// The settings form's fields for the current settings.
     pub fn fields(&self) -> Vec<Field> {
-        form::fields(&self.spec)
+        form::fields(&self.spec, self.program.as_ref())
     }
 
     /// The timeline's cell width now (zooming starts from it).
@@ -589,15 +592,17 @@ impl App {
                 let fields = self.fields();
                 let n = fields.len();
                 self.field = self.field.min(n - 1);
-                match a {
-                    Action::Left => self.field = (self.field + n - 1) % n,
-                    Action::Right => self.field = (self.field + 1) % n,
-                    _ => form::change(
-                        fields[self.field],
-                        &mut self.spec,
-                        a == Action::Up,
-                        &self.config,
-                    ),
+                match (a, fields[self.field]) {
+                    (Action::Left, _) => self.field = (self.field + n - 1) % n,
+                    (Action::Right, _) => self.field = (self.field + 1) % n,
+                    (_, Field::Source) => self.toggle_source(),
+                    (_, f @ (Field::Script | Field::Args | Field::Python)) => {
+                        if let Some(p) = &mut self.program {
+                            form::change_program(f, p, a == Action::Up, &self.interpreters);
+                            self.program_text = None;
+                        }
+                    }
+                    (_, f) => form::change(f, &mut self.spec, a == Action::Up, &self.config),
                 }
             }
             Panel::Timeline => match a {
@@ -626,6 +631,22 @@ impl App {
                 }
             },
             _ => {}
+        }
+    }
+
+    /// The Settings form's source: native workers, or a real Python program.
+    fn toggle_source(&mut self) {
+        if self.program.take().is_some() {
+            return;
+        }
+        match self.interpreters.first() {
+            Some(python) => self.program = Some(form::first_program(python)),
+            None => {
+                self.message = Some(
+                    "no Python 3.9 or later found: parlab tui py --python EXE SCRIPT opens the lab on one"
+                        .into(),
+                )
+            }
         }
     }
 

@@ -6,12 +6,19 @@
 use crate::config::Config;
 use crate::engine::{RunSpec, SWITCH_INTERVAL_MS, WORKERS};
 use crate::param::{Param, Step, Value};
+use crate::python::{Interpreter, Program};
 use crate::strategy::{self, Workers};
 use crate::workload;
 
 /// One editable setting.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Field {
+    /// Native workers, or a real Python program.
+    Source,
+    /// A Python program's script (the lecture's), its arguments, its interpreter.
+    Script,
+    Args,
+    Python,
     Workload,
     Strategy,
     Workers,
@@ -23,10 +30,13 @@ pub enum Field {
     StrategyParam(&'static Param),
 }
 
-/// The fields that apply to `spec`, in display order.
-pub fn fields(spec: &RunSpec) -> Vec<Field> {
+/// The fields that apply: a program's, or `spec`'s, in display order.
+pub fn fields(spec: &RunSpec, program: Option<&Program>) -> Vec<Field> {
+    if program.is_some() {
+        return vec![Field::Source, Field::Script, Field::Args, Field::Python];
+    }
     let s = spec.strategy.desc;
-    let mut f = vec![Field::Workload, Field::Strategy];
+    let mut f = vec![Field::Source, Field::Workload, Field::Strategy];
     if s.takes_workers() {
         f.push(Field::Workers);
     }
@@ -52,6 +62,10 @@ pub fn fields(spec: &RunSpec) -> Vec<Field> {
 /// The field's label.
 pub fn label(f: Field) -> &'static str {
     match f {
+        Field::Source => "source",
+        Field::Script => "script",
+        Field::Args => "args",
+        Field::Python => "python",
         Field::Workload => "workload",
         Field::Strategy => "strategy",
         Field::Workers => WORKERS.label,
@@ -62,7 +76,21 @@ pub fn label(f: Field) -> &'static str {
 }
 
 /// The field's value as shown.
-pub fn value(f: Field, s: &RunSpec) -> String {
+pub fn value(f: Field, s: &RunSpec, program: Option<&Program>) -> String {
+    match (f, program) {
+        (Field::Source, p) => if p.is_some() { "python" } else { "native" }.into(),
+        (Field::Script, Some(p)) => p.script.clone(),
+        (Field::Args, Some(p)) if p.args.is_empty() => "none".into(),
+        (Field::Args, Some(p)) => p.args.join(" "),
+        (Field::Python, Some(p)) => {
+            format!("{} {}", p.python.implementation_name(), p.python.version)
+        }
+        (Field::Script | Field::Args | Field::Python, None) => String::new(),
+        (f, _) => native_value(f, s),
+    }
+}
+
+fn native_value(f: Field, s: &RunSpec) -> String {
     match f {
         Field::Workload => s.workload.name().into(),
         Field::Strategy => s.strategy.name().into(),
@@ -71,7 +99,70 @@ pub fn value(f: Field, s: &RunSpec) -> String {
         Field::SwitchInterval => SWITCH_INTERVAL_MS.show(Some(&s.switch_interval_ms.into())),
         Field::WorkloadParam(p) => p.show(s.workload.params.get(p.key)),
         Field::StrategyParam(p) => p.show(s.strategy.params.get(p.key)),
+        Field::Source | Field::Script | Field::Args | Field::Python => String::new(),
     }
+}
+
+/// Change a program's field one step: the next lecture program (with its
+/// first argument set), its next argument set, the next interpreter found.
+pub fn change_program(f: Field, p: &mut Program, up: bool, interpreters: &[Interpreter]) {
+    let step = |i: usize, n: usize| if up { (i + 1) % n } else { (i + n - 1) % n };
+    match f {
+        Field::Script => {
+            let names: Vec<&str> = crate::lecture::SCRIPTS.iter().map(|s| s.name).collect();
+            let now = p.script.strip_prefix("lecture:").unwrap_or("");
+            let i = names
+                .iter()
+                .position(|n| *n == now)
+                .map_or(0, |i| step(i, names.len()));
+            p.script = format!("lecture:{}", names[i]);
+            p.args = split(
+                crate::lecture::SCRIPTS[i]
+                    .examples
+                    .first()
+                    .copied()
+                    .unwrap_or(""),
+            );
+        }
+        Field::Args => {
+            let Some(s) = p
+                .script
+                .strip_prefix("lecture:")
+                .and_then(crate::lecture::find)
+            else {
+                return;
+            };
+            let now = p.args.join(" ");
+            let i = s
+                .examples
+                .iter()
+                .position(|e| *e == now)
+                .map_or(0, |i| step(i, s.examples.len()));
+            p.args = split(s.examples[i]);
+        }
+        Field::Python if !interpreters.is_empty() => {
+            let i = interpreters
+                .iter()
+                .position(|x| *x == p.python)
+                .map_or(0, |i| step(i, interpreters.len()));
+            p.python = interpreters[i].clone();
+        }
+        _ => {}
+    }
+}
+
+/// A program at its first lecture script and argument set, on `python`.
+pub fn first_program(python: &Interpreter) -> Program {
+    let first = &crate::lecture::SCRIPTS[0];
+    Program {
+        script: format!("lecture:{}", first.name),
+        args: split(first.examples.first().copied().unwrap_or("")),
+        python: python.clone(),
+    }
+}
+
+fn split(args: &str) -> Vec<String> {
+    args.split_whitespace().map(str::to_string).collect()
 }
 
 fn cycle<T: PartialEq>(all: &'static [&'static T], now: &T, up: bool) -> &'static T {
@@ -111,6 +202,7 @@ pub fn change(f: Field, s: &mut RunSpec, up: bool, config: &Config) {
             let next = p.step(s.workload.params.get(p.key), up);
             s.workload.params.put(p.key, next);
         }
+        Field::Source | Field::Script | Field::Args | Field::Python => {}
         Field::StrategyParam(p) => {
             // The worker parameter (the queue's consumers) starts from the workers in force.
             let now = s.strategy.params.get(p.key).cloned().or_else(|| {
@@ -136,13 +228,13 @@ mod tests {
                 s.workload = config.workload(w);
                 s.strategy = config.strategy(st);
                 s.gil = true;
-                for f in fields(&s) {
-                    if matches!(f, Field::Workload | Field::Strategy) {
+                for f in fields(&s, None) {
+                    if matches!(f, Field::Workload | Field::Strategy | Field::Source) {
                         continue;
                     }
                     for up in [true, false, false, true, true, true] {
                         change(f, &mut s, up, &config);
-                        assert!(!value(f, &s).is_empty());
+                        assert!(!value(f, &s, None).is_empty());
                     }
                 }
                 if !(w.needs_shared_memory && st.processes) {
@@ -155,12 +247,48 @@ mod tests {
     }
 
     #[test]
+    fn a_program_cycles_through_the_lectures_scripts_their_arguments_and_interpreters() {
+        let py = |v: &str| Interpreter {
+            command: format!("python{v}"),
+            executable: format!("/usr/bin/python{v}"),
+            version: v.into(),
+            implementation: "cpython".into(),
+            gil_enabled: true,
+        };
+        let pythons = [py("3.11.7"), py("3.12.1")];
+        let mut p = first_program(&pythons[0]);
+        assert_eq!(p.script, "lecture:seven_tasks");
+        assert_eq!(p.args, ["--mode", "threads"]);
+        change_program(Field::Args, &mut p, true, &pythons);
+        assert_eq!(p.args, ["--mode", "sequential"]);
+        change_program(Field::Script, &mut p, true, &pythons);
+        assert_eq!(p.script, "lecture:cpu");
+        assert_eq!(p.args.join(" "), crate::lecture::SCRIPTS[1].examples[0]);
+        change_program(Field::Script, &mut p, false, &pythons);
+        change_program(Field::Script, &mut p, false, &pythons);
+        assert_eq!(
+            p.script,
+            format!("lecture:{}", crate::lecture::SCRIPTS.last().unwrap().name),
+            "wraps"
+        );
+        change_program(Field::Python, &mut p, true, &pythons);
+        assert_eq!(p.python.version, "3.12.1");
+        let s = Config::default().to_spec(&Default::default()).unwrap();
+        assert_eq!(
+            fields(&s, Some(&p)),
+            [Field::Source, Field::Script, Field::Args, Field::Python]
+        );
+        assert_eq!(value(Field::Python, &s, Some(&p)), "CPython 3.12.1");
+        assert_eq!(value(Field::Source, &s, None), "native");
+    }
+
+    #[test]
     fn a_new_workload_brings_its_own_fields_and_nothing_else() {
         let config = Config::default();
         let mut s = config.to_spec(&Default::default()).unwrap();
         for _ in 0..workload::REGISTRY.len() {
             change(Field::Workload, &mut s, true, &config);
-            for f in fields(&s) {
+            for f in fields(&s, None) {
                 if let Field::WorkloadParam(p) = f {
                     assert!(s.workload.desc.param(p.key).is_some());
                 }

@@ -14,7 +14,7 @@ pub fn render(
 ) {
     use ratatui::text::{Line, Span};
     let focused = app.focus == super::app::Panel::Settings;
-    let fields = fields(&app.spec);
+    let fields = fields(&app.spec, app.program.as_ref());
     let spans: Vec<Span> = fields
         .iter()
         .enumerate()
@@ -26,24 +26,19 @@ pub fn render(
             };
             [
                 Span::styled(format!(" {} ", label(f)), theme.dim()),
-                Span::styled(format!("‹{}›", value(f, &app.spec)), style),
+                Span::styled(
+                    format!("‹{}›", value(f, &app.spec, app.program.as_ref())),
+                    style,
+                ),
             ]
         })
         .collect();
     let mut lines = vec![Line::from(spans)];
-    if let Some(p) = &app.program {
-        // A program loaded (`parlab tui py`): Enter runs it, not the settings above.
-        lines.insert(
-            0,
-            Line::from(vec![
-                Span::styled(" program ", theme.dim()),
-                Span::styled(format!("‹{}›", p.label()), theme.selected()),
-                Span::styled(
-                    "  Enter runs it; r on a native row runs that instead",
-                    theme.dim(),
-                ),
-            ]),
-        );
+    if app.program.is_some() {
+        lines.push(Line::styled(
+            " a real Python program under parlab's probe: Enter runs it · o shows its source",
+            theme.dim(),
+        ));
     }
     let para = ratatui::widgets::Paragraph::new(lines)
         .wrap(ratatui::widgets::Wrap { trim: false })
