@@ -4,19 +4,17 @@
 
 use crate::clock::Clock;
 use crate::control::Control;
-use crate::event::{Batch, BatchSink, ChannelSink, NullSink};
+use crate::event::{BatchSink, ChannelSink, NullSink};
 use crate::param::{Default, Kind, Origin, Param, Step, Values};
-use crate::source::{Meta, Outcome, Source};
+use crate::source::{Meta, Outcome};
 use crate::strategy::{self, Extension, Launch, OnError, RunCtx, Setup, StrategySpec, Workers};
 use crate::workload::{self, CacheInfo, WorkloadSpec};
 use crate::UserError;
 use anyhow::Result;
-use crossbeam_channel::Receiver;
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 pub use crate::strategy::MAX_WORKERS;
 
@@ -174,40 +172,7 @@ impl RunSpec {
 }
 
 /// A native run under way.
-pub struct Run {
-    events: Receiver<Batch>,
-    meta: Meta,
-    control: Control,
-    driver: JoinHandle<Result<Outcome>>,
-}
-
-impl Source for Run {
-    fn events(&self) -> &Receiver<Batch> {
-        &self.events
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn control(&self) -> &Control {
-        &self.control
-    }
-
-    fn is_finished(&self) -> bool {
-        self.driver.is_finished()
-    }
-
-    fn join(self: Box<Self>) -> Result<Outcome> {
-        match self.driver.join() {
-            Ok(outcome) => outcome,
-            Err(panic) => anyhow::bail!(
-                "the run's driver panicked: {}",
-                strategy::panic_message(&panic)
-            ),
-        }
-    }
-}
+pub type Run = crate::source::Driven;
 
 /// Start a run on background threads. Returns as soon as the driver thread
 /// is up: workers are started by the driver, never by the caller, so a UI

@@ -3,67 +3,37 @@
 //! at a pace, paused, stepped and seeked.
 
 use crate::control::Control;
-use crate::event::{Batch, Event};
+use crate::event::Event;
 use crate::model::Lab;
 use crate::recording::RecordedRun;
-use crate::source::{Meta, Outcome, Source};
-use anyhow::Result;
-use crossbeam_channel::Receiver;
-use std::thread::JoinHandle;
+use crate::source::{Driven, Outcome};
 use std::time::Duration;
 
-/// A recorded run as a source: every event as fast as the reader takes them.
-pub struct Replay {
-    meta: Meta,
-    rx: Receiver<Batch>,
-    control: Control,
-    feeder: JoinHandle<()>,
-    outcome: Outcome,
-}
+/// A recorded run as a source: every event as fast as the reader takes
+/// them, from a thread of its own; its outcome the recorded one.
+pub struct Replay;
 
 impl Replay {
     /// Feed `run`'s events from a thread of its own.
-    pub fn start(run: &RecordedRun) -> Self {
+    pub fn start(run: &RecordedRun) -> Driven {
         let (tx, rx) = crossbeam_channel::bounded(64);
         let control = Control::new();
         let (r, c) = (run.clone(), control.clone());
-        let feeder = std::thread::spawn(move || {
+        let outcome = run.outcome();
+        let driver = std::thread::spawn(move || {
             for f in r.frames() {
                 if c.is_cancelled() || tx.send(r.frame_events(f)).is_err() {
-                    return;
+                    break;
                 }
             }
+            Ok(outcome)
         });
-        Self {
+        Driven {
             meta: run.header.meta.clone(),
-            rx,
+            events: rx,
             control,
-            feeder,
-            outcome: run.outcome(),
+            driver,
         }
-    }
-}
-
-impl Source for Replay {
-    fn events(&self) -> &Receiver<Batch> {
-        &self.rx
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn control(&self) -> &Control {
-        &self.control
-    }
-
-    fn is_finished(&self) -> bool {
-        self.feeder.is_finished()
-    }
-
-    fn join(self: Box<Self>) -> Result<Outcome> {
-        let _ = self.feeder.join();
-        Ok(self.outcome)
     }
 }
 

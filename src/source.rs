@@ -30,6 +30,43 @@ pub trait Source: Send {
     fn join(self: Box<Self>) -> Result<Outcome>;
 }
 
+/// A source whose events come from a driver thread that returns the outcome:
+/// the native engine's, a Python program's, a recording's.
+pub struct Driven {
+    pub meta: Meta,
+    pub events: Receiver<Batch>,
+    pub control: Control,
+    pub driver: std::thread::JoinHandle<Result<Outcome>>,
+}
+
+impl Source for Driven {
+    fn events(&self) -> &Receiver<Batch> {
+        &self.events
+    }
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    fn control(&self) -> &Control {
+        &self.control
+    }
+
+    fn is_finished(&self) -> bool {
+        self.driver.is_finished()
+    }
+
+    fn join(self: Box<Self>) -> Result<Outcome> {
+        match self.driver.join() {
+            Ok(outcome) => outcome,
+            Err(panic) => anyhow::bail!(
+                "the run's driver panicked: {}",
+                crate::strategy::panic_message(&panic)
+            ),
+        }
+    }
+}
+
 /// What ran: parlab's own workers on a workload, or a real Python program.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {

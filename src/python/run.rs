@@ -9,10 +9,10 @@ use super::{source_of, PyPlan, Source as ScriptSource};
 use crate::clock::Clock;
 use crate::control::Control;
 use crate::event::{Batch, Event, EventKind, LaneId, Role, WorkerState};
-use crate::source::{Meta, Outcome, Source};
+use crate::source::{Meta, Outcome};
 use crate::strategy::{Extension, Failure};
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -31,37 +31,7 @@ const SAMPLE: Duration = Duration::from_millis(10);
 const GRACE: Duration = Duration::from_secs(1);
 
 /// A Python program under way.
-pub struct PyRun {
-    meta: Meta,
-    rx: Receiver<Batch>,
-    control: Control,
-    driver: JoinHandle<Result<Outcome>>,
-}
-
-impl Source for PyRun {
-    fn events(&self) -> &Receiver<Batch> {
-        &self.rx
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn control(&self) -> &Control {
-        &self.control
-    }
-
-    fn is_finished(&self) -> bool {
-        self.driver.is_finished()
-    }
-
-    fn join(self: Box<Self>) -> Result<Outcome> {
-        match self.driver.join() {
-            Ok(outcome) => outcome,
-            Err(_) => anyhow::bail!("the Python run's driver panicked"),
-        }
-    }
-}
+pub type PyRun = crate::source::Driven;
 
 /// A folder of its own for the run: the probe, the script, the rings.
 fn run_dir() -> Result<PathBuf> {
@@ -132,7 +102,7 @@ pub fn start(plan: PyPlan) -> Result<PyRun> {
     };
     Ok(PyRun {
         meta,
-        rx,
+        events: rx,
         control,
         driver,
     })
