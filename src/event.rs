@@ -159,6 +159,14 @@ pub enum EventKind {
     Task { task: u32, name: String },
     /// The lane's thread or process ended.
     LaneEnd,
+    /// The queue shown has this bound (0: unbounded), learnt as it is made.
+    QueueBound { capacity: u64 },
+    /// A process's cache counters as `cache_info()` reads them now.
+    CacheTotals {
+        hits: u64,
+        misses: u64,
+        currsize: u64,
+    },
 }
 
 /// One timestamped event of one lane.

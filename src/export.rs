@@ -241,7 +241,12 @@ fn trace_event(
             "ts": ts(e.t), "pid": pid, "tid": tid, "args": { "text": text },
         })),
         EventKind::LaneEnd => track.end = Some(e.t),
+        EventKind::CacheTotals { hits, misses, .. } => out.push(json!({
+            "name": "cache", "ph": "C", "ts": ts(e.t), "pid": pid, "tid": tid,
+            "args": { "hits": hits, "misses": misses },
+        })),
         EventKind::Lane { .. }
+        | EventKind::QueueBound { .. }
         | EventKind::Task { .. }
         | EventKind::GilDropRequest
         | EventKind::Dispatched { .. }

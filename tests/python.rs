@@ -500,3 +500,41 @@ fn a_sweep_of_a_real_program_fits_amdahl_to_its_own_walls() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("{workers}"));
 }
+
+#[test]
+fn the_cache_and_queue_panels_get_a_programs_figures() {
+    if !python3_ok() {
+        return;
+    }
+    let run = |script: &str, args: &[&str]| {
+        let plan = parlab::python::PyPlan::new(
+            "python3",
+            script,
+            args.iter().map(|s| s.to_string()).collect(),
+        )
+        .unwrap();
+        parlab::headless::drain(
+            Box::new(parlab::python::start(plan).unwrap()),
+            || false,
+            None,
+            None,
+        )
+        .unwrap()
+    };
+    let f = run("lecture:lru_fib", &["--n", "30", "--maxsize", "16"]);
+    assert_eq!(
+        (f.lab.cache.hits, f.lab.cache.misses),
+        (28, 31),
+        "cache_info() at the end, in the lab"
+    );
+    let f = run(
+        "lecture:producer_consumer",
+        &["--items", "6", "--work-ms", "1"],
+    );
+    assert_eq!(
+        f.lab.queue.capacity,
+        Some(4),
+        "the queue's bound, as it was made"
+    );
+    assert!(f.lab.queue.puts >= 6 && f.lab.queue.gets >= 6);
+}

@@ -34,7 +34,8 @@ VERSION = 1
 
 # Kinds.
 HELLO, THREAD_START, THREAD_END, TASK_START, TASK_END, ENTER, LEAVE = 1, 2, 3, 4, 5, 6, 7
-QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME = 8, 9, 10
+QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME, CACHE = 8, 9, 10, 11
+_TOTALS = struct.Struct("<QQ")
 # States, numbered as parlab's.
 LOCK_WAIT, IO, QUEUE_FULL, QUEUE_EMPTY = 2, 3, 4, 5
 
@@ -131,6 +132,21 @@ def _name_of(fn, args=()):
     return getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(target).__name__
 
 
+def caches_now():
+    """The program's caches as cache_info() reads them now, summed for this
+    process: hits in b, misses and currsize in the text (at task ends and exit)."""
+    if not _caches:
+        return
+    hits = misses = size = 0
+    for c in _caches:
+        try:
+            info = c.cache_info()
+        except Exception:
+            continue
+        hits, misses, size = hits + info.hits, misses + info.misses, size + info.currsize
+    emit(CACHE, b=hits, text=_TOTALS.pack(misses, size))
+
+
 def task(fn, name=None):
     """`fn`, run as a task: its start, its end, its failure with the last traceback line."""
 
@@ -147,8 +163,10 @@ def task(fn, name=None):
                 _append_failure(label, e)
             else:
                 emit(TASK_END, a=tid, b=1)
+            caches_now()
             raise
         emit(TASK_END, a=tid, b=1)
+        caches_now()
         return result
 
     return probed
@@ -438,6 +456,7 @@ def _patch_futures_thread(module):
         if failed:
             _append_failure(name, self.future.exception(0))
         emit(TASK_END, a=tid, b=0 if failed else 1)
+        caches_now()
 
     WorkItem.run = probed_run
 
@@ -463,6 +482,7 @@ async def _coro_task(coro, name):
             _append_failure(name, e)
         raise
     emit(TASK_END, a=tid, b=1)
+    caches_now()
     return result
 
 
@@ -641,6 +661,7 @@ def _at_exit():
         _write_json("exit", {"caches": caches, "queues": queues, "start_method": method})
     except OSError:
         pass
+    caches_now()
     emit(THREAD_END)
 
 

@@ -253,6 +253,22 @@ impl Lab {
                 }
             }
             EventKind::LaneEnd => self.lane_mut(e.lane).end(t),
+            EventKind::QueueBound { capacity } => {
+                self.queue.capacity = (capacity > 0).then_some(capacity)
+            }
+            EventKind::CacheTotals {
+                hits,
+                misses,
+                currsize,
+            } => {
+                // A program's process says its counters whole: the totals sum the processes.
+                let pid = self.lane(e.lane).map(|l| l.pid).unwrap_or(0);
+                let c = &mut self.cache;
+                c.per_pid.insert(pid, (hits, misses, currsize));
+                c.hits = c.per_pid.values().map(|v| v.0).sum();
+                c.misses = c.per_pid.values().map(|v| v.1).sum();
+                c.series.push((t, c.hits, c.misses));
+            }
             EventKind::GilDropRequest
             | EventKind::Dispatched { .. }
             | EventKind::Collected { .. } => {}

@@ -24,6 +24,7 @@ pub mod kind {
     pub const QUEUE_NEW: u16 = 8;
     pub const QUEUE_DEPTH: u16 = 9;
     pub const PROCESS_NAME: u16 = 10;
+    pub const CACHE: u16 = 11;
 }
 
 /// One record.
@@ -36,6 +37,15 @@ pub struct Record {
     pub a: u32,
     pub b: u64,
     pub text: String,
+    /// The text field's bytes, for records that carry numbers there.
+    pub raw: [u8; 24],
+}
+
+impl Record {
+    /// The `i`th little-endian u64 of the text field.
+    pub fn raw_u64(&self, i: usize) -> u64 {
+        u64_at(&self.raw, i * 8)
+    }
 }
 
 /// A process's ring, read from where the last read stopped.
@@ -129,5 +139,6 @@ fn parse(r: &[u8]) -> Record {
         a: u32_at(r, 20),
         b: u64_at(r, 24),
         text: String::from_utf8_lossy(&text[..end]).into_owned(),
+        raw: text.try_into().expect("24 bytes"),
     }
 }

@@ -405,7 +405,27 @@ impl Driver {
                 }
                 self.show(key, t);
             }
-            kind::QUEUE_NEW if self.first_queue.is_none() => self.first_queue = Some((pid, r.a)),
+            kind::QUEUE_NEW if self.first_queue.is_none() => {
+                self.first_queue = Some((pid, r.a));
+                if let Some(lane) = self.threads.get(&key).map(|th| th.lane) {
+                    self.push(t, lane, EventKind::QueueBound { capacity: r.b });
+                }
+            }
+            kind::CACHE => {
+                let Some(lane) = self.threads.get(&key).map(|th| th.lane) else {
+                    return;
+                };
+                let (misses, currsize) = (r.raw_u64(0), r.raw_u64(1));
+                self.push(
+                    t,
+                    lane,
+                    EventKind::CacheTotals {
+                        hits: r.b,
+                        misses,
+                        currsize,
+                    },
+                );
+            }
             kind::QUEUE_DEPTH => {
                 let Some(lane) = self.threads.get(&key).map(|th| th.lane) else {
                     return;

@@ -21,6 +21,8 @@ const LANE: u8 = 21;
 const OUTPUT: u8 = 22;
 const TASK: u8 = 23;
 const LANE_END: u8 = 24;
+const QUEUE_BOUND: u8 = 25;
+const CACHE_TOTALS: u8 = 26;
 
 /// Roles by number, in a fixed order (never reordered: recordings keep it).
 const ROLES: [Role; 5] = [
@@ -58,6 +60,7 @@ fn put_text(out: &mut Vec<u8>, s: &str) {
 /// Append `e`, its time as a step from `prev` (updated).
 pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
     put_varint(out, e.lane as u64);
+    let totals: [u64; 3];
     let (kind, fields): (u8, &[u64]) = match &e.kind {
         EventKind::State(s) => (s.index() as u8, &[]),
         EventKind::TaskStart { task } => (TASK_START, &[*task as u64]),
@@ -82,6 +85,15 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
         EventKind::Output { .. } => (OUTPUT, &[]),
         EventKind::Task { task, .. } => (TASK, &[*task as u64]),
         EventKind::LaneEnd => (LANE_END, &[]),
+        EventKind::QueueBound { capacity } => (QUEUE_BOUND, std::slice::from_ref(capacity)),
+        EventKind::CacheTotals {
+            hits,
+            misses,
+            currsize,
+        } => {
+            totals = [*hits, *misses, *currsize];
+            (CACHE_TOTALS, &totals)
+        }
     };
     out.push(kind);
     put_varint(out, zigzag(e.t.wrapping_sub(*prev) as i64));
@@ -201,6 +213,14 @@ impl<'a> Cursor<'a> {
                 name: self.text()?,
             },
             LANE_END => EventKind::LaneEnd,
+            QUEUE_BOUND => EventKind::QueueBound {
+                capacity: self.varint()?,
+            },
+            CACHE_TOTALS => EventKind::CacheTotals {
+                hits: self.varint()?,
+                misses: self.varint()?,
+                currsize: self.varint()?,
+            },
             LANE => EventKind::Lane {
                 name: self.text()?,
                 role: *ROLES
@@ -261,6 +281,12 @@ mod tests {
                 name: "make_fib.<locals>.fib".into(),
             },
             EventKind::LaneEnd,
+            EventKind::QueueBound { capacity: 4 },
+            EventKind::CacheTotals {
+                hits: 28,
+                misses: 31,
+                currsize: 16,
+            },
         ]);
         for (i, role) in ROLES.iter().enumerate() {
             kinds.push(EventKind::Lane {
