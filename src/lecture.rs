@@ -27,15 +27,97 @@ macro_rules! script {
 
 /// Every bundled program, in the lecture's order.
 pub const SCRIPTS: [Script; 9] = [
-    script!("seven_tasks", "the seven named tasks, sleeping 1-10 units: sequential, threads, processes, pools, asyncio", ["--mode threads", "--mode sequential", "--mode processes", "--mode thread-pool", "--mode process-pool", "--mode asyncio"]),
-    script!("cpu", "CPU-bound: Collatz (pure Python, the GIL serialises threads) or SHA-256 (releases it), every mode", ["--mode threads --workers 2", "--mode sequential", "--mode processes --workers 2", "--mode process-pool --workers 2", "--mode pool --workers 2", "--work hash --mode threads --workers 2", "--work hash --mode sequential"]),
-    script!("start_methods", "what starting a process costs with fork, spawn and forkserver", [""]),
-    script!("producer_consumer", "a bounded queue.Queue / LifoQueue / PriorityQueue between producers and consumers", ["", "--maxsize 1 --rate 0", "--consumers 1 --work-ms 50", "--queue lifo", "--queue priority --producers 2"]),
-    script!("locks", "Lock, RLock, Semaphore, Event, Condition, Barrier, Timer, and a deadlock from two locks", ["--demo deadlock", "--demo lock", "--demo rlock", "--demo semaphore", "--demo event", "--demo condition", "--demo barrier", "--demo timer"]),
-    script!("races", "lost updates on a shared counter without a lock; a dict changed during iteration", ["", "--lock", "--demo dict"]),
-    script!("lru_fib", "fib under functools.lru_cache(maxsize): cache_info() hits and misses", ["--n 30 --maxsize 16", "--n 30 --maxsize 0", "--n 300 --maxsize none"]),
-    script!("subprocess_tasks", "shell tasks with subprocess.run on a ThreadPoolExecutor(4)", ["", "--workers 1 --tasks 5"]),
-    script!("asyncio_tasks", "asyncio.gather of sleeps, and a CPU-bound coroutine blocking the loop", ["", "--demo blocking"]),
+    script!(
+        "seven_tasks",
+        "the seven named tasks, sleeping 1-10 units: sequential, threads, processes, pools, asyncio",
+        [
+            "--mode threads",
+            "--mode sequential",
+            "--mode processes",
+            "--mode thread-pool",
+            "--mode process-pool",
+            "--mode asyncio",
+        ]
+    ),
+    script!(
+        "cpu",
+        "CPU-bound: Collatz (pure Python, the GIL serialises threads) or SHA-256 (releases it), every mode",
+        [
+            "--mode threads --workers 2",
+            "--mode sequential",
+            "--mode processes --workers 2",
+            "--mode process-pool --workers 2",
+            "--mode pool --workers 2",
+            "--work hash --mode threads --workers 2",
+            "--work hash --mode sequential",
+        ]
+    ),
+    script!(
+        "start_methods",
+        "what starting a process costs with fork, spawn and forkserver",
+        [
+            "",
+        ]
+    ),
+    script!(
+        "producer_consumer",
+        "a bounded queue.Queue / LifoQueue / PriorityQueue between producers and consumers",
+        [
+            "",
+            "--maxsize 1 --rate 0",
+            "--consumers 1 --work-ms 50",
+            "--queue lifo",
+            "--queue priority --producers 2",
+        ]
+    ),
+    script!(
+        "locks",
+        "Lock, RLock, Semaphore, Event, Condition, Barrier, Timer, and a deadlock from two locks",
+        [
+            "--demo deadlock",
+            "--demo lock",
+            "--demo rlock",
+            "--demo semaphore",
+            "--demo event",
+            "--demo condition",
+            "--demo barrier",
+            "--demo timer",
+        ]
+    ),
+    script!(
+        "races",
+        "lost updates on a shared counter without a lock; a dict changed during iteration",
+        [
+            "",
+            "--lock",
+            "--demo dict",
+        ]
+    ),
+    script!(
+        "lru_fib",
+        "fib under functools.lru_cache(maxsize): cache_info() hits and misses",
+        [
+            "--n 30 --maxsize 16",
+            "--n 30 --maxsize 0",
+            "--n 300 --maxsize none",
+        ]
+    ),
+    script!(
+        "subprocess_tasks",
+        "shell tasks with subprocess.run on a ThreadPoolExecutor(4)",
+        [
+            "",
+            "--workers 1 --tasks 5",
+        ]
+    ),
+    script!(
+        "asyncio_tasks",
+        "asyncio.gather of sleeps, and a CPU-bound coroutine blocking the loop",
+        [
+            "",
+            "--demo blocking",
+        ]
+    ),
 ];
 
 /// The program of this name.

@@ -202,7 +202,9 @@ def _from_stdlib(depth=2):
 
 # ---- threads -------------------------------------------------------------
 
+
 _real_lock, _real_rlock = threading.Lock, threading.RLock
+
 
 class Lock:
     """A lock the program made: its waits are shown; the lock is the real one."""
@@ -240,6 +242,7 @@ class Lock:
     def __repr__(self):
         return repr(self._lock)
 
+
 class RLock(Lock):
     __slots__ = ()
 
@@ -255,14 +258,17 @@ class RLock(Lock):
     def _acquire_restore(self, state):
         self._lock._acquire_restore(state)
 
+
 # Module-level, so a program that pickles them (a manager's registry, under
 # spawn) finds them again by name in its children.
+
+
 def make_lock():
     return _real_lock() if _from_stdlib() else Lock()
 
+
 def make_rlock(*args, **kwargs):
     return _real_rlock(*args, **kwargs) if _from_stdlib() else RLock()
-
 
 
 def _patch_threading():
@@ -337,6 +343,7 @@ def _patch_threading():
 
 
 # ---- modules patched when the program imports them ----------------------
+
 
 def _patch_time(module):
     module.sleep = waiting(IO, module.sleep)
@@ -612,6 +619,7 @@ class _PatchingLoader:
 
 
 # ---- start, fork, exit -----------------------------------------------------
+
 
 def _hello(parent):
     global _ring
