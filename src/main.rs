@@ -6,6 +6,7 @@ use clap::Parser;
 use parlab::cli::{Cli, Command, ExportFormat, RunArgs};
 use parlab::headless::Finished;
 use parlab::recording::{self, Recorder, Recording};
+use parlab::source::Plan;
 use parlab::{config, headless, report, UserError};
 use std::path::Path;
 use std::process::ExitCode;
@@ -224,37 +225,28 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                 }
             };
-            let (plan, sweep) = match &cmd.program {
-                Some(parlab::cli::SweepProgram::Py(p)) => {
-                    let grid = p.workers.clone().map(|w| w.0).unwrap_or(grid);
-                    let plan = py_plan(&config, &p.program)?;
-                    let quiet = wait_quiet(cmd.wait_quiet, threshold);
-                    let s = parlab::sweep::run_python(
-                        &plan,
-                        &grid,
-                        cmd.repeat,
-                        threshold,
-                        record.as_ref(),
-                        said,
-                    )?;
-                    ((parlab::source::Plan::Python(plan.program), quiet), s)
-                }
+            // What to sweep, checked before the machine is waited on.
+            let (plan, grid) = match &cmd.program {
+                Some(parlab::cli::SweepProgram::Py(p)) => (
+                    Plan::Python(py_plan(&config, &p.program)?.program),
+                    p.workers.clone().map(|w| w.0).unwrap_or(grid),
+                ),
                 None => {
                     let spec = config.to_spec(&args)?;
                     config.check_trusted(&spec)?;
-                    let quiet = wait_quiet(cmd.wait_quiet, threshold);
-                    let s = parlab::sweep::run(
-                        &spec,
-                        &grid,
-                        cmd.repeat,
-                        threshold,
-                        record.as_ref(),
-                        said,
-                    )?;
-                    ((parlab::source::Plan::Native(spec), quiet), s)
+                    (Plan::Native(spec), grid)
                 }
             };
-            let (plan, quiet) = plan;
+            let quiet = wait_quiet(cmd.wait_quiet, threshold);
+            let (repeat, record_to) = (cmd.repeat, record.as_ref());
+            let sweep = match &plan {
+                Plan::Python(p) => {
+                    parlab::sweep::run_python(p, &grid, repeat, threshold, record_to, said)?
+                }
+                Plan::Native(s) => {
+                    parlab::sweep::run(s, &grid, repeat, threshold, record_to, said)?
+                }
+            };
             said_recording(
                 record
                     .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))

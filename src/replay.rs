@@ -118,15 +118,14 @@ impl Playback {
         }
         let outcome = run.outcome();
         let end_ns = outcome.end_ns.max(lab.now);
-        let kept = outcome.clone();
         lab.finish(end_ns);
-        let first = checkpoints[0].lab.clone();
-        let mut p = Self {
+        // At the start: before the first frame, no event applied.
+        Self {
             run,
             file,
             end_ns,
             last: lab,
-            outcome: kept,
+            outcome,
             checkpoints,
             frame: 0,
             pending: Vec::new(),
@@ -135,9 +134,7 @@ impl Playback {
             at_ns: 0,
             speed: 1.0,
             paused: false,
-        };
-        p.restore(0, &mut first.clone());
-        p
+        }
     }
 
     /// A fresh lab at the start of the run.
@@ -234,7 +231,7 @@ impl Playback {
     }
 
     /// Continue from checkpoint `k`, whose lab is `lab` now.
-    fn restore(&mut self, k: usize, lab: &mut Lab) {
+    fn restore(&mut self, k: usize, lab: &Lab) {
         let c = &self.checkpoints[k];
         self.frame = c.frame;
         self.pos = c.events;

@@ -51,13 +51,7 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) 
     }
     // A program's workers are the lanes that ran a task; its tasks, those seen.
     let (workers, tasks) = match info.program {
-        Some(_) => (
-            lab.lanes
-                .iter()
-                .filter(|l| !l.task_marks.is_empty())
-                .count(),
-            lab.tasks.len(),
-        ),
+        Some(_) => (lab.task_lanes(), lab.tasks.len()),
         None => (info.workers as usize, info.tasks.len()),
     };
     o.insert("workers".into(), json!(workers));

@@ -103,17 +103,10 @@ impl Plan {
     pub fn params(&self) -> String {
         match self {
             Plan::Native(s) => s.workload.desc.label_of(&s.workload.params),
-            Plan::Python(p) => {
-                let name = p.script.strip_prefix("lecture:").unwrap_or(&p.script);
-                let name = std::path::Path::new(name)
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| name.to_string());
-                std::iter::once(name)
-                    .chain(p.args.iter().cloned())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            }
+            Plan::Python(p) => std::iter::once(p.name())
+                .chain(p.args.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 

@@ -222,23 +222,26 @@ pub fn wait_quiet(limit: Duration, threshold: f64, mut said: impl FnMut(&Load)) 
 /// worker count; each repeat's wall is the program's own `wall_ms` where it
 /// prints one (its interpreter's start left out), else the whole run's.
 pub fn run_python(
-    plan: &crate::python::PyPlan,
+    program: &crate::python::Program,
     grid: &[u32],
     repeat: u32,
     threshold: f64,
     record: Option<&Mutex<Recorder>>,
     on_point: impl FnMut(&Point),
 ) -> Result<Sweep> {
-    if !plan.program.args.iter().any(|a| a.contains("{workers}")) {
+    if !program.args.iter().any(|a| a.contains("{workers}")) {
         return Err(UserError::new(
             "a sweep varies the workers: put {workers} in the script's arguments (-- --workers {workers})",
         )
         .into());
     }
     points_of(grid, on_point, |n| {
-        let mut p = plan.clone();
-        p.program.args = p
-            .program
+        let mut p = crate::python::PyPlan {
+            program: program.clone(),
+            timeout: None,
+            stdin_null: false,
+        };
+        p.program.args = program
             .args
             .iter()
             .map(|a| a.replace("{workers}", &n.to_string()))

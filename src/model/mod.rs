@@ -381,6 +381,14 @@ impl Lab {
         }
     }
 
+    /// Lanes that ran a task: a program's workers.
+    pub fn task_lanes(&self) -> usize {
+        self.lanes
+            .iter()
+            .filter(|l| !l.task_marks.is_empty())
+            .count()
+    }
+
     /// Time all lanes of a role spent in a state.
     pub fn state_ns(&self, role: Role, state: WorkerState) -> u64 {
         self.lanes

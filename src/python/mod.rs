@@ -63,13 +63,18 @@ pub struct Program {
 }
 
 impl Program {
-    /// `cpu.py --mode threads (CPython 3.11.7)`: the Runs label and log heading.
-    pub fn label(&self) -> String {
+    /// The script's file name (`cpu`'s for `lecture:cpu`, `x.py` for `dir/x.py`).
+    pub fn name(&self) -> String {
         let name = self.script.strip_prefix("lecture:").unwrap_or(&self.script);
-        let name = Path::new(name)
+        Path::new(name)
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_else(|| name.to_string());
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// `cpu.py --mode threads (CPython 3.11.7)`: the Runs label and log heading.
+    pub fn label(&self) -> String {
+        let name = self.name();
         let args = if self.args.is_empty() {
             String::new()
         } else {

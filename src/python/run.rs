@@ -292,20 +292,9 @@ impl Driver {
 
     /// Open the rings of processes that have appeared.
     fn scan(&mut self) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let Some(pid) = name
-                .strip_prefix("ring-")
-                .and_then(|n| n.strip_suffix(".bin"))
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
-                continue;
-            };
+        for (pid, path) in per_process(&self.dir, "ring-", ".bin") {
             if let std::collections::hash_map::Entry::Vacant(slot) = self.rings.entry(pid) {
-                if let Some(ring) = Ring::open(&e.path()) {
+                if let Some(ring) = Ring::open(&path) {
                     slot.insert(ring);
                 }
             }
@@ -535,41 +524,21 @@ impl Driver {
 
     /// A JSON file the probe left per process: `info`, `exit`.
     fn files(&self, stem: &str) -> Vec<(u32, Value)> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut out: Vec<(u32, Value)> = entries
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let pid = name
-                    .strip_prefix(&format!("{stem}-"))?
-                    .strip_suffix(".json")?
-                    .parse()
-                    .ok()?;
-                let v = serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?;
-                Some((pid, v))
+        per_process(&self.dir, &format!("{stem}-"), ".json")
+            .into_iter()
+            .filter_map(|(pid, path)| {
+                Some((
+                    pid,
+                    serde_json::from_slice(&std::fs::read(path).ok()?).ok()?,
+                ))
             })
-            .collect();
-        out.sort_by_key(|(pid, _)| *pid);
-        out
+            .collect()
     }
 
     fn failures(&self) -> Vec<Failure> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
         let mut out = Vec::new();
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let Some(pid) = name
-                .strip_prefix("failures-")
-                .and_then(|n| n.strip_suffix(".jsonl"))
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        for (pid, path) in per_process(&self.dir, "failures-", ".jsonl") {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
             for v in text
                 .lines()
                 .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -651,6 +620,28 @@ impl Driver {
             truncated: false,
         })
     }
+}
+
+/// The probe's files of one kind in `dir`, one per process (`ring-PID.bin`,
+/// `info-PID.json`), by pid.
+fn per_process(dir: &Path, prefix: &str, suffix: &str) -> Vec<(u32, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(u32, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix(prefix)?
+                .strip_suffix(suffix)?
+                .parse()
+                .ok()?;
+            Some((pid, e.path()))
+        })
+        .collect();
+    out.sort_by_key(|(pid, _)| *pid);
+    out
 }
 
 #[cfg(unix)]

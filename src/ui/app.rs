@@ -732,15 +732,8 @@ impl App {
             stdin_null: true,
         };
         let window = crate::sampler::Window::open();
-        match crate::python::start(plan) {
-            Ok(run) => {
-                self.watch(Box::new(run));
-                self.window = Some(window);
-            }
-            Err(e) => self.message = Some(format!("{e:#}")),
-        }
+        self.begin(window, crate::python::start(plan));
     }
-
     fn launch(&mut self, spec: RunSpec) {
         if let Err(refused) = self.config.check_trusted(&spec) {
             self.pending.clear();
@@ -748,7 +741,17 @@ impl App {
             return;
         }
         let window = crate::sampler::Window::open();
-        match engine::start(spec) {
+        self.begin(window, engine::start(spec));
+    }
+
+    /// Watch a run that started, measuring the machine from `window`; or
+    /// say why it did not (and drop the rest of a preset).
+    fn begin(
+        &mut self,
+        window: crate::sampler::Window,
+        started: anyhow::Result<crate::source::Driven>,
+    ) {
+        match started {
             Ok(run) => {
                 self.watch(Box::new(run));
                 self.window = Some(window);

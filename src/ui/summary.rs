@@ -81,12 +81,7 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = match &info.program {
         // A program: what it is, its lanes with tasks, the tasks seen so far.
         Some(p) => {
-            let workers = app
-                .lab
-                .lanes
-                .iter()
-                .filter(|l| !l.task_marks.is_empty())
-                .count();
+            let workers = app.lab.task_lanes();
             vec![
                 Line::from(format!("{} · {}", p.label(), state(app))),
                 Line::from(format!(
