@@ -147,6 +147,19 @@ pub struct PyCmd {
     /// Keep the run in FILE (parlab replay FILE --json prints its JSON again)
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Read each process's real GIL this many times a second (Linux, CPython 3.9 and later); 0 infers it from the threads' states
+    #[arg(long, value_name = "HZ", default_value_t = crate::python::gil::DEFAULT_HZ, value_parser = parse_gil_hz)]
+    pub gil_sample_hz: u32,
+}
+
+fn parse_gil_hz(s: &str) -> Result<u32, String> {
+    let max = crate::python::gil::MAX_HZ;
+    match s.parse::<u32>() {
+        Ok(hz) if hz <= max => Ok(hz),
+        _ => Err(format!(
+            "must be a whole number of samples a second in 0..={max}"
+        )),
+    }
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {

@@ -258,7 +258,7 @@ fn drive(ctx: Arc<RunCtx>, sent: Arc<AtomicU64>, dropped: Arc<AtomicU64>) -> Res
     let reports = std::mem::take(&mut *ctx.reports());
     let mut extensions = reports.extensions;
     if let Some(gil) = &ctx.gil {
-        extensions.push(gil_extension(gil.switches(), &ctx));
+        extensions.push(gil_extension(gil.switches(), end_ns - t0, &ctx));
     }
     if let Some(cache) = cache_extension(&ctx, &reports.process_caches) {
         extensions.push(cache);
@@ -279,16 +279,25 @@ fn drive(ctx: Arc<RunCtx>, sent: Arc<AtomicU64>, dropped: Arc<AtomicU64>) -> Res
 }
 
 /// The simulated GIL's figures.
-fn gil_extension(switches: u64, ctx: &RunCtx) -> Extension {
+fn gil_extension(switches: u64, wall_ns: u64, ctx: &RunCtx) -> Extension {
     let interval_ms = ctx
         .gil
         .as_ref()
         .map(|g| g.interval().as_nanos() as f64 / 1e6)
         .unwrap_or(0.0);
+    let per_s = switches as f64 / (wall_ns.max(1) as f64 / 1e9);
     Extension {
         key: "gil".into(),
-        json: json!({ "switches": switches, "switch_interval_ms": interval_ms }),
-        summary: vec![format!("{switches} switches, interval {interval_ms} ms")],
+        json: json!({
+            "method": crate::python::gil::Method::Model.name(),
+            "switches": switches,
+            "switches_per_s": (per_s * 10.0).round() / 10.0,
+            "switch_interval_ms": interval_ms,
+        }),
+        summary: vec![
+            "the model: parlab's simulated GIL".into(),
+            format!("{switches} hand-offs, switch interval {interval_ms} ms"),
+        ],
     }
 }
 

@@ -153,6 +153,9 @@ pub enum EventKind {
     GilSwitch,
     /// This lane asked the GIL holder to drop it (its switch interval ran out).
     GilDropRequest,
+    /// This lane's thread was seen taking (true) or no longer holding
+    /// (false) its interpreter's real GIL, read from the interpreter.
+    GilHeld(bool),
     /// A line a program printed (stdout or stderr), shown in the log as it is.
     Output { text: String },
     /// A task seen as it starts (a program's): its number and name.

@@ -233,8 +233,11 @@ fn trace_event(
             "name": text.chars().take(80).collect::<String>(), "cat": "log", "ph": "i", "s": "t",
             "ts": ts(e.t), "pid": pid, "tid": tid, "args": { "text": text },
         })),
-        EventKind::GilSwitch => out.push(json!({
+        EventKind::GilSwitch | EventKind::GilHeld(true) => out.push(json!({
             "name": "GIL taken", "cat": "gil", "ph": "i", "s": "t", "ts": ts(e.t), "pid": pid, "tid": tid,
+        })),
+        EventKind::GilHeld(false) => out.push(json!({
+            "name": "GIL let go", "cat": "gil", "ph": "i", "s": "t", "ts": ts(e.t), "pid": pid, "tid": tid,
         })),
         EventKind::Output { text } => out.push(json!({
             "name": text.chars().take(80).collect::<String>(), "cat": "output", "ph": "i", "s": "t",

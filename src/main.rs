@@ -167,6 +167,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Py(cmd)) => {
             let mut plan = py_plan(&config, &cmd.program)?;
             plan.timeout = cmd.timeout.map(std::time::Duration::from_secs_f64);
+            plan.gil_hz = cmd.gil_sample_hz;
             let mut record = cmd.record.as_deref().map(Recorder::create).transpose()?;
             parlab::signals::listen();
             let window = parlab::sampler::Window::open();

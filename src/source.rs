@@ -197,6 +197,30 @@ impl Meta {
         self.native_spec().is_some_and(RunSpec::gil_applies)
     }
 
+    /// Where the run's GIL picture comes from: as its outcome says once it
+    /// ended; before, the model for a native run under the GIL, and for a
+    /// program measured once a holder has been read, inferred until then.
+    /// None: no GIL (a native run without it, a free-threaded Python).
+    pub fn gil_method(
+        &self,
+        lab: &crate::model::Lab,
+        outcome: Option<&Outcome>,
+    ) -> Option<crate::python::gil::Method> {
+        use crate::python::gil::Method;
+        if let Some(o) = outcome {
+            let said = o.extension("gil")?["method"].as_str().unwrap_or("model");
+            return [Method::Measured, Method::Inferred, Method::Model]
+                .into_iter()
+                .find(|m| m.name() == said);
+        }
+        match &self.program {
+            None => self.gil_applies().then_some(Method::Model),
+            Some(p) if !p.python.gil_enabled => None,
+            Some(_) if lab.gil_read => Some(Method::Measured),
+            Some(_) => Some(Method::Inferred),
+        }
+    }
+
     /// `collatz with pool, 4 workers, GIL on`, or `cpu.py --mode threads
     /// (CPython 3.11.7)`: the log's opening line.
     pub fn headline(&self) -> String {

@@ -236,11 +236,7 @@ pub fn run_python(
         .into());
     }
     points_of(grid, on_point, |n| {
-        let mut p = crate::python::PyPlan {
-            program: program.clone(),
-            timeout: None,
-            stdin_null: false,
-        };
+        let mut p = crate::python::PyPlan::of(program.clone());
         p.program.args = program
             .args
             .iter()

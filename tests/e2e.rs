@@ -398,7 +398,8 @@ fn the_lab_runs_a_real_python_program() {
     s.wait_for("~~~");
     s.wait_for("INFO:execute_task: Doc (thread Thread-");
     s.wait_for("INFO:execute_task: Grumpy (thread Thread-");
-    s.wait_for("python   seven");
+    s.wait_for("seven_task");
+    s.wait_for("measured");
     s.press("q");
     assert!(s.wait_exit().success());
     std::thread::sleep(Duration::from_millis(100));

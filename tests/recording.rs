@@ -378,7 +378,7 @@ fn not_a_recording_or_a_newer_one_is_one_line_and_status_2() {
         assert!(
             err.contains("newer.parlab")
                 && err.contains("version 999")
-                && err.contains("versions 1 to 2"),
+                && err.contains(&format!("versions 1 to {}", parlab::recording::VERSION)),
             "{err}"
         );
     }

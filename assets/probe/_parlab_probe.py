@@ -39,6 +39,11 @@ _TOTALS = struct.Struct("<QQ")
 # States, numbered as parlab's.
 LOCK_WAIT, IO, QUEUE_FULL, QUEUE_EMPTY = 2, 3, 4, 5
 
+# The GIL, read from outside (parlab's `--gil-sample-hz`): each thread's
+# PyThreadState address, so parlab maps the GIL's holder to a lane.
+_GIL = os.environ.get("PARLAB_GIL") == "1"
+_ADDRS = struct.Struct("<QQQ")
+
 _STDLIB = os.path.normcase(sysconfig.get_paths()["stdlib"])
 _current = threading.current_thread
 if hasattr(time, "clock_gettime_ns"):
@@ -101,6 +106,37 @@ def _name_thread(name):
         _prctl(15, str(name).encode("utf-8", "replace")[:15], 0, 0, 0)  # PR_SET_NAME
     except Exception:
         _prctl = False if _prctl is None else _prctl
+
+
+def _tstate():
+    """This thread's PyThreadState address (0 unless parlab reads the GIL).
+    ctypes.pythonapi keeps the GIL: no system call, about a microsecond."""
+    return _thread_state() if _thread_state is not None else 0
+
+
+_thread_state = None
+
+
+def _interpreter():
+    """Where parlab looks for the GIL: _PyRuntime (3.9-3.11 keep it there),
+    this interpreter (3.12 and later); and the switch interval, in us."""
+    global _thread_state
+    interval = int(round(sys.getswitchinterval() * 1e6))
+    if not _GIL:
+        return 0, 0, interval
+    try:
+        import ctypes
+
+        api = ctypes.pythonapi
+        get = api.PyThreadState_Get
+        get.restype = ctypes.c_void_p
+        interp = api.PyInterpreterState_Get
+        interp.restype = ctypes.c_void_p
+        runtime = ctypes.addressof(ctypes.c_char.in_dll(api, "_PyRuntime"))
+        _thread_state = get
+        return runtime, interp() or 0, interval
+    except Exception:  # no ctypes, no symbol: parlab infers the GIL instead
+        return 0, 0, interval
 
 
 def _text(s):
@@ -290,7 +326,7 @@ def _patch_threading():
         own = getattr(self, "_parlab_own", False)
 
         def probed_run():
-            emit(THREAD_START, text=_text(self.name))
+            emit(THREAD_START, b=_tstate(), text=_text(self.name))
             _name_thread(self.name)
             if not own or (target is None and type(self).run is Thread.run):
                 return run()
@@ -634,8 +670,9 @@ def _hello(parent):
         "gil_enabled": bool(gil),
         "argv": sys.argv,
     })
-    emit(HELLO, a=parent)
-    emit(THREAD_START, text=_text(_current().name))
+    runtime, interp, interval = _interpreter() if gil else (0, 0, 0)
+    emit(HELLO, a=parent, b=runtime, text=_ADDRS.pack(interp, interval, 1 if gil else 0))
+    emit(THREAD_START, b=_tstate(), text=_text(_current().name))
 
 
 def _after_fork():

@@ -38,6 +38,10 @@ pub struct Lane {
     pub end_ns: Option<u64>,
     active: HashMap<u32, u64>,
     busy_since: u64,
+    /// Time holding the real GIL (a program's thread, read from its interpreter).
+    gil_held_ns: u64,
+    /// Since when it holds it, if it does.
+    gil_since: Option<u64>,
 }
 
 impl Lane {
@@ -60,6 +64,8 @@ impl Lane {
             end_ns: None,
             active: HashMap::new(),
             busy_since: 0,
+            gil_held_ns: 0,
+            gil_since: None,
         }
     }
 
@@ -72,9 +78,28 @@ impl Lane {
         self.state = state;
     }
 
+    /// The thread took (`held`) or let go of the real GIL at `t`.
+    pub fn gil_held(&mut self, t: u64, held: bool) {
+        match (self.gil_since, held) {
+            (None, true) => self.gil_since = Some(t),
+            (Some(since), false) => {
+                self.gil_held_ns += t.saturating_sub(since);
+                self.gil_since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Time holding the real GIL, counting a hold still open at `now`.
+    pub fn gil_held_ns_at(&self, now: u64) -> u64 {
+        let open = self.gil_since.map_or(0, |s| now.saturating_sub(s));
+        self.gil_held_ns + open
+    }
+
     /// The thread or process ended at `t`: its life ends there, not at the run's end.
     pub fn end(&mut self, t: u64) {
         if self.end_ns.is_none() {
+            self.gil_held(t, false);
             self.close(t);
             self.end_ns = Some(t.max(self.since.min(t)));
         }
@@ -174,6 +199,8 @@ impl Lane {
             }
             time[s.state.index()] += s.end.min(t1) - s.start.max(t0);
         }
+        // A lane that ended has no open span: nothing is drawn after its end.
+        let now = self.end_ns.map_or(now, |e| e.min(now));
         if self.since != u64::MAX && self.since < t1 && now > t0 {
             let (a, b) = (self.since.max(t0), now.min(t1));
             if b > a {

@@ -93,6 +93,30 @@ pub struct CacheModel {
     pub series: Vec<(u64, u64, u64)>,
 }
 
+/// One lane's time with the GIL and waiting for it, and its whole life.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GilShare {
+    pub lane: LaneId,
+    pub name: String,
+    /// It ran a task.
+    pub worker: bool,
+    pub held_ns: u64,
+    pub wait_ns: u64,
+    pub life_ns: u64,
+}
+
+impl GilShare {
+    /// Held, as a share of its life.
+    pub fn held(&self) -> f64 {
+        self.held_ns as f64 / self.life_ns.max(1) as f64
+    }
+
+    /// Waiting, as a share of its life.
+    pub fn waited(&self) -> f64 {
+        self.wait_ns as f64 / self.life_ns.max(1) as f64
+    }
+}
+
 /// Everything known about the current run (bounded in size, so a replay
 /// keeps copies of it to seek back to).
 #[derive(Clone, Debug)]
@@ -109,6 +133,8 @@ pub struct Lab {
     pub queue: QueueModel,
     pub cache: CacheModel,
     pub gil_switches: u64,
+    /// A real GIL's holder has been read (a program's run).
+    pub gil_read: bool,
     pub tasks_done: u64,
     /// A program's run: it logs its own lines; the lab adds none for its tasks.
     pub program: bool,
@@ -137,6 +163,7 @@ impl Lab {
             queue: QueueModel::default(),
             cache: CacheModel::default(),
             gil_switches: 0,
+            gil_read: false,
             tasks_done: 0,
             program: false,
         }
@@ -239,6 +266,10 @@ impl Lab {
             }
             EventKind::Cache { op, currsize } => self.apply_cache(e.lane, t, op, currsize),
             EventKind::GilSwitch => self.gil_switches += 1,
+            EventKind::GilHeld(held) => {
+                self.gil_read = true;
+                self.lane_mut(e.lane).gil_held(t, held)
+            }
             EventKind::Output { text } => self.push_log(t, Some(e.lane), LogBody::Verbatim(text)),
             EventKind::Task { task, name } => {
                 // A program's tasks are known as they start: the list grows.
@@ -379,6 +410,31 @@ impl Lab {
         for lane in &mut self.lanes {
             lane.close(t);
         }
+    }
+
+    /// Each lane's time with and waiting for the GIL: held as read from the
+    /// interpreter (`measured`), or else its time running (under the model
+    /// or inferred, a thread runs Python code only while it holds the GIL).
+    pub fn gil_shares(&self, measured: bool) -> Vec<GilShare> {
+        let now = self.now;
+        self.lanes
+            .iter()
+            .map(|l| GilShare {
+                lane: l.id,
+                name: l.name.clone(),
+                worker: !l.task_marks.is_empty(),
+                held_ns: if measured {
+                    l.gil_held_ns_at(now)
+                } else {
+                    l.state_ns_at(WorkerState::Running, now)
+                },
+                wait_ns: l.state_ns_at(WorkerState::GilWait, now),
+                life_ns: WorkerState::ALL
+                    .iter()
+                    .map(|&s| l.state_ns_at(s, now))
+                    .sum(),
+            })
+            .collect()
     }
 
     /// Lanes that ran a task: a program's workers.

@@ -8,6 +8,7 @@
 //! (fork, spawn, forkserver), writes fixed-size records into a ring of its
 //! own in a folder parlab reads ([`ring`]). [`run`] turns them into events.
 
+pub mod gil;
 pub mod ring;
 pub mod run;
 
@@ -157,6 +158,8 @@ pub struct PyPlan {
     pub timeout: Option<std::time::Duration>,
     /// Give the program no stdin (the TUI owns the terminal).
     pub stdin_null: bool,
+    /// Read each process's GIL this many times a second (0: infer it).
+    pub gil_hz: u32,
 }
 
 impl PyPlan {
@@ -165,15 +168,21 @@ impl PyPlan {
     pub fn new(python: &str, script: &str, args: Vec<String>) -> Result<Self> {
         let python = Interpreter::ask(python)?;
         source_of(script)?;
-        Ok(Self {
-            program: Program {
-                script: script.to_string(),
-                args,
-                python,
-            },
+        Ok(Self::of(Program {
+            script: script.to_string(),
+            args,
+            python,
+        }))
+    }
+
+    /// A plan to run `program` as it is, on the defaults.
+    pub fn of(program: Program) -> Self {
+        Self {
+            program,
             timeout: None,
             stdin_null: false,
-        })
+            gil_hz: gil::DEFAULT_HZ,
+        }
     }
 }
 

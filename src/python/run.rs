@@ -4,6 +4,7 @@
 //! them into the lab's events; the end is its exit, with what the probe
 //! left (the interpreter, caches, queues, failures).
 
+use super::gil::{self, Method, OsState, SyscallFile};
 use super::ring::{kind, Record, Ring};
 use super::{source_of, PyPlan, Source as ScriptSource};
 use crate::clock::Clock;
@@ -79,7 +80,8 @@ pub fn start(plan: PyPlan) -> Result<PyRun> {
                     return Err(e);
                 }
             };
-            let out = Driver::new(clock, tx, dir.clone(), child.id()).run(child, &ctl, p.timeout);
+            let out = Driver::new(clock, tx, dir.clone(), child.id(), p.gil_hz)
+                .run(child, &ctl, p.timeout);
             let _ = std::fs::remove_dir_all(&dir);
             out
         })?;
@@ -123,6 +125,7 @@ fn spawn(plan: &PyPlan, script: &Path, dir: &Path) -> Result<Child> {
         .env("PYTHONPATH", path)
         .env("PARLAB_PROBE_DIR", dir)
         .env("PYTHONUNBUFFERED", "1")
+        .env("PARLAB_GIL", if reads_gil(plan) { "1" } else { "0" })
         .stdin(if plan.stdin_null {
             Stdio::null()
         } else {
@@ -136,26 +139,164 @@ fn spawn(plan: &PyPlan, script: &Path, dir: &Path) -> Result<Child> {
         .with_context(|| format!("cannot start {}", plan.program.python.command))
 }
 
+/// Whether this run reads the real GIL (Linux: the only place parlab reads
+/// another process's memory).
+fn reads_gil(plan: &PyPlan) -> bool {
+    plan.gil_hz > 0 && cfg!(target_os = "linux")
+}
+
 /// What the driver knows of one thread.
 struct Thread {
     lane: LaneId,
+    /// Its `PyThreadState` (0: not known), as the probe said it.
+    tstate: u64,
     /// Blocking calls the probe reported, outermost first.
     waits: Vec<WorkerState>,
     /// On a CPU or not, as last sampled.
     on_cpu: bool,
+    /// Holding its interpreter's GIL, as last read.
+    holds: bool,
+    /// Asleep on the GIL (measured), or taken to be waiting for it (inferred).
+    on_gil: bool,
+    /// Its system call, read while it does not hold the GIL.
+    os: Option<SyscallFile>,
     shown: WorkerState,
     ended: bool,
 }
 
 impl Thread {
-    /// The outermost wait is the reason (a queue's get waits on a condition
-    /// inside: it is the queue that is empty).
+    fn new(lane: LaneId, tstate: u64) -> Self {
+        Self {
+            lane,
+            tstate,
+            waits: Vec::new(),
+            on_cpu: false,
+            holds: false,
+            on_gil: false,
+            os: None,
+            shown: WorkerState::Idle,
+            ended: false,
+        }
+    }
+
+    /// Holding the GIL is running; then a wait for it; then the outermost
+    /// wait the probe knows (a queue's get waits on a condition inside: it
+    /// is the queue that is empty); then the OS's word.
     fn state(&self) -> WorkerState {
+        if self.holds {
+            return WorkerState::Running;
+        }
+        if self.on_gil {
+            return WorkerState::GilWait;
+        }
         match self.waits.first() {
             Some(&w) => w,
             None if self.on_cpu => WorkerState::Running,
             None => WorkerState::Idle,
         }
+    }
+}
+
+/// What the driver knows of one process's interpreter.
+#[derive(Default)]
+struct Interp {
+    /// Where the probe said to look for the GIL: the interpreter, `_PyRuntime`.
+    regions: [u64; 2],
+    /// The switch interval the GIL holds, µs.
+    interval_us: u64,
+    /// Free-threaded: no GIL at all.
+    no_gil: bool,
+    /// The GIL's address, once found.
+    gil: Option<u64>,
+    /// Attempts to find it so far.
+    tries: u32,
+    /// `switch_number` when first and last read.
+    switches: Option<(u64, u64)>,
+    /// Gone: nothing more to read.
+    ended: bool,
+    /// Reading failed while it ran, at this time: inferred from then on.
+    failed_at: Option<u64>,
+}
+
+/// Attempts to find a process's GIL (one per scan, 50 ms apart) before
+/// parlab infers it instead.
+const FIND_TRIES: u32 = 20;
+/// Syscall files kept open at once; past this, one is opened per read.
+const MAX_OPEN: usize = 256;
+
+/// A reading taken between two ring reads, applied in time order with the
+/// probe's records.
+enum Seen {
+    /// The thread state holding a process's GIL (none: it is free).
+    Holder { pid: u32, tstate: Option<u64> },
+    /// A thread on a CPU, asleep on the GIL, or neither.
+    Os {
+        key: (u32, u64),
+        on_cpu: bool,
+        on_gil: bool,
+    },
+    /// The OS's words on `pid`'s threads are in: infer who waits for the GIL.
+    Infer { pid: u32 },
+}
+
+/// When to read the GIL next: `hz` with ±25 % jitter, so the samples never
+/// lock step with the interpreter's own 5 ms switch interval. When the
+/// program keeps every core busy, wake-ups come late; the period then
+/// shortens until the rate achieved is the rate asked for.
+struct Pace {
+    hz: f64,
+    period: Duration,
+    /// The period's share of 1/hz (1: on time; lower: catching up).
+    scale: f64,
+    /// Samples in the current window, and when it began.
+    window: (u32, Instant),
+    next: Instant,
+    rng: crate::workload::SplitMix64,
+    /// Samples taken, and when the first and the last were.
+    taken: u64,
+    first: Option<Instant>,
+    last: Option<Instant>,
+}
+
+impl Pace {
+    fn new(hz: u32) -> Option<Self> {
+        (hz > 0).then(|| Self {
+            hz: hz as f64,
+            period: Duration::from_secs_f64(1.0 / hz as f64),
+            scale: 1.0,
+            window: (0, Instant::now()),
+            next: Instant::now(),
+            rng: crate::workload::SplitMix64::new(std::process::id() as u64),
+            taken: 0,
+            first: None,
+            last: None,
+        })
+    }
+
+    fn due(&mut self, now: Instant) -> bool {
+        if now < self.next {
+            return false;
+        }
+        let unit = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let step = self.period.mul_f64(self.scale * (0.75 + unit * 0.5));
+        self.next = (self.next + step).max(now);
+        self.window.0 += 1;
+        if self.window.0 == 200 {
+            let got = 200.0 / now.duration_since(self.window.1).as_secs_f64().max(1e-9);
+            // Aim a little above the rate asked for, so it is met, not missed.
+            self.scale = (self.scale * got / (self.hz * 1.02)).clamp(0.25, 1.0);
+            self.window = (0, now);
+        }
+        self.taken += 1;
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+        true
+    }
+
+    /// The rate achieved, samples a second.
+    fn rate(&self) -> Option<f64> {
+        let s = self.last?.duration_since(self.first?).as_secs_f64();
+        (self.taken > 1 && s > 0.0).then(|| (self.taken - 1) as f64 / s)
     }
 }
 
@@ -189,10 +330,22 @@ struct Driver {
     reader_cpu_ns: u64,
     /// Of which sampling the threads' run states.
     sampler_cpu_ns: u64,
+    /// Of which reading the GIL.
+    gil_cpu_ns: u64,
+    /// Each process's interpreter, as far as its GIL goes.
+    interps: HashMap<u32, Interp>,
+    /// Readings since the rings were last read.
+    pending: Vec<(u64, Seen)>,
+    /// When to read the GIL (none: it is inferred).
+    pace: Option<Pace>,
+    /// Syscall files open.
+    open_files: usize,
+    /// GIL readings taken.
+    samples: u64,
 }
 
 impl Driver {
-    fn new(clock: Clock, tx: Sender<Batch>, dir: PathBuf, root: u32) -> Self {
+    fn new(clock: Clock, tx: Sender<Batch>, dir: PathBuf, root: u32, gil_hz: u32) -> Self {
         Self {
             clock,
             tx,
@@ -212,6 +365,12 @@ impl Driver {
             names: HashMap::new(),
             reader_cpu_ns: 0,
             sampler_cpu_ns: 0,
+            gil_cpu_ns: 0,
+            interps: HashMap::new(),
+            pending: Vec::new(),
+            pace: Pace::new(gil_hz).filter(|_| cfg!(target_os = "linux")),
+            open_files: 0,
+            samples: 0,
         }
     }
 
@@ -229,17 +388,38 @@ impl Driver {
             read_lines(child.stdout.take(), false, self.clock, lines_tx.clone()),
             read_lines(child.stderr.take(), true, self.clock, lines_tx),
         ];
-        let (mut last_scan, mut last_sample, mut stopping, mut cancelled, mut timed_out) = (
+        let (
+            mut last_scan,
+            mut last_sample,
+            mut last_tick,
+            mut stopping,
+            mut cancelled,
+            mut timed_out,
+        ) = (
             Instant::now() - SCAN,
             Instant::now(),
+            Instant::now() - TICK,
             None::<Instant>,
             false,
             false,
         );
+        fine_timer_slack();
         let status = loop {
+            let now = Instant::now();
+            if self.pace.as_mut().is_some_and(|p| p.due(now)) {
+                let cpu = crate::clock::thread_cpu_ns();
+                self.sample_gil();
+                self.gil_cpu_ns += crate::clock::thread_cpu_ns().saturating_sub(cpu);
+            }
+            if now.duration_since(last_tick) < TICK {
+                self.sleep_until_next(last_tick + TICK);
+                continue;
+            }
+            last_tick = now;
             if last_scan.elapsed() >= SCAN {
                 last_scan = Instant::now();
                 self.scan();
+                self.find_gils();
             }
             if last_sample.elapsed() >= SAMPLE {
                 last_sample = Instant::now();
@@ -264,7 +444,6 @@ impl Driver {
             if stopping.is_some_and(|s| s.elapsed() >= GRACE) {
                 crate::child::kill_group(&mut child);
             }
-            std::thread::sleep(TICK);
         };
         let end = self.clock.now();
         // Whatever the program left running in its group goes with it.
@@ -301,17 +480,216 @@ impl Driver {
         }
     }
 
+    /// The probe's new records and the readings taken since, in time order.
     fn read_rings(&mut self) {
-        let mut records = Vec::new();
-        let pids: Vec<u32> = self.rings.keys().copied().collect();
+        let (mut records, mut all) = (Vec::new(), Vec::new());
+        for (&pid, ring) in &mut self.rings {
+            ring.read(&mut records);
+            all.extend(records.drain(..).map(|r| (pid, r)));
+        }
+        let origin = self.clock.origin();
+        all.sort_by_key(|(_, r)| r.t);
+        let mut seen = std::mem::take(&mut self.pending).into_iter().peekable();
+        for (pid, r) in all {
+            let t = r.t.saturating_sub(origin);
+            while let Some((_, s)) = seen.next_if(|(at, _)| *at <= t) {
+                self.apply(s, t);
+            }
+            self.record(pid, r);
+        }
+        let now = self.clock.now();
+        for (at, s) in seen {
+            self.apply(s, at.min(now));
+        }
+    }
+
+    /// A reading, applied at `t`.
+    fn apply(&mut self, seen: Seen, t: u64) {
+        match seen {
+            Seen::Holder { pid, tstate } => {
+                let keys = self.live_threads(pid);
+                for key in keys {
+                    let Some(th) = self.threads.get_mut(&key) else {
+                        continue;
+                    };
+                    let holds = th.tstate != 0 && tstate == Some(th.tstate);
+                    if holds != th.holds {
+                        th.holds = holds;
+                        let lane = th.lane;
+                        self.push(t, lane, EventKind::GilHeld(holds));
+                    }
+                    self.show(key, t);
+                }
+            }
+            Seen::Os {
+                key,
+                on_cpu,
+                on_gil,
+            } => {
+                if let Some(th) = self.threads.get_mut(&key) {
+                    (th.on_cpu, th.on_gil) = (on_cpu, on_gil);
+                }
+                self.show(key, t);
+            }
+            Seen::Infer { pid } => {
+                // One thread running Python code while another, runnable,
+                // is off the CPU: that one is taken to wait for the GIL.
+                let keys = self.live_threads(pid);
+                let python = |th: &Thread| th.on_cpu && th.waits.is_empty();
+                let busy = keys
+                    .iter()
+                    .filter(|k| self.threads.get(k).is_some_and(python))
+                    .count();
+                for key in keys {
+                    if let Some(th) = self.threads.get_mut(&key) {
+                        th.on_gil = busy > 0 && !th.on_cpu && th.waits.is_empty();
+                    }
+                    self.show(key, t);
+                }
+            }
+        }
+    }
+
+    /// The threads of `pid` still running.
+    fn live_threads(&self, pid: u32) -> Vec<(u32, u64)> {
+        self.threads
+            .iter()
+            .filter(|(k, th)| k.0 == pid && !th.ended)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// Find the GIL of processes that said where to look.
+    fn find_gils(&mut self) {
+        let pids: Vec<u32> = self
+            .interps
+            .iter()
+            .filter(|(_, i)| {
+                i.gil.is_none()
+                    && !i.no_gil
+                    && !i.ended
+                    && i.failed_at.is_none()
+                    && i.tries < FIND_TRIES
+                    && i.regions.iter().any(|&r| r != 0)
+            })
+            .map(|(p, _)| *p)
+            .collect();
         for pid in pids {
-            records.clear();
-            if let Some(r) = self.rings.get_mut(&pid) {
-                r.read(&mut records);
+            let tstates: std::collections::HashSet<u64> = self
+                .threads
+                .iter()
+                .filter(|(k, th)| k.0 == pid && th.tstate != 0)
+                .map(|(_, th)| th.tstate)
+                .collect();
+            let Some(i) = self.interps.get_mut(&pid) else {
+                continue;
+            };
+            i.tries += 1;
+            i.gil = gil::locate(pid, i.regions, i.interval_us, &tstates);
+        }
+    }
+
+    /// Read each process's GIL, and what every thread not holding it is
+    /// doing: on a CPU, asleep on the GIL, or elsewhere.
+    fn sample_gil(&mut self) {
+        let t = self.clock.now();
+        self.samples += 1;
+        let pids: Vec<(u32, u64)> = self
+            .interps
+            .iter()
+            .filter(|(_, i)| !i.ended)
+            .filter_map(|(p, i)| Some((*p, i.gil?)))
+            .collect();
+        for (pid, addr) in pids {
+            match gil::read_word(pid, addr) {
+                Ok(w) if w.valid() => {
+                    if let Some(i) = self.interps.get_mut(&pid) {
+                        let first = i.switches.map_or(w.switch_number, |s| s.0);
+                        i.switches = Some((first, w.switch_number));
+                        i.interval_us = w.interval_us;
+                    }
+                    let holder = w.holder();
+                    self.pending.push((
+                        t,
+                        Seen::Holder {
+                            pid,
+                            tstate: holder,
+                        },
+                    ));
+                    self.read_os(pid, addr, holder, t);
+                }
+                Err(e) if gone(&e) => {
+                    if let Some(i) = self.interps.get_mut(&pid) {
+                        i.ended = true;
+                    }
+                }
+                other => self.gil_lost(pid, t, other.err()),
             }
-            for r in records.drain(..) {
-                self.record(pid, r);
+        }
+    }
+
+    /// The OS's word on each thread of `pid` but the GIL's holder. A thread
+    /// in a wait the probe reported changes less often: it is read at a
+    /// quarter of the rate (enough to see it wait for the GIL on its way out).
+    fn read_os(&mut self, pid: u32, gil: u64, holder: Option<u64>, t: u64) {
+        let quarter = self.samples.is_multiple_of(4);
+        for (key, th) in self.threads.iter_mut() {
+            if key.0 != pid
+                || th.ended
+                || (th.tstate != 0 && holder == Some(th.tstate))
+                || (!th.waits.is_empty() && !quarter)
+            {
+                continue;
             }
+            if th.os.is_none() && self.open_files < MAX_OPEN {
+                th.os = Some(SyscallFile::open(pid, key.1));
+                self.open_files += 1;
+            }
+            let os = match &mut th.os {
+                Some(f) => f.read(),
+                None => SyscallFile::open(pid, key.1).read(),
+            };
+            if os != OsState::Unknown {
+                self.pending.push((
+                    t,
+                    Seen::Os {
+                        key: *key,
+                        on_cpu: os == OsState::OnCpu,
+                        on_gil: os.on_gil(gil),
+                    },
+                ));
+            }
+        }
+    }
+
+    /// Reading `pid`'s GIL failed while it ran: from `t` on it is inferred.
+    fn gil_lost(&mut self, pid: u32, t: u64, why: Option<std::io::Error>) {
+        let Some(i) = self.interps.get_mut(&pid) else {
+            return;
+        };
+        i.gil = None;
+        i.failed_at = Some(t);
+        let why = why.map_or("it no longer reads as a GIL".to_string(), |e| e.to_string());
+        self.pending.push((t, Seen::Holder { pid, tstate: None }));
+        if let Some(lane) = self.threads.get(&(pid, pid as u64)).map(|th| th.lane) {
+            self.push(
+                t,
+                lane,
+                EventKind::Log {
+                    text: format!(
+                        "the GIL of pid {pid} could not be read ({why}): inferred from here on"
+                    ),
+                },
+            );
+        }
+    }
+
+    /// Sleep until the next GIL reading or tick, whichever is first.
+    fn sleep_until_next(&self, tick: Instant) {
+        let wake = self.pace.as_ref().map_or(tick, |p| p.next.min(tick));
+        let now = Instant::now();
+        if wake > now {
+            std::thread::sleep(wake - now);
         }
     }
 
@@ -324,6 +702,18 @@ impl Driver {
         let t = r.t.saturating_sub(self.clock.origin());
         let key = (pid, r.tid);
         match r.kind {
+            kind::HELLO => {
+                let (interp, interval_us, has_gil) = (r.raw_u64(0), r.raw_u64(1), r.raw_u64(2));
+                self.interps.insert(
+                    pid,
+                    Interp {
+                        regions: [interp, r.b],
+                        interval_us,
+                        no_gil: has_gil == 0,
+                        ..Interp::default()
+                    },
+                );
+            }
             kind::THREAD_START => {
                 let lane = self.next_lane;
                 self.next_lane += 1;
@@ -336,16 +726,7 @@ impl Driver {
                     (Role::Process, Some(n)) => n.clone(),
                     _ => r.text.clone(),
                 };
-                self.threads.insert(
-                    key,
-                    Thread {
-                        lane,
-                        waits: Vec::new(),
-                        on_cpu: false,
-                        shown: WorkerState::Idle,
-                        ended: false,
-                    },
-                );
+                self.threads.insert(key, Thread::new(lane, r.b));
                 self.announce(key, name, role, t);
             }
             kind::PROCESS_NAME => {
@@ -357,8 +738,17 @@ impl Driver {
             kind::THREAD_END => {
                 if let Some(th) = self.threads.get_mut(&key).filter(|th| !th.ended) {
                     th.ended = true;
+                    if th.os.take().is_some() {
+                        self.open_files -= 1;
+                    }
                     let lane = th.lane;
                     self.push(t, lane, EventKind::LaneEnd);
+                }
+                if r.tid == pid as u64 {
+                    // The main thread's end is the interpreter's: nothing more to read.
+                    if let Some(i) = self.interps.get_mut(&pid) {
+                        i.ended = true;
+                    }
                 }
             }
             kind::TASK_START => {
@@ -478,26 +868,40 @@ impl Driver {
             return;
         }
         let t = self.clock.now();
-        let keys: Vec<(u32, u64)> = self
+        // Where the GIL is read, its readings say more, and more often.
+        let measured = |pid: &u32| self.interps.get(pid).is_some_and(|i| i.gil.is_some());
+        let mut keys: Vec<(u32, u64)> = self
             .threads
             .iter()
-            .filter(|(_, th)| !th.ended)
+            .filter(|(k, th)| !th.ended && !measured(&k.0))
             .map(|(k, _)| *k)
             .collect();
-        for key in keys {
+        keys.sort_unstable();
+        for &key in &keys {
             let path = format!("/proc/{}/task/{}/stat", key.0, key.1);
             let Ok(stat) = std::fs::read_to_string(path) else {
                 continue;
             };
             // The state follows the command's closing parenthesis.
-            let running = stat
+            let on_cpu = stat
                 .rsplit_once(')')
                 .and_then(|(_, rest)| rest.trim_start().chars().next())
                 == Some('R');
-            if let Some(th) = self.threads.get_mut(&key) {
-                th.on_cpu = running;
+            let on_gil = false;
+            self.pending.push((
+                t,
+                Seen::Os {
+                    key,
+                    on_cpu,
+                    on_gil,
+                },
+            ));
+        }
+        keys.dedup_by_key(|k| k.0);
+        for (pid, _) in keys {
+            if self.interps.get(&pid).is_some_and(|i| !i.no_gil) {
+                self.pending.push((t, Seen::Infer { pid }));
             }
-            self.show(key, t);
         }
     }
 
@@ -602,7 +1006,12 @@ impl Driver {
         // What watching the program cost parlab: rings, output, /proc, on one thread.
         python.json["reader_cpu_ms"] = json!(crate::clock::ms(self.reader_cpu_ns));
         python.json["sampler_cpu_ms"] = json!(crate::clock::ms(self.sampler_cpu_ns));
+        python.json["gil_reader_cpu_ms"] = json!(crate::clock::ms(self.gil_cpu_ns));
+        if self.interps.values().any(|i| i.no_gil) {
+            python.summary.push("free-threaded: no GIL".into());
+        }
         extensions.push(python);
+        extensions.extend(self.gil_extension(end.saturating_sub(t0)));
         extensions.extend(cache_extension(&exits));
         extensions.extend(queue_extensions(&exits, &self.queue_stats));
         let dropped: u64 = self.rings.values().map(|r| r.dropped).sum();
@@ -619,6 +1028,99 @@ impl Driver {
             rounds: 1,
             truncated: false,
         })
+    }
+}
+
+impl Driver {
+    /// The GIL's figures: read (measured) where it could be, else inferred;
+    /// none for a free-threaded interpreter. Each lane's share is the lab's.
+    fn gil_extension(&self, wall_ns: u64) -> Option<Extension> {
+        let mut with_gil: Vec<(&u32, &Interp)> =
+            self.interps.iter().filter(|(_, i)| !i.no_gil).collect();
+        with_gil.sort_by_key(|(pid, _)| **pid);
+        let (_, root) = with_gil.first()?;
+        let read: Vec<(u64, u64)> = with_gil.iter().filter_map(|(_, i)| i.switches).collect();
+        let method = if read.is_empty() {
+            Method::Inferred
+        } else {
+            Method::Measured
+        };
+        let mut json = json!({
+            "method": method.name(),
+            "switch_interval_ms": root.interval_us.max(1) as f64 / 1000.0,
+        });
+        let rate = match method {
+            Method::Measured => self.pace.as_ref().and_then(Pace::rate),
+            _ if cfg!(target_os = "linux") => Some(1.0 / SAMPLE.as_secs_f64()),
+            _ => None,
+        };
+        if let Some(hz) = rate {
+            json["sample_hz"] = json!((hz * 10.0).round() / 10.0);
+        }
+        let mut summary = vec![match rate {
+            Some(hz) if method == Method::Measured => {
+                format!("measured: read from each interpreter {hz:.0} times a second")
+            }
+            Some(hz) => format!("inferred from the probe and each thread's run state ({hz:.0} Hz)"),
+            None => "inferred from the probe's events".into(),
+        }];
+        if method == Method::Measured {
+            let switches: u64 = read.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
+            let per_s = switches as f64 / (wall_ns.max(1) as f64 / 1e9);
+            json["switches"] = json!(switches);
+            json["switches_per_s"] = json!((per_s * 10.0).round() / 10.0);
+            summary.push(format!(
+                "{switches} hand-offs, switch interval {} ms",
+                root.interval_us as f64 / 1000.0
+            ));
+            let unread: Vec<u32> = with_gil
+                .iter()
+                .filter(|(_, i)| i.switches.is_none())
+                .map(|(p, _)| **p)
+                .collect();
+            if !unread.is_empty() {
+                summary.push(format!(
+                    "inferred for pid {unread:?}: its GIL was not found"
+                ));
+                json["inferred_pids"] = json!(unread);
+            }
+        }
+        if let Some(at) = with_gil.iter().filter_map(|(_, i)| i.failed_at).min() {
+            json["inferred_from_ms"] = json!(crate::clock::ms(at));
+            summary.push(format!(
+                "reading failed at {:.1} ms: inferred from there on",
+                crate::clock::ms(at)
+            ));
+        }
+        Some(Extension {
+            key: "gil".into(),
+            json,
+            summary,
+        })
+    }
+}
+
+/// The process is gone (its memory with it): not a failure to read.
+fn gone(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
+/// Sleeps of a millisecond wake within a few microseconds of it (Linux's
+/// default timer slack, 50 µs, would drag 1 kHz sampling well below it).
+fn fine_timer_slack() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_TIMERSLACK takes a number of nanoseconds; it only
+    // changes this thread's own timer slack.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 5_000 as libc::c_ulong);
     }
 }
 

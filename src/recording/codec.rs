@@ -23,6 +23,8 @@ const TASK: u8 = 23;
 const LANE_END: u8 = 24;
 const QUEUE_BOUND: u8 = 25;
 const CACHE_TOTALS: u8 = 26;
+const GIL_TAKEN: u8 = 27;
+const GIL_LET_GO: u8 = 28;
 
 /// Roles by number, in a fixed order (never reordered: recordings keep it).
 const ROLES: [Role; 5] = [
@@ -80,6 +82,8 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
         }
         EventKind::GilSwitch => (GIL_SWITCH, &[]),
         EventKind::GilDropRequest => (GIL_DROP_REQUEST, &[]),
+        EventKind::GilHeld(true) => (GIL_TAKEN, &[]),
+        EventKind::GilHeld(false) => (GIL_LET_GO, &[]),
         EventKind::Log { .. } => (LOG, &[]),
         EventKind::Lane { .. } => (LANE, &[]),
         EventKind::Output { .. } => (OUTPUT, &[]),
@@ -206,6 +210,7 @@ impl<'a> Cursor<'a> {
             },
             GIL_SWITCH => EventKind::GilSwitch,
             GIL_DROP_REQUEST => EventKind::GilDropRequest,
+            GIL_TAKEN | GIL_LET_GO => EventKind::GilHeld(kind == GIL_TAKEN),
             LOG => EventKind::Log { text: self.text()? },
             OUTPUT => EventKind::Output { text: self.text()? },
             TASK => EventKind::Task {
@@ -273,6 +278,8 @@ mod tests {
             },
             EventKind::GilSwitch,
             EventKind::GilDropRequest,
+            EventKind::GilHeld(true),
+            EventKind::GilHeld(false),
             EventKind::Output {
                 text: "a line, as printed".into(),
             },

@@ -28,8 +28,9 @@ use serde::{Deserialize, Serialize};
 /// The first bytes of every recording.
 pub const MAGIC: &[u8; 8] = b"\x89PARLAB\n";
 /// The format this parlab writes and the newest it reads (2: a program's
-/// output lines, tasks named as they start, lanes that end).
-pub const VERSION: u16 = 2;
+/// output lines, tasks named as they start, lanes that end; 3: the real
+/// GIL taken and let go).
+pub const VERSION: u16 = 3;
 /// The extension recordings are given.
 pub const EXTENSION: &str = "parlab";
 

@@ -250,6 +250,28 @@ impl RunRow {
         self.plan.gil()
     }
 
+    /// The Runs panel's GIL cell: how it is known and its workers' mean
+    /// share holding it (`measured 49%`, `model 50%`), `off`, or `none`
+    /// for a free-threaded Python.
+    pub fn gil_cell(&self) -> String {
+        let Some(method) = self.json["gil"]["method"].as_str() else {
+            let free = self.json["python"]["gil_enabled"] == false;
+            return if free { "none" } else { "off" }.into();
+        };
+        let shares: Vec<f64> = self
+            .lab
+            .gil_shares(method == "measured")
+            .iter()
+            .filter(|s| s.worker && s.life_ns > 0)
+            .map(|s| s.held())
+            .collect();
+        if shares.is_empty() {
+            return method.into();
+        }
+        let mean = shares.iter().sum::<f64>() / shares.len() as f64;
+        format!("{method} {:.0}%", mean * 100.0)
+    }
+
     /// A native run's settings.
     pub fn spec(&self) -> Option<&RunSpec> {
         self.plan.native()
@@ -727,9 +749,8 @@ impl App {
     /// Run a Python program in the lab: no stdin (the lab has the terminal).
     fn launch_program(&mut self, program: crate::python::Program) {
         let plan = crate::python::PyPlan {
-            program,
-            timeout: None,
             stdin_null: true,
+            ..crate::python::PyPlan::of(program)
         };
         let window = crate::sampler::Window::open();
         self.begin(window, crate::python::start(plan));

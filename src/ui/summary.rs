@@ -93,6 +93,9 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
         }
         None => native_lines(app, info, wall, theme),
     };
+    if let Some(line) = gil_line(app, info, theme) {
+        lines.push(line);
+    }
     let sent = app
         .outcome
         .as_ref()
@@ -120,6 +123,26 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
         ));
     }
     lines
+}
+
+/// Who held the GIL and who waited, saying how that is known: a measured
+/// GIL reads plainly, an inferred or modelled one is dimmed and says so.
+fn gil_line<'a>(app: &App, info: &Meta, theme: &Theme) -> Option<Line<'a>> {
+    use crate::python::gil::Method;
+    if info.program.as_ref().is_some_and(|p| !p.python.gil_enabled) {
+        return Some(Line::from("free-threaded: no GIL"));
+    }
+    let method = info.gil_method(&app.lab, app.outcome.as_ref())?;
+    let per_s = app
+        .outcome
+        .as_ref()
+        .and_then(|o| o.extension("gil")?["switches_per_s"].as_f64());
+    let words = crate::report::gil_words(&app.lab, method == Method::Measured, per_s);
+    let text = format!("GIL {}: {words}", method.name());
+    Some(match method {
+        Method::Measured => Line::from(text),
+        _ => Line::styled(text, theme.dim()),
+    })
 }
 
 /// A native run's heading, its tasks and its speedup.

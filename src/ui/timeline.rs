@@ -60,7 +60,16 @@ pub fn title(app: &App, area: Rect) -> String {
     } else {
         String::new()
     };
-    format!("Timeline  {} ms/cell{zoom}, {mode}{which}", ms(cell_ns))
+    let gil = app
+        .info
+        .as_ref()
+        .and_then(|m| m.gil_method(&app.lab, app.outcome.as_ref()))
+        .map(|m| format!(", GIL {}", m.name()))
+        .unwrap_or_default();
+    format!(
+        "Timeline  {} ms/cell{zoom}, {mode}{which}{gil}",
+        ms(cell_ns)
+    )
 }
 
 /// The lanes shown in `rows` rows: from the view's first lane, as many as fit.
