@@ -5,36 +5,8 @@
 
 mod common;
 
-use common::{parlab, validate};
+use common::{installed_cpythons, parlab, py, python3_ok};
 use serde_json::Value;
-use std::process::Command;
-
-fn python3_ok() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import sys; print(sys.version_info >= (3, 9))"])
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "True");
-    if !ok {
-        eprintln!("SKIPPED: no python3 of 3.9 or later on the PATH");
-    }
-    ok
-}
-
-/// `parlab py ARGS --json`, its JSON (checked against the schema) and exit status.
-fn py(args: &[&str]) -> (Value, Option<i32>) {
-    let mut all = vec!["py", "--json"];
-    all.extend_from_slice(args);
-    let out = parlab(&all);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "parlab {all:?}: not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    validate(&v);
-    (v, out.status.code())
-}
 
 fn lanes(v: &Value) -> &Vec<Value> {
     v["lanes"].as_array().unwrap()
@@ -423,28 +395,9 @@ fn every_bundled_program_runs_under_the_probe() {
 #[test]
 #[ignore = "long: every installed CPython, in the ignored suite"]
 fn every_bundled_program_runs_under_the_probe_on_every_installed_cpython() {
-    let root = std::env::var("PYENV_ROOT")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
-        });
-    let mut found = 0;
-    for v in ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"] {
-        let Ok(dirs) = std::fs::read_dir(root.join("versions")) else {
-            break;
-        };
-        for d in dirs.flatten() {
-            let name = d.file_name().to_string_lossy().into_owned();
-            let exe = d.path().join("bin/python3");
-            if name.starts_with(&format!("{v}.")) && exe.exists() {
-                eprintln!("{}", exe.display());
-                every_program_under_the_probe(exe.to_str().unwrap());
-                found += 1;
-            }
-        }
-    }
-    if found == 0 {
-        eprintln!("SKIPPED: no pyenv CPython 3.9+ found");
+    for exe in installed_cpythons() {
+        eprintln!("{exe}");
+        every_program_under_the_probe(&exe);
     }
 }
 

@@ -564,7 +564,14 @@ def _executor_task(item):
 
 def _patch_mp_process(module):
     Base = module.BaseProcess
-    bootstrap, start = Base._bootstrap, Base.start
+    bootstrap, start, join = Base._bootstrap, Base.start, Base.join
+
+    def probed_join(self, timeout=None):
+        if self._popen is None or self._popen.poll() is not None:
+            return join(self, timeout)
+        return waiting(LOCK_WAIT, join)(self, timeout)
+
+    Base.join = probed_join
 
     def probed_start(self):
         self._parlab_own = not _from_stdlib()  # travels with the object, to the child

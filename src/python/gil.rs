@@ -88,7 +88,7 @@ impl Word {
 /// place holding `interval_us`, then one of `tstates`, then 0 or 1.
 pub fn find(mem: &[u8], base: u64, interval_us: u64, tstates: &HashSet<u64>) -> Option<u64> {
     let word = |at: usize| u64::from_ne_bytes(mem[at..at + 8].try_into().expect("8 bytes"));
-    (0..mem.len().saturating_sub(32))
+    (0..mem.len().saturating_sub(19))
         .step_by(8)
         .find(|&at| {
             word(at) == interval_us
@@ -120,6 +120,12 @@ pub fn locate(
             let mem = read_pages(pid, base, reach);
             find(&mem, base, interval_us, tstates)
         })
+}
+
+/// Whether the GIL of `pid` is at `at` (as in the process it was forked from).
+pub fn is_gil(pid: u32, at: u64, interval_us: u64, tstates: &HashSet<u64>) -> bool {
+    let mut b = [0u8; 32];
+    matches!(read_memory(pid, at, &mut b), Ok(32)) && find(&b, at, interval_us, tstates) == Some(at)
 }
 
 /// Up to `len` bytes from `addr` on, a page at a time, stopping at the

@@ -218,9 +218,9 @@ struct Interp {
     failed_at: Option<u64>,
 }
 
-/// Attempts to find a process's GIL (one per scan, 50 ms apart) before
-/// parlab infers it instead.
-const FIND_TRIES: u32 = 20;
+/// Attempts to find a process's GIL (one per tick, 5 ms apart, from its
+/// hello on) before parlab infers it instead.
+const FIND_TRIES: u32 = 100;
 /// Syscall files kept open at once; past this, one is opened per read.
 const MAX_OPEN: usize = 256;
 
@@ -419,7 +419,6 @@ impl Driver {
             if last_scan.elapsed() >= SCAN {
                 last_scan = Instant::now();
                 self.scan();
-                self.find_gils();
             }
             if last_sample.elapsed() >= SAMPLE {
                 last_sample = Instant::now();
@@ -428,6 +427,10 @@ impl Driver {
                 self.sampler_cpu_ns += crate::clock::thread_cpu_ns().saturating_sub(cpu);
             }
             self.read_rings();
+            if self.pace.is_some() {
+                // A process is read from its first tick after its hello.
+                self.find_gils();
+            }
             for line in lines.try_iter() {
                 self.output(line);
             }
@@ -581,11 +584,20 @@ impl Driver {
                 .filter(|(k, th)| k.0 == pid && th.tstate != 0)
                 .map(|(_, th)| th.tstate)
                 .collect();
+            // A forked child has its parent's addresses: try the GIL found there first.
+            let regions = self.interps.get(&pid).map(|i| i.regions);
+            let hint = self
+                .interps
+                .values()
+                .find(|o| Some(o.regions) == regions && o.gil.is_some())
+                .and_then(|o| o.gil);
             let Some(i) = self.interps.get_mut(&pid) else {
                 continue;
             };
             i.tries += 1;
-            i.gil = gil::locate(pid, i.regions, i.interval_us, &tstates);
+            i.gil = hint
+                .filter(|&at| gil::is_gil(pid, at, i.interval_us, &tstates))
+                .or_else(|| gil::locate(pid, i.regions, i.interval_us, &tstates));
         }
     }
 

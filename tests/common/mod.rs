@@ -158,3 +158,60 @@ pub fn plain_theme() -> parlab::ui::theme::Theme {
         light: false,
     }
 }
+
+/// Whether there is a python3 of 3.9 or later (says SKIPPED where not).
+pub fn python3_ok() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import sys; print(sys.version_info >= (3, 9))"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "True");
+    if !ok {
+        eprintln!("SKIPPED: no python3 of 3.9 or later on the PATH");
+    }
+    ok
+}
+
+/// `parlab py ARGS --json`, its JSON (checked against the schema) and exit status.
+pub fn py(args: &[&str]) -> (serde_json::Value, Option<i32>) {
+    let mut all = vec!["py", "--json"];
+    all.extend_from_slice(args);
+    let out = parlab(&all);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "parlab {all:?}: not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    validate(&v);
+    (v, out.status.code())
+}
+
+/// Every pyenv CPython of 3.9 and later installed here (the ignored suite
+/// runs on each); says SKIPPED where there is none.
+pub fn installed_cpythons() -> Vec<String> {
+    let root = std::env::var("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
+        });
+    let mut found = Vec::new();
+    for v in ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"] {
+        let Ok(dirs) = std::fs::read_dir(root.join("versions")) else {
+            break;
+        };
+        let mut names: Vec<_> = dirs.flatten().collect();
+        names.sort_by_key(|d| d.file_name());
+        for d in names {
+            let name = d.file_name().to_string_lossy().into_owned();
+            let exe = d.path().join("bin/python3");
+            if name.starts_with(&format!("{v}.")) && exe.exists() {
+                found.push(exe.to_string_lossy().into_owned());
+            }
+        }
+    }
+    if found.is_empty() {
+        eprintln!("SKIPPED: no pyenv CPython 3.9+ found");
+    }
+    found
+}

@@ -1,0 +1,287 @@
+//! The real GIL, read from a real CPython, through the real binary: two
+//! CPU-bound threads take turns holding it, each process holds its own,
+//! hashing threads run side by side, sleepers hardly touch it. Shares have
+//! margins fit for a busy 2-core machine; the issue's own bounds, and every
+//! installed CPython, are in the ignored suite. Linux only (elsewhere the
+//! GIL is inferred, and says so); skipped where there is no python3 of 3.9+.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use common::{installed_cpythons, py, python3_ok};
+use serde_json::Value;
+
+/// One lane's GIL figures beside its life (the sum of its states).
+struct Share {
+    name: String,
+    role: String,
+    tasks: u64,
+    held: f64,
+    waited: f64,
+    running_ms: f64,
+    life_ms: f64,
+}
+
+fn shares(v: &Value) -> Vec<Share> {
+    let gil = v["gil"]["lanes"].as_array().expect("gil.lanes");
+    v["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let life: f64 = l["state_ms"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|x| x.as_f64().unwrap())
+                .sum();
+            let g = gil
+                .iter()
+                .find(|g| g["lane"] == l["id"])
+                .expect("a gil figure per lane");
+            Share {
+                name: l["name"].as_str().unwrap().into(),
+                role: l["role"].as_str().unwrap().into(),
+                tasks: l["tasks"].as_u64().unwrap(),
+                held: g["held_ms"].as_f64().unwrap() / life.max(1e-9),
+                waited: g["wait_ms"].as_f64().unwrap() / life.max(1e-9),
+                running_ms: l["state_ms"]["running"].as_f64().unwrap(),
+                life_ms: life,
+            }
+        })
+        .collect()
+}
+
+fn workers(v: &Value) -> Vec<Share> {
+    shares(v).into_iter().filter(|s| s.tasks > 0).collect()
+}
+
+fn measured(v: &Value) {
+    assert_eq!(v["gil"]["method"], "measured", "{:#}", v["gil"]);
+    let hz = v["gil"]["sample_hz"].as_f64().unwrap();
+    assert!(hz >= 900.0, "sampled at {hz} Hz");
+}
+
+/// Two CPU-bound threads: each holds the GIL about half its life and waits
+/// for it much of the rest; together they hold it about the whole run.
+fn two_threads_take_turns(python: &str, held: (f64, f64), wait: f64) {
+    let (v, code) = py(&[
+        "--python",
+        python,
+        "lecture:cpu",
+        "--",
+        "--mode",
+        "threads",
+        "--workers",
+        "2",
+        "--size",
+        "150000",
+    ]);
+    assert_eq!(code, Some(0));
+    measured(&v);
+    let w = workers(&v);
+    assert_eq!(w.len(), 2, "two worker threads");
+    for s in &w {
+        assert!(
+            (held.0..=held.1).contains(&s.held),
+            "{python}: {} held the GIL {:.2} of its life",
+            s.name,
+            s.held
+        );
+        assert!(
+            s.waited >= wait,
+            "{python}: {} waited {:.2}",
+            s.name,
+            s.waited
+        );
+    }
+    // Together, the two held it for about the time both were alive.
+    let together: f64 = w.iter().map(|s| s.held * s.life_ms).sum();
+    let life = w.iter().map(|s| s.life_ms).fold(0.0, f64::max);
+    assert!(
+        (0.8..=1.1).contains(&(together / life)),
+        "{python}: held together {together:.0} ms of {life:.0}"
+    );
+    assert!(v["gil"]["switches"].as_u64().unwrap() > 10);
+}
+
+/// Two processes: each holds its own GIL nearly all its life.
+fn each_process_holds_its_own(python: &str, held: f64) {
+    let (v, code) = py(&[
+        "--python",
+        python,
+        "lecture:cpu",
+        "--",
+        "--mode",
+        "processes",
+        "--workers",
+        "2",
+        "--size",
+        "150000",
+    ]);
+    assert_eq!(code, Some(0));
+    measured(&v);
+    let w = workers(&v);
+    assert_eq!(w.len(), 2, "two worker processes");
+    for s in &w {
+        assert_eq!(s.role, "process");
+        assert!(
+            s.held >= held,
+            "{python}: {} held its GIL {:.2} of its life",
+            s.name,
+            s.held
+        );
+    }
+}
+
+#[test]
+fn two_cpu_threads_take_turns_holding_the_real_gil() {
+    if python3_ok() {
+        two_threads_take_turns("python3", (0.25, 0.75), 0.15);
+    }
+}
+
+#[test]
+fn each_worker_process_holds_its_own_gil() {
+    if python3_ok() {
+        each_process_holds_its_own("python3", 0.7);
+    }
+}
+
+#[test]
+fn hashing_threads_run_side_by_side() {
+    if !python3_ok() {
+        return;
+    }
+    let (v, _) = py(&[
+        "lecture:cpu",
+        "--",
+        "--work",
+        "hash",
+        "--mode",
+        "threads",
+        "--workers",
+        "2",
+        "--size",
+        "128",
+    ]);
+    measured(&v);
+    let w = workers(&v);
+    assert_eq!(w.len(), 2);
+    // Both running for most of their lives: more running than one thread could.
+    let running: f64 = w.iter().map(|s| s.running_ms).sum();
+    let life = w.iter().map(|s| s.life_ms).fold(0.0, f64::max);
+    assert!(
+        running > 1.3 * life,
+        "running {running:.0} ms in {life:.0} ms of life"
+    );
+    // C code that released the GIL runs without it: neither holds it much.
+    for s in &w {
+        assert!(s.held < 0.5, "{} held {:.2}", s.name, s.held);
+    }
+}
+
+#[test]
+fn sleepers_almost_never_hold_it() {
+    if !python3_ok() {
+        return;
+    }
+    let (v, _) = py(&[
+        "lecture:seven_tasks",
+        "--",
+        "--mode",
+        "threads",
+        "--unit-ms",
+        "40",
+    ]);
+    measured(&v);
+    let w = workers(&v);
+    assert_eq!(w.len(), 7);
+    for s in &w {
+        assert!(s.held < 0.05, "{} held {:.3}", s.name, s.held);
+    }
+}
+
+#[test]
+fn without_sampling_the_gil_is_inferred_and_says_so() {
+    if !python3_ok() {
+        return;
+    }
+    let (v, _) = py(&[
+        "--gil-sample-hz",
+        "0",
+        "lecture:cpu",
+        "--",
+        "--mode",
+        "threads",
+        "--workers",
+        "2",
+        "--size",
+        "60000",
+    ]);
+    assert_eq!(v["gil"]["method"], "inferred");
+    assert!(
+        v["gil"].get("switches").is_none(),
+        "no count it cannot know"
+    );
+    let out = common::parlab(&["py", "--gil-sample-hz", "99999", "lecture:cpu"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("99999") && err.contains("0..=10000"), "{err}");
+}
+
+#[test]
+fn the_model_says_it_is_the_model() {
+    let v = common::run_json(&[
+        "--workload",
+        "collatz",
+        "--size",
+        "200000",
+        "--strategy",
+        "pool",
+        "--workers",
+        "2",
+        "--gil",
+    ]);
+    assert_eq!(v["gil"]["method"], "model");
+    let lanes = v["gil"]["lanes"].as_array().unwrap();
+    assert!(lanes.iter().any(|l| l["wait_ms"].as_f64().unwrap() > 0.0));
+}
+
+#[test]
+#[ignore = "long: every installed CPython, the issue's own bounds"]
+fn the_real_gil_on_every_installed_cpython() {
+    for exe in installed_cpythons() {
+        eprintln!("{exe}");
+        two_threads_take_turns(&exe, (0.35, 0.65), 0.25);
+        each_process_holds_its_own(&exe, 0.85);
+    }
+}
+
+#[test]
+#[ignore = "timing: hashing threads against one thread"]
+fn hashing_threads_are_faster_than_one() {
+    if !python3_ok() {
+        return;
+    }
+    let wall = |mode: &str| {
+        let (v, _) = py(&[
+            "lecture:cpu",
+            "--",
+            "--work",
+            "hash",
+            "--mode",
+            mode,
+            "--workers",
+            "2",
+            "--size",
+            "256",
+        ]);
+        v["result"]["wall_ms"].as_f64().unwrap()
+    };
+    let (one, two) = (wall("sequential"), wall("threads"));
+    assert!(
+        two < 0.8 * one,
+        "threads {two:.0} ms, sequential {one:.0} ms"
+    );
+}
