@@ -285,3 +285,51 @@ fn hashing_threads_are_faster_than_one() {
         "threads {two:.0} ms, sequential {one:.0} ms"
     );
 }
+
+#[test]
+fn faults_mid_sample_leave_the_run_going_and_say_so() {
+    if !python3_ok() {
+        return;
+    }
+    // Threads that appear and vanish while the GIL is read, processes that
+    // exit between two readings, then an exec: the memory read is no longer
+    // a Python's, so the run goes on inferred from there, and says when.
+    let dir = std::env::temp_dir().join(format!("parlab-gil-faults-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("faults.py");
+    std::fs::write(
+        &script,
+        r#"
+import multiprocessing as mp, os, threading
+
+def spin(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+if __name__ == "__main__":
+    ts = [threading.Thread(target=spin, args=(300000,)) for _ in range(2)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    for _ in range(30):
+        t = threading.Thread(target=spin, args=(2000,)); t.start(); t.join()
+    for _ in range(3):
+        p = mp.get_context("fork").Process(target=spin, args=(1000,)); p.start(); p.join()
+    os.execv("/bin/sleep", ["sleep", "0.3"])
+"#,
+    )
+    .unwrap();
+    let (v, code) = py(&["--timeout", "30", script.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["gil"]["method"], "measured");
+    let from = v["gil"]["inferred_from_ms"]
+        .as_f64()
+        .expect("inferred_from_ms");
+    assert!(from > 0.0 && from < v["wall_ms"].as_f64().unwrap());
+    assert!(
+        v["lanes"].as_array().unwrap().len() >= 33,
+        "every thread counted"
+    );
+}

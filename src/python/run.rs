@@ -24,8 +24,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// How often the driver looks at the rings and the output (the lab draws at 30 fps).
 const TICK: Duration = Duration::from_millis(5);
-/// How often it looks for new processes' rings.
-const SCAN: Duration = Duration::from_millis(50);
+/// How often it looks for new processes' rings (a folder listing: a short
+/// process is seen, and its GIL read, from its first few milliseconds).
+const SCAN: Duration = Duration::from_millis(10);
 /// How often it samples each thread's run state (Linux: /proc): 100 Hz.
 const SAMPLE: Duration = Duration::from_millis(10);
 /// After SIGTERM, how long the program has before SIGKILL.
@@ -1350,4 +1351,120 @@ fn read_lines<R: Read + Send + 'static>(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(kind: u16, tid: u64, b: u64, raw: [u64; 3], text: &str) -> Record {
+        let mut bytes = [0u8; 24];
+        for (i, v) in raw.iter().enumerate() {
+            bytes[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        if !text.is_empty() {
+            bytes = [0; 24];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+        }
+        Record {
+            t: 0,
+            tid,
+            kind,
+            state: 0,
+            a: 0,
+            b,
+            text: text.into(),
+            raw: bytes,
+        }
+    }
+
+    /// A driver fed a process's hello and two threads, as the probe says them.
+    fn driver(has_gil: u64) -> (Driver, crossbeam_channel::Receiver<Batch>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let dir = std::env::temp_dir().join(format!("parlab-ft-{}-{has_gil}", std::process::id()));
+        // No GIL reading: the fake pid has no memory to read.
+        let mut d = Driver::new(Clock::start(), tx, dir, 4_000_000, 0);
+        let pid = 4_000_000;
+        d.record(
+            pid,
+            record(kind::HELLO, pid as u64, 0, [0, 5000, has_gil], ""),
+        );
+        d.record(
+            pid,
+            record(kind::THREAD_START, pid as u64, 0x10, [0; 3], "MainThread"),
+        );
+        d.record(pid, record(kind::THREAD_START, 7, 0x20, [0; 3], "Thread-1"));
+        (d, rx)
+    }
+
+    #[test]
+    fn a_free_threaded_python_has_no_gil_states_and_says_so() {
+        let (mut d, rx) = driver(0);
+        // One thread on a CPU, one off it: with a GIL, the other would be
+        // taken to wait for it; free-threaded, there is nothing to wait for.
+        let pid = 4_000_000;
+        d.pending.push((
+            1,
+            Seen::Os {
+                key: (pid, pid as u64),
+                on_cpu: true,
+                on_gil: false,
+            },
+        ));
+        d.pending.push((
+            1,
+            Seen::Os {
+                key: (pid, 7),
+                on_cpu: false,
+                on_gil: false,
+            },
+        ));
+        d.sample(); // the fake pid has no /proc: only the inference could add a wait
+        d.read_rings();
+        d.flush();
+        let states: Vec<WorkerState> = rx
+            .try_iter()
+            .flatten()
+            .filter_map(|e| match e.kind {
+                EventKind::State(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        assert!(!states.contains(&WorkerState::GilWait), "{states:?}");
+        let o = d.outcome(0, 1_000_000, Some(0), false, false).unwrap();
+        assert!(o.extension("gil").is_none(), "no GIL figures without a GIL");
+        let python = o.extensions.iter().find(|e| e.key == "python").unwrap();
+        assert!(python.summary.iter().any(|l| l == "free-threaded: no GIL"));
+    }
+
+    #[test]
+    fn with_a_gil_the_same_threads_are_inferred_to_wait() {
+        let (mut d, rx) = driver(1);
+        let pid = 4_000_000;
+        d.pending.push((
+            1,
+            Seen::Os {
+                key: (pid, pid as u64),
+                on_cpu: true,
+                on_gil: false,
+            },
+        ));
+        d.pending.push((
+            1,
+            Seen::Os {
+                key: (pid, 7),
+                on_cpu: false,
+                on_gil: false,
+            },
+        ));
+        d.pending.push((1, Seen::Infer { pid }));
+        d.read_rings();
+        d.flush();
+        assert!(rx
+            .try_iter()
+            .flatten()
+            .any(|e| e.kind == EventKind::State(WorkerState::GilWait)));
+        let o = d.outcome(0, 1_000_000, Some(0), false, false).unwrap();
+        assert_eq!(o.extension("gil").unwrap()["method"], "inferred");
+    }
 }
