@@ -17,6 +17,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod gil;
 mod python;
 mod recording;
 
@@ -560,7 +561,7 @@ fn fidelity(scale: Scale) -> Result<Value> {
 
 /// Every section, as one JSON object.
 /// Every section, in the order measured.
-pub const SECTIONS: [&str; 15] = [
+pub const SECTIONS: [&str; 16] = [
     "start_cost",
     "speedup_2_workers",
     "cpython",
@@ -575,6 +576,7 @@ pub const SECTIONS: [&str; 15] = [
     "soak",
     "recording",
     "python",
+    "gil",
     "fidelity",
 ];
 
@@ -623,8 +625,65 @@ fn section_fn(name: &str) -> fn(Scale) -> Result<Value> {
         "soak" => soak,
         "recording" => recording::measure,
         "python" => python::measure,
+        "gil" => gil::measure,
         _ => fidelity,
     }
+}
+
+/// The GIL's lines: the model beside CPython's measured GIL, and the cost of reading it.
+fn gil_lines(v: &Value) -> String {
+    if let Some(n) = v.pointer("/gil/note").and_then(Value::as_str) {
+        return format!("gil               {n}\n");
+    }
+    let Some(g) = v.get("gil") else {
+        return String::new();
+    };
+    let pct = |x: &Value| {
+        x.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| format!("{:.0}", s.as_f64().unwrap_or(f64::NAN) * 100.0))
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .unwrap_or_default()
+    };
+    let f = |p: &str| g.pointer(p).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let mut s = format!(
+        "gil, 2 threads    model: {:.2}x, held {} %, waited {} %, {:.0} hand-offs/s\n",
+        f("/model/speedup_2_threads"),
+        pct(&g["model"]["held"]),
+        pct(&g["model"]["waited"]),
+        f("/model/switches_per_s")
+    );
+    s += &format!(
+        "                  CPython {} ({} at {:.0} Hz): {:.2}x, held {} %, waited {} %, {:.0} hand-offs/s\n",
+        g["python"].as_str().unwrap_or("?"),
+        g["cpython"]["method"].as_str().unwrap_or("?"),
+        f("/cpython/sample_hz"),
+        f("/cpython/speedup_2_threads"),
+        pct(&g["cpython"]["held"]),
+        pct(&g["cpython"]["waited"]),
+        f("/cpython/switches_per_s")
+    );
+    s += &format!(
+        "gil reading       2 processes x 2 threads at {:.0} Hz: reading {:.2}% of one core; the reader thread {:.2}% on, {:.2}% off\n",
+        f("/reader/sample_hz"),
+        f("/reader/reading_percent_of_one_core"),
+        f("/reader/reader_on_percent_of_one_core"),
+        f("/reader/reader_off_percent_of_one_core")
+    );
+    s += &format!(
+        "                  program's wall, reading on / off (medians of {} pairs): cpu threads {:.3} ({:.3}-{:.3}), processes {:.3} ({:.3}-{:.3})\n",
+        g["pairs"],
+        f("/wall_ratio_reading_on_off/cpu_threads/median"),
+        f("/wall_ratio_reading_on_off/cpu_threads/min_max/0"),
+        f("/wall_ratio_reading_on_off/cpu_threads/min_max/1"),
+        f("/wall_ratio_reading_on_off/cpu_processes/median"),
+        f("/wall_ratio_reading_on_off/cpu_processes/min_max/0"),
+        f("/wall_ratio_reading_on_off/cpu_processes/min_max/1")
+    );
+    s
 }
 
 /// The human table.
@@ -779,6 +838,7 @@ pub fn table(v: &Value) -> String {
     } else if let Some(n) = v.pointer("/python/note").and_then(Value::as_str) {
         s += &format!("python probe      {n}\n");
     }
+    s += &gil_lines(v);
     s += &format!(
         "lecture           7 tasks (sum {:.0} ms, longest {:.0} ms): sequential {:.0} ms, threads {:.0} ms\n",
         f("/fidelity/seven_tasks/sum_ms"),

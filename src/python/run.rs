@@ -242,15 +242,11 @@ enum Seen {
 
 /// When to read the GIL next: `hz` with ±25 % jitter, so the samples never
 /// lock step with the interpreter's own 5 ms switch interval. When the
-/// program keeps every core busy, wake-ups come late; the period then
-/// shortens until the rate achieved is the rate asked for.
+/// program keeps every core busy, wake-ups come late; while the samples
+/// taken fall short of the rate asked for, the period shortens by a quarter.
 struct Pace {
     hz: f64,
     period: Duration,
-    /// The period's share of 1/hz (1: on time; lower: catching up).
-    scale: f64,
-    /// Samples in the current window, and when it began.
-    window: (u32, Instant),
     next: Instant,
     rng: crate::workload::SplitMix64,
     /// Samples taken, and when the first and the last were.
@@ -264,8 +260,6 @@ impl Pace {
         (hz > 0).then(|| Self {
             hz: hz as f64,
             period: Duration::from_secs_f64(1.0 / hz as f64),
-            scale: 1.0,
-            window: (0, Instant::now()),
             next: Instant::now(),
             rng: crate::workload::SplitMix64::new(std::process::id() as u64),
             taken: 0,
@@ -278,18 +272,17 @@ impl Pace {
         if now < self.next {
             return false;
         }
-        let unit = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        let step = self.period.mul_f64(self.scale * (0.75 + unit * 0.5));
-        self.next = (self.next + step).max(now);
-        self.window.0 += 1;
-        if self.window.0 == 200 {
-            let got = 200.0 / now.duration_since(self.window.1).as_secs_f64().max(1e-9);
-            // Aim a little above the rate asked for, so it is met, not missed.
-            self.scale = (self.scale * got / (self.hz * 1.02)).clamp(0.25, 1.0);
-            self.window = (0, now);
-        }
+        let first = *self.first.get_or_insert(now);
         self.taken += 1;
-        self.first.get_or_insert(now);
+        let owed = self.hz * 1.01 * now.duration_since(first).as_secs_f64();
+        let scale = if (self.taken as f64) < owed {
+            0.75
+        } else {
+            1.0
+        };
+        let unit = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let step = self.period.mul_f64(scale * (0.75 + unit * 0.5));
+        self.next = (self.next + step).max(now);
         self.last = Some(now);
         true
     }
