@@ -294,11 +294,8 @@ fn faults_mid_sample_leave_the_run_going_and_say_so() {
     // Threads that appear and vanish while the GIL is read, processes that
     // exit between two readings, then an exec: the memory read is no longer
     // a Python's, so the run goes on inferred from there, and says when.
-    let dir = std::env::temp_dir().join(format!("parlab-gil-faults-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("faults.py");
-    std::fs::write(
-        &script,
+    let script = common::script(
+        "faults.py",
         r#"
 import multiprocessing as mp, os, threading
 
@@ -318,10 +315,8 @@ if __name__ == "__main__":
         p = mp.get_context("fork").Process(target=spin, args=(1000,)); p.start(); p.join()
     os.execv("/bin/sleep", ["sleep", "0.3"])
 "#,
-    )
-    .unwrap();
+    );
     let (v, code) = py(&["--timeout", "30", script.to_str().unwrap()]);
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, Some(0), "{v:#}");
     assert_eq!(v["gil"]["method"], "measured");
     let from = v["gil"]["inferred_from_ms"]

@@ -183,14 +183,10 @@ fn a_failure_in_a_thread_and_a_non_zero_exit_are_failures_and_status_1() {
     if !python3_ok() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("parlab-py-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("fails.py");
-    std::fs::write(
-        &script,
+    let script = common::script(
+        "fails.py",
         "import threading\ndef boom():\n    raise ValueError('boom')\nt = threading.Thread(target=boom)\nt.start(); t.join()\nraise SystemExit(3)\n",
-    )
-    .unwrap();
+    );
     let (v, code) = py(&[script.to_str().unwrap()]);
     assert_eq!(code, Some(1));
     assert_eq!(v["exit_code"], 3);
@@ -240,14 +236,10 @@ fn a_timeout_stops_the_whole_tree_and_leaves_nothing_behind() {
     if !python3_ok() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("parlab-py-hang-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("hangs.py");
-    std::fs::write(
-        &script,
+    let script = common::script(
+        "hangs.py",
         "import multiprocessing, time\n\ndef forever():\n    time.sleep(3600)\n\nif __name__ == '__main__':\n    ps = [multiprocessing.Process(target=forever) for _ in range(2)]\n    for p in ps: p.start()\n    print('started', flush=True)\n    time.sleep(3600)\n",
-    )
-    .unwrap();
+    );
     let started = std::time::Instant::now();
     let (v, code) = py(&["--timeout", "1", script.to_str().unwrap()]);
     assert!(started.elapsed() < std::time::Duration::from_secs(20));

@@ -215,3 +215,16 @@ pub fn installed_cpythons() -> Vec<String> {
     }
     found
 }
+
+/// A Python script written for one test, in a folder of its own: its path.
+pub fn script(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "parlab-{}-{}",
+        name.trim_end_matches(".py"),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
