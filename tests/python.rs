@@ -232,6 +232,44 @@ fn bad_input_is_one_line_and_status_2() {
 
 #[cfg(unix)]
 #[test]
+fn a_parlab_killed_outright_leaves_no_program_behind() {
+    if !python3_ok() {
+        return;
+    }
+    // It says when its two processes have started, in a file beside it.
+    let script = common::script(
+        "orphans.py",
+        "import multiprocessing, os, sys, time\n\ndef forever():\n    time.sleep(3600)\n\nif __name__ == '__main__':\n    ps = [multiprocessing.Process(target=forever) for _ in range(2)]\n    for p in ps: p.start()\n    open(os.path.join(os.path.dirname(sys.argv[0]), 'started'), 'w').close()\n    time.sleep(3600)\n",
+    );
+    let started = script.with_file_name("started");
+    let _ = std::fs::remove_file(&started);
+    let mut parlab = std::process::Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args(["py", script.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !started.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let tree = common::descendants(parlab.id());
+    // SIGKILL: parlab cleans nothing up; the program's processes are not
+    // its children, so only its watch can stop them.
+    parlab.kill().unwrap();
+    parlab.wait().unwrap();
+    assert!(started.exists(), "the program never started its processes");
+    assert!(
+        tree.len() >= 3,
+        "the program and its two processes: {tree:?}"
+    );
+    for pid in tree {
+        assert!(common::gone(pid), "pid {pid} outlived parlab");
+    }
+}
+
+#[cfg(unix)]
+#[test]
 fn a_timeout_stops_the_whole_tree_and_leaves_nothing_behind() {
     if !python3_ok() {
         return;

@@ -645,3 +645,33 @@ fn the_source_view_shows_the_program_and_scrolls() {
     terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     assert!(!screen(&terminal).contains("Source: lecture:cpu"));
 }
+
+#[test]
+fn a_script_from_a_file_is_read_for_the_source_view_as_it_is_loaded() {
+    let script = std::env::temp_dir().join(format!("parlab-tui-src-{}.py", std::process::id()));
+    std::fs::write(&script, "print('from a preset')\n").unwrap();
+    let mut app = app(&[]);
+    let program = parlab::python::Program {
+        script: script.to_string_lossy().into_owned(),
+        args: Vec::new(),
+        python: parlab::python::Interpreter {
+            command: "python3".into(),
+            executable: "/usr/bin/python3".into(),
+            version: "3.11.7".into(),
+            implementation: "cpython".into(),
+            gil_enabled: true,
+        },
+    };
+    // As a preset, a rerun or a replay loads it: the loop reads the file.
+    app.set_program(program);
+    parlab::ui::perform_effects(&mut app);
+    app.apply(Action::Source);
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
+    let _ = std::fs::remove_file(&script);
+    assert!(
+        screen(&terminal).contains("   1 print('from a preset')"),
+        "{}",
+        screen(&terminal)
+    );
+}

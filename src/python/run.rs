@@ -81,8 +81,12 @@ pub fn start(plan: PyPlan) -> Result<PyRun> {
                     return Err(e);
                 }
             };
+            // Should parlab die unannounced, the watch stops the program's
+            // own children too (PDEATHSIG reaches only the direct child).
+            let watch = crate::child::Watch::start(child.id());
             let out = Driver::new(clock, tx, dir.clone(), child.id(), p.gil_hz)
                 .run(child, &ctl, p.timeout);
+            drop(watch); // the group is stopped: the watch goes first
             let _ = std::fs::remove_dir_all(&dir);
             out
         })?;

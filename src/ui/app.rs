@@ -406,6 +406,8 @@ pub enum Effect {
     ExportTrace(Arc<RecordedRun>),
     /// Start recording to a new file in the current folder (the run under way first).
     StartRecording,
+    /// Read a program's script from its file, for the Source view.
+    ReadScript(String),
 }
 
 impl App {
@@ -737,13 +739,25 @@ impl App {
                 self.spec = spec;
                 self.program = None;
             }
-            Some(Plan::Python(p)) => self.program = Some(p),
+            Some(Plan::Python(p)) => self.set_program(p),
             None => {}
         }
         match self.program.clone() {
             Some(program) => self.launch_program(program),
             None => self.launch(self.spec.clone()),
         }
+    }
+
+    /// Load `p` as the program Enter runs. A script from a file is read by
+    /// the loop (the app does no I/O), for the Source view.
+    pub fn set_program(&mut self, p: crate::python::Program) {
+        if self.program.as_ref().map(|q| &q.script) != Some(&p.script) {
+            self.program_text = None;
+            if !p.script.starts_with("lecture:") {
+                self.effects.push(Effect::ReadScript(p.script.clone()));
+            }
+        }
+        self.program = Some(p);
     }
 
     /// Run a Python program in the lab: no stdin (the lab has the terminal).
@@ -827,7 +841,7 @@ impl App {
                         self.spec = first.clone();
                         self.program = None;
                     }
-                    Some(Plan::Python(p)) => self.program = Some(p.clone()),
+                    Some(Plan::Python(p)) => self.set_program(p.clone()),
                     None => {}
                 }
                 self.message = Some(format!(
@@ -855,7 +869,7 @@ impl App {
                 self.launch(spec);
             }
             Plan::Python(program) => {
-                self.program = Some(program);
+                self.set_program(program);
                 self.start();
             }
         }

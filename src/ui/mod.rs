@@ -257,6 +257,12 @@ pub fn perform_effects(app: &mut App) {
                 let trace = crate::export::trace(&[&*run], "the lab");
                 app.message = Some(write_out(&stamped("trace", "json"), format!("{trace}\n")));
             }
+            app::Effect::ReadScript(path) => {
+                // Only if it is still the program loaded.
+                if app.program.as_ref().is_some_and(|p| p.script == path) {
+                    app.program_text = std::fs::read_to_string(&path).ok();
+                }
+            }
             app::Effect::StartRecording => {
                 app.start_recording(&stamped("recording", crate::recording::EXTENSION));
             }

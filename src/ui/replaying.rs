@@ -97,7 +97,7 @@ impl App {
                 self.spec = spec;
                 self.program = None;
             }
-            Some(Plan::Python(p)) => self.program = Some(p),
+            Some(Plan::Python(p)) => self.set_program(p),
             None => {}
         }
         self.outcome = None;

@@ -1,6 +1,7 @@
 //! The Source view (`o`): the Python program being run, as it is, with line
 //! numbers, over the lab. Lecture programs are read from the binary; a
-//! script from a file was read when the lab opened on it.
+//! script from a file is read as it is loaded (the lab opening on it, a
+//! preset, a rerun, a replay).
 
 use super::app::App;
 use super::theme::Theme;
@@ -45,7 +46,10 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             })
             .collect(),
         None => vec![Line::styled(
-            "no program loaded: parlab tui py SCRIPT opens the lab on one",
+            match &app.program {
+                Some(p) => format!("{}: its text could not be read", p.script),
+                None => "no program loaded: parlab tui py SCRIPT opens the lab on one".into(),
+            },
             theme.dim(),
         )],
     };
