@@ -41,22 +41,25 @@ pub fn kill_group(child: &mut Child) {
     let _ = child.kill();
 }
 
-/// A small process (`parlab watch PGID`) that kills a process group if
+/// A small process (`sh`, waiting on `cat`) that kills a process group if
 /// parlab dies without stopping it, however it dies (SIGKILL included): it
-/// waits for its stdin, whose other end only parlab holds, to close. When a
-/// run ends normally parlab stops the watch first (dropping it), so the
-/// watch never signals a group id that may since have been reused.
+/// waits for its stdin, whose other end only parlab holds, to close. Deaf
+/// to the terminal's signals (they are parlab's to handle). When a run ends
+/// normally parlab stops the watch first (dropping it), so the watch never
+/// signals a group id that may since have been reused.
 pub struct Watch(Child);
 
+/// The watch's script: `$1` is the group.
+const WATCH: &str = r#"trap "" INT HUP TERM QUIT; cat >/dev/null; kill -s KILL -- "-$1""#;
+
 impl Watch {
-    /// Watch the group `pgid` (Unix; elsewhere nothing to watch with).
+    /// Watch the group `pgid` (Unix; elsewhere there is no `sh` to watch with).
     pub fn start(pgid: u32) -> Option<Self> {
-        if !cfg!(unix) {
+        if !cfg!(unix) || pgid <= 1 {
             return None;
         }
-        let exe = std::env::current_exe().ok()?;
-        Command::new(exe)
-            .args(["watch", &pgid.to_string()])
+        Command::new("sh")
+            .args(["-c", WATCH, "parlab-watch", &pgid.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -68,33 +71,9 @@ impl Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
+        // Only the shell is killed; its `cat` then sees the pipe close and
+        // ends, with nobody left to signal the group.
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// The watch itself: deaf to the terminal's signals (they are parlab's to
-/// handle), it blocks until its stdin closes, then kills the group.
-pub fn watch(pgid: u32) {
-    #[cfg(unix)]
-    {
-        use std::io::Read;
-        // SAFETY: setting signal dispositions to ignore, before any thread exists.
-        unsafe {
-            for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
-                libc::signal(s, libc::SIG_IGN);
-            }
-        }
-        let mut buf = [0u8; 64];
-        let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-        if pgid > 1 {
-            // SAFETY: kill(2) with a negative pid signals that process group.
-            unsafe {
-                libc::kill(-(pgid as i32), libc::SIGKILL);
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = pgid;
 }

@@ -57,10 +57,6 @@ pub enum Command {
     /// A worker process, started by parlab itself
     #[command(hide = true)]
     Worker,
-    /// The watch on a program's process group, started by parlab itself:
-    /// it kills the group if parlab dies without stopping it
-    #[command(hide = true)]
-    Watch { pgid: u32 },
 }
 
 /// `parlab sweep`.

@@ -59,10 +59,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             parlab::worker::main()?;
             return Ok(ExitCode::SUCCESS);
         }
-        Some(Command::Watch { pgid }) => {
-            parlab::child::watch(*pgid);
-            return Ok(ExitCode::SUCCESS);
-        }
         Some(Command::Lecture { name }) => {
             match name {
                 Some(n) => out!("{}", parlab::lecture::show(n)?),
@@ -281,9 +277,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             out!("{}", list());
             Ok(ExitCode::SUCCESS)
         }
-        Some(
-            Command::Worker | Command::Watch { .. } | Command::Trust(_) | Command::Lecture { .. },
-        ) => {
+        Some(Command::Worker | Command::Trust(_) | Command::Lecture { .. }) => {
             unreachable!("handled above")
         }
     }
