@@ -44,7 +44,7 @@ pub fn measure(scale: Scale) -> Result<Value> {
         return Ok(json!({ "note": "no python3 of 3.9 or later: not measured" }));
     };
     let size = if scale.quick { "30000" } else { "200000" };
-    let pairs = if scale.quick { 1 } else { 5 };
+    let pairs = if scale.quick { 1 } else { 9 };
     let mut ratios = serde_json::Map::new();
     for mode in ["threads", "processes"] {
         let args = ["--mode", mode, "--workers", "2", "--size", size];
@@ -182,7 +182,6 @@ fn reader(scale: Scale) -> Result<Value> {
     Ok(json!({
         "processes": 2,
         "threads_each": 2,
-        "reading_percent_of_one_core": percent(&on, "gil_reader_cpu_ms"),
         "reader_on_percent_of_one_core": percent(&on, "reader_cpu_ms"),
         "reader_off_percent_of_one_core": percent(&off, "reader_cpu_ms"),
         "sample_hz": on.outcome.extension("gil").and_then(|g| g["sample_hz"].as_f64()),

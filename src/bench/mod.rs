@@ -667,9 +667,8 @@ fn gil_lines(v: &Value) -> String {
         f("/cpython/switches_per_s")
     );
     s += &format!(
-        "gil reading       2 processes x 2 threads at {:.0} Hz: reading {:.2}% of one core; the reader thread {:.2}% on, {:.2}% off\n",
+        "gil reading       2 processes x 2 threads at {:.0} Hz: parlab's reader thread {:.2}% of one core reading, {:.2}% not\n",
         f("/reader/sample_hz"),
-        f("/reader/reading_percent_of_one_core"),
         f("/reader/reader_on_percent_of_one_core"),
         f("/reader/reader_off_percent_of_one_core")
     );
