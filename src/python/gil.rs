@@ -102,24 +102,24 @@ pub fn find(mem: &[u8], base: u64, interval_us: u64, tstates: &HashSet<u64>) -> 
 }
 
 /// Find the GIL of process `pid`, near `regions` (the interpreter's and
-/// `_PyRuntime`'s addresses, as the probe said them).
+/// `_PyRuntime`'s addresses, as the probe said them): where it is, not
+/// found (`Ok(None)`), or why its memory cannot be read.
 pub fn locate(
     pid: u32,
     regions: [u64; 2],
     interval_us: u64,
     tstates: &HashSet<u64>,
-) -> Option<u64> {
+) -> std::io::Result<Option<u64>> {
     if interval_us == 0 || tstates.is_empty() {
-        return None;
+        return Ok(None);
     }
-    regions
-        .iter()
-        .zip(REACH)
-        .filter(|(base, _)| **base != 0)
-        .find_map(|(&base, reach)| {
-            let mem = read_pages(pid, base, reach);
-            find(&mem, base, interval_us, tstates)
-        })
+    for (&base, reach) in regions.iter().zip(REACH).filter(|(b, _)| **b != 0) {
+        let mem = read_pages(pid, base, reach)?;
+        if let Some(at) = find(&mem, base, interval_us, tstates) {
+            return Ok(Some(at));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether the GIL of `pid` is at `at` (as in the process it was forked from).
@@ -129,8 +129,9 @@ pub fn is_gil(pid: u32, at: u64, interval_us: u64, tstates: &HashSet<u64>) -> bo
 }
 
 /// Up to `len` bytes from `addr` on, a page at a time, stopping at the
-/// first page that cannot be read (the end of a mapping).
-fn read_pages(pid: u32, addr: u64, len: usize) -> Vec<u8> {
+/// first page that cannot be read (the end of a mapping); an error if not
+/// even the first can.
+fn read_pages(pid: u32, addr: u64, len: usize) -> std::io::Result<Vec<u8>> {
     const PAGE: usize = 4096;
     let mut out = Vec::with_capacity(len);
     let mut at = addr;
@@ -144,11 +145,12 @@ fn read_pages(pid: u32, addr: u64, len: usize) -> Vec<u8> {
                 out.extend_from_slice(&buf[..got]);
                 break;
             }
+            Err(e) if out.is_empty() => return Err(e),
             Err(_) => break,
         }
         at += buf.len() as u64;
     }
-    out
+    Ok(out)
 }
 
 /// Read the GIL's first words in `pid` at `addr`.
@@ -299,6 +301,14 @@ mod tests {
         assert_eq!(word.holder(), Some(0x5000_1000));
         assert_eq!(word.switch_number, 7);
         assert_eq!(find(&mem, 0, 4000, &tstates), None, "another interval");
+    }
+
+    #[test]
+    fn a_process_that_cannot_be_read_says_why() {
+        let tstates: HashSet<u64> = [0x10].into();
+        // No such process (pids are below 2^22 on Linux).
+        let err = locate(u32::MAX / 2, [0x1000, 0], 5000, &tstates).unwrap_err();
+        assert!(!err.to_string().is_empty());
     }
 
     #[test]

@@ -221,6 +221,8 @@ struct Interp {
     ended: bool,
     /// Reading failed while it ran, at this time: inferred from then on.
     failed_at: Option<u64>,
+    /// Why its GIL could not be found, if it was not.
+    unread: Option<String>,
 }
 
 /// Attempts to find a process's GIL (one per tick, 5 ms apart, from its
@@ -591,9 +593,16 @@ impl Driver {
                 continue;
             };
             i.tries += 1;
-            i.gil = hint
-                .filter(|&at| gil::is_gil(pid, at, i.interval_us, &tstates))
-                .or_else(|| gil::locate(pid, i.regions, i.interval_us, &tstates));
+            let found = match hint.filter(|&at| gil::is_gil(pid, at, i.interval_us, &tstates)) {
+                Some(at) => Ok(Some(at)),
+                None => gil::locate(pid, i.regions, i.interval_us, &tstates),
+            };
+            i.unread = match &found {
+                Ok(Some(_)) => None,
+                Ok(None) => Some("not found near _PyRuntime or the interpreter".into()),
+                Err(e) => Some(format!("its memory could not be read ({e})")),
+            };
+            i.gil = found.ok().flatten();
         }
     }
 
@@ -712,12 +721,17 @@ impl Driver {
         match r.kind {
             kind::HELLO => {
                 let (interp, interval_us, has_gil) = (r.raw_u64(0), r.raw_u64(1), r.raw_u64(2));
+                let unread =
+                    (self.pace.is_some() && has_gil != 0 && interp == 0 && r.b == 0).then(|| {
+                        "the probe could not say where the interpreter is (no ctypes?)".into()
+                    });
                 self.interps.insert(
                     pid,
                     Interp {
                         regions: [interp, r.b],
                         interval_us,
                         no_gil: has_gil == 0,
+                        unread,
                         ..Interp::default()
                     },
                 );
@@ -1071,6 +1085,20 @@ impl Driver {
             Some(hz) => format!("inferred from the probe and each thread's run state ({hz:.0} Hz)"),
             None => "inferred from the probe's events".into(),
         }];
+        if method == Method::Inferred {
+            // Why it was not read: off, not here, or this interpreter's own reason.
+            let why = if !cfg!(target_os = "linux") {
+                Some("another process's memory is read on Linux only".to_string())
+            } else if self.pace.is_none() {
+                Some("reading is off (--gil-sample-hz 0)".into())
+            } else {
+                with_gil.iter().find_map(|(_, i)| i.unread.clone())
+            };
+            if let Some(why) = why {
+                summary.push(format!("not read: {why}"));
+                json["inferred_because"] = json!(why);
+            }
+        }
         if method == Method::Measured {
             let switches: u64 = read.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
             let per_s = switches as f64 / (wall_ns.max(1) as f64 / 1e9);
