@@ -221,6 +221,13 @@ fn without_sampling_the_gil_is_inferred_and_says_so() {
     ]);
     assert_eq!(v["gil"]["method"], "inferred");
     assert!(
+        v["gil"]["inferred_because"]
+            .as_str()
+            .is_some_and(|w| w.contains("--gil-sample-hz 0")),
+        "{:#}",
+        v["gil"]
+    );
+    assert!(
         v["gil"].get("switches").is_none(),
         "no count it cannot know"
     );
