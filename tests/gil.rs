@@ -335,3 +335,29 @@ if __name__ == "__main__":
         "every thread counted"
     );
 }
+
+#[test]
+fn a_sleeper_beside_a_cpu_thread_waits_to_get_the_gil_back() {
+    if !python3_ok() {
+        return;
+    }
+    // The lecture's surprise: a thread that mostly sleeps still queues for
+    // the GIL each time it wakes, behind a thread that never lets go unasked.
+    let script = common::script(
+        "sleeper.py",
+        "import threading, time\nstop = False\ndef spin():\n    s = 0\n    while not stop:\n        s += 1\ndef sleeper():\n    for _ in range(60):\n        time.sleep(0.01)\nt = threading.Thread(target=spin); t.start()\ns = threading.Thread(target=sleeper); s.start()\ns.join(); stop = True; t.join()\n",
+    );
+    let (v, code) = py(&[script.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    measured(&v);
+    let all = shares(&v);
+    let spin = all.iter().find(|s| s.name.contains("spin")).unwrap();
+    let sleeper = all.iter().find(|s| s.name.contains("sleeper")).unwrap();
+    assert!(spin.held > 0.8, "the spinner held {:.2}", spin.held);
+    assert!(
+        sleeper.waited > 0.08 && sleeper.held < 0.05,
+        "the sleeper waited {:.2}, held {:.2}",
+        sleeper.waited,
+        sleeper.held
+    );
+}
