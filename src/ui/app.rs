@@ -250,8 +250,9 @@ impl RunRow {
         self.plan.gil()
     }
 
-    /// The Runs panel's GIL cell: how it is known and its workers' mean
-    /// share holding it (`measured 49%`, `model 50%`), `off`, or `none`
+    /// The Runs panel's GIL cell: its workers' mean share holding it and
+    /// how that is known (`49% measured`, `50% model`: the number first, so
+    /// a narrow column cuts the word, never the number), `off`, or `none`
     /// for a free-threaded Python.
     pub fn gil_cell(&self) -> String {
         let Some(method) = self.json["gil"]["method"].as_str() else {
@@ -269,7 +270,7 @@ impl RunRow {
             return method.into();
         }
         let mean = shares.iter().sum::<f64>() / shares.len() as f64;
-        format!("{method} {:.0}%", mean * 100.0)
+        format!("{:.0}% {method}", mean * 100.0)
     }
 
     /// A native run's settings.
