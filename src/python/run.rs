@@ -234,8 +234,9 @@ const MAX_OPEN: usize = 256;
 /// A reading taken between two ring reads, applied in time order with the
 /// probe's records.
 enum Seen {
-    /// The thread state holding a process's GIL (none: it is free).
-    Holder { pid: u32, tstate: Option<u64> },
+    /// The thread state holding each process's GIL (none: it is free),
+    /// from one reading of them all.
+    Holders(Vec<(u32, Option<u64>)>),
     /// A thread on a CPU, asleep on the GIL, or neither.
     Os {
         key: (u32, u64),
@@ -507,18 +508,22 @@ impl Driver {
     /// A reading, applied at `t`.
     fn apply(&mut self, seen: Seen, t: u64) {
         match seen {
-            Seen::Holder { pid, tstate } => {
-                let keys = self.live_threads(pid);
-                for key in keys {
-                    let Some(th) = self.threads.get_mut(&key) else {
+            Seen::Holders(holders) => {
+                // One pass over the threads, however many processes were read.
+                let holders: HashMap<u32, Option<u64>> = holders.into_iter().collect();
+                let mut changed = Vec::new();
+                for (key, th) in self.threads.iter_mut().filter(|(_, th)| !th.ended) {
+                    let Some(&tstate) = holders.get(&key.0) else {
                         continue;
                     };
                     let holds = th.tstate != 0 && tstate == Some(th.tstate);
                     if holds != th.holds {
                         th.holds = holds;
-                        let lane = th.lane;
-                        self.push(t, lane, EventKind::GilHeld(holds));
+                        changed.push((*key, th.lane, holds));
                     }
+                }
+                for (key, lane, holds) in changed {
+                    self.push(t, lane, EventKind::GilHeld(holds));
                     self.show(key, t);
                 }
             }
@@ -617,6 +622,7 @@ impl Driver {
             .filter(|(_, i)| !i.ended)
             .filter_map(|(p, i)| Some((*p, i.gil?)))
             .collect();
+        let mut read = HashMap::with_capacity(pids.len());
         for (pid, addr) in pids {
             match gil::read_word(pid, addr) {
                 Ok(w) if w.valid() => {
@@ -625,15 +631,7 @@ impl Driver {
                         i.switches = Some((first, w.switch_number));
                         i.interval_us = w.interval_us;
                     }
-                    let holder = w.holder();
-                    self.pending.push((
-                        t,
-                        Seen::Holder {
-                            pid,
-                            tstate: holder,
-                        },
-                    ));
-                    self.read_os(pid, addr, holder, t);
+                    read.insert(pid, (addr, w.holder()));
                 }
                 Err(e) if gone(&e) => {
                     if let Some(i) = self.interps.get_mut(&pid) {
@@ -643,16 +641,26 @@ impl Driver {
                 other => self.gil_lost(pid, t, other.err()),
             }
         }
+        if !read.is_empty() {
+            let holders = read.iter().map(|(&pid, &(_, h))| (pid, h)).collect();
+            self.pending.push((t, Seen::Holders(holders)));
+            self.read_os(&read, t);
+        }
     }
 
-    /// The OS's word on each thread of `pid` but the GIL's holder. A thread
-    /// in a wait the probe reported changes less often: it is read at a
-    /// quarter of the rate (enough to see it wait for the GIL on its way out).
-    fn read_os(&mut self, pid: u32, gil: u64, holder: Option<u64>, t: u64) {
+    /// The OS's word on each thread of the processes just `read` (their
+    /// GIL's address and holder) but the holders, in one pass over the
+    /// threads. A thread in a wait the probe reported changes less often:
+    /// it is read at a quarter of the rate (enough to see it wait for the
+    /// GIL on its way out).
+    fn read_os(&mut self, read: &HashMap<u32, (u64, Option<u64>)>, t: u64) {
         let quarter = self.samples.is_multiple_of(4);
         for (key, th) in self.threads.iter_mut() {
-            if key.0 != pid
-                || th.ended
+            let pid = key.0;
+            let Some(&(gil, holder)) = read.get(&pid) else {
+                continue;
+            };
+            if th.ended
                 || (th.tstate != 0 && holder == Some(th.tstate))
                 || (!th.waits.is_empty() && !quarter)
             {
@@ -687,7 +695,7 @@ impl Driver {
         i.gil = None;
         i.failed_at = Some(t);
         let why = why.map_or("it no longer reads as a GIL".to_string(), |e| e.to_string());
-        self.pending.push((t, Seen::Holder { pid, tstate: None }));
+        self.pending.push((t, Seen::Holders(vec![(pid, None)])));
         if let Some(lane) = self.threads.get(&(pid, pid as u64)).map(|th| th.lane) {
             self.push(
                 t,
