@@ -428,6 +428,7 @@ fn populated_session() -> App {
         ok: true,
         json: serde_json::Value::Null,
         load: None,
+        gil: "off".into(),
         lab: std::sync::Arc::new(parlab::model::Lab::new(Vec::new(), std::time::UNIX_EPOCH)),
         recorded: None,
         file: None,

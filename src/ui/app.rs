@@ -236,6 +236,8 @@ pub struct RunRow {
     pub json: Value,
     /// The machine over the run: how much of it others used.
     pub load: Option<crate::sampler::Load>,
+    /// The Runs panel's GIL cell, made once (see [`gil_cell`]).
+    pub gil: String,
     /// Its lab at the end, for comparisons.
     pub lab: Arc<Lab>,
     /// The run kept whole (in memory, or read from a file), to replay and export.
@@ -250,33 +252,32 @@ impl RunRow {
         self.plan.gil()
     }
 
-    /// The Runs panel's GIL cell: its workers' mean share holding it and
-    /// how that is known (`49% measured`, `50% model`: the number first, so
-    /// a narrow column cuts the word, never the number), `off`, or `none`
-    /// for a free-threaded Python.
-    pub fn gil_cell(&self) -> String {
-        let Some(method) = self.json["gil"]["method"].as_str() else {
-            let free = self.json["python"]["gil_enabled"] == false;
-            return if free { "none" } else { "off" }.into();
-        };
-        let shares: Vec<f64> = self
-            .lab
-            .gil_shares(method == "measured")
-            .iter()
-            .filter(|s| s.worker && s.life_ns > 0)
-            .map(|s| s.held())
-            .collect();
-        if shares.is_empty() {
-            return method.into();
-        }
-        let mean = shares.iter().sum::<f64>() / shares.len() as f64;
-        format!("{:.0}% {method}", mean * 100.0)
-    }
-
     /// A native run's settings.
     pub fn spec(&self) -> Option<&RunSpec> {
         self.plan.native()
     }
+}
+
+/// The Runs panel's GIL cell for a run's JSON and lab: its workers' mean
+/// share holding the GIL and how that is known (`49% measured`, `50%
+/// model`: the number first, so a narrow column cuts the word, never the
+/// number), `off`, or `none` for a free-threaded Python.
+pub fn gil_cell(json: &Value, lab: &Lab) -> String {
+    let Some(method) = json["gil"]["method"].as_str() else {
+        let free = json["python"]["gil_enabled"] == false;
+        return if free { "none" } else { "off" }.into();
+    };
+    let shares: Vec<f64> = lab
+        .gil_shares(method == "measured")
+        .iter()
+        .filter(|s| s.worker && s.life_ns > 0)
+        .map(|s| s.held())
+        .collect();
+    if shares.is_empty() {
+        return method.into();
+    }
+    let mean = shares.iter().sum::<f64>() / shares.len() as f64;
+    format!("{:.0}% {method}", mean * 100.0)
 }
 
 /// A sweep under way or done.
@@ -1014,6 +1015,7 @@ impl App {
             return;
         };
         self.history.push(RunRow {
+            gil: gil_cell(&json, &self.lab),
             plan,
             // A program's workers are the lanes that ran a task, as its JSON says.
             workers: json["workers"].as_u64().unwrap_or(info.workers as u64) as u32,

@@ -46,7 +46,7 @@ fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
         r.plan.workload_name().to_string(),
         format!("{}{from}", r.plan.params()),
         r.plan.strategy_name(),
-        r.gil_cell(),
+        r.gil.clone(),
         r.workers.to_string(),
         format!("{:.0}", r.wall_ms),
         cell(&|s| format!("{s:.2}×")),
