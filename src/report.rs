@@ -5,6 +5,7 @@ use crate::clock::ms;
 use crate::event::{Role, WorkerState};
 use crate::headless::Finished;
 use crate::model::Lab;
+use crate::python::gil::Method;
 use crate::sampler::Load;
 use crate::source::{Meta, Outcome};
 use serde_json::{json, Map, Value};
@@ -94,9 +95,10 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) 
     }
     if let Some(Value::Object(g)) = o.get_mut("gil") {
         // Older recordings' model runs did not say their method.
-        let method = g.entry("method").or_insert_with(|| json!("model")).clone();
+        let method = Method::of(&Value::Object(g.clone())).unwrap_or(Method::Model);
+        g.insert("method".into(), json!(method.name()));
         let lanes: Vec<Value> = lab
-            .gil_shares(method == "measured")
+            .gil_shares(method == Method::Measured)
             .iter()
             .filter(|s| s.life_ns > 0)
             .map(|s| {
@@ -307,7 +309,7 @@ fn body(f: &Finished) -> String {
 /// 118 hand-offs/s": the workers' shares of their own lives.
 fn gil_line(f: &Finished) -> String {
     let gil = f.outcome.extension("gil");
-    let measured = gil.is_some_and(|g| g["method"] == "measured");
+    let measured = gil.and_then(Method::of) == Some(Method::Measured);
     gil_words(
         &f.lab,
         measured,

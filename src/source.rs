@@ -208,10 +208,7 @@ impl Meta {
     ) -> Option<crate::python::gil::Method> {
         use crate::python::gil::Method;
         if let Some(o) = outcome {
-            let said = o.extension("gil")?["method"].as_str().unwrap_or("model");
-            return [Method::Measured, Method::Inferred, Method::Model]
-                .into_iter()
-                .find(|m| m.name() == said);
+            return Method::of(o.extension("gil")?);
         }
         match &self.program {
             None => self.gil_applies().then_some(Method::Model),

@@ -48,6 +48,15 @@ impl Method {
             Method::Model => "model",
         }
     }
+
+    /// The method a run's `gil` object says (an older recording's model
+    /// run says none: the model).
+    pub fn of(gil: &serde_json::Value) -> Option<Self> {
+        let said = gil["method"].as_str().unwrap_or("model");
+        [Method::Measured, Method::Inferred, Method::Model]
+            .into_iter()
+            .find(|m| m.name() == said)
+    }
 }
 
 /// The GIL's first words, as read.

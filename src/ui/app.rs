@@ -263,21 +263,24 @@ impl RunRow {
 /// model`: the number first, so a narrow column cuts the word, never the
 /// number), `off`, or `none` for a free-threaded Python.
 pub fn gil_cell(json: &Value, lab: &Lab) -> String {
-    let Some(method) = json["gil"]["method"].as_str() else {
+    let Some(method) = Some(&json["gil"])
+        .filter(|g| g.is_object())
+        .and_then(crate::python::gil::Method::of)
+    else {
         let free = json["python"]["gil_enabled"] == false;
         return if free { "none" } else { "off" }.into();
     };
     let shares: Vec<f64> = lab
-        .gil_shares(method == "measured")
+        .gil_shares(method == crate::python::gil::Method::Measured)
         .iter()
         .filter(|s| s.worker && s.life_ns > 0)
         .map(|s| s.held())
         .collect();
     if shares.is_empty() {
-        return method.into();
+        return method.name().into();
     }
     let mean = shares.iter().sum::<f64>() / shares.len() as f64;
-    format!("{:.0}% {method}", mean * 100.0)
+    format!("{:.0}% {}", mean * 100.0, method.name())
 }
 
 /// A sweep under way or done.
