@@ -198,7 +198,7 @@ impl Meta {
     }
 
     /// Where the run's GIL picture comes from: as its outcome says once it
-    /// ended; before, the model for a native run under the GIL, and for a
+    /// ended; before (or if its recording was cut short), the model for a native run under the GIL, and for a
     /// program measured once a holder has been read, inferred until then.
     /// None: no GIL (a native run without it, a free-threaded Python).
     pub fn gil_method(
@@ -207,7 +207,8 @@ impl Meta {
         outcome: Option<&Outcome>,
     ) -> Option<crate::python::gil::Method> {
         use crate::python::gil::Method;
-        if let Some(o) = outcome {
+        // A recording cut short has no end to say it: the events do.
+        if let Some(o) = outcome.filter(|o| !o.truncated) {
             return Method::of(o.extension("gil")?);
         }
         match &self.program {
