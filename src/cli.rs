@@ -59,7 +59,8 @@ pub enum Command {
     Worker,
 }
 
-/// `parlab sweep`.
+/// `parlab sweep`. Its own flags (`--json`, `--repeat`, `--wait-quiet`)
+/// and `--record` are global: `sweep py` takes them after `py` too.
 #[derive(Debug, Args)]
 pub struct SweepCmd {
     #[command(flatten)]
@@ -67,14 +68,14 @@ pub struct SweepCmd {
     /// Sweep a Python program instead: {workers} in its arguments becomes each count
     #[command(subcommand)]
     pub program: Option<SweepProgram>,
-    /// Runs per point; each point is their median [default: 3]
-    #[arg(long, default_value_t = 3, value_parser = parse_positive_u32)]
+    /// Runs per point; each point is their median
+    #[arg(long, global = true, default_value_t = 3, value_parser = parse_positive_u32)]
     pub repeat: u32,
     /// Print exactly one JSON object instead of the table
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
-    /// Before timing, wait up to this long for other programs to use less than the config's disturbed_threshold; 0 waits not [default: 3]
-    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_wait)]
+    /// Before timing, wait up to this long for other programs to use less than the config's disturbed_threshold; 0 waits not
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_wait)]
     pub wait_quiet: f64,
 }
 
@@ -119,12 +120,19 @@ pub struct SweepPyArgs {
     pub program: PyArgs,
 }
 
-/// A Python program: the interpreter, the script, its arguments.
+/// A Python program and how to run it: one group of flags that `py`,
+/// `tui py` and `sweep py` all take, so a command line carries over.
 #[derive(Debug, Args, Clone)]
 pub struct PyArgs {
     /// The interpreter [default: the config's [python] executable, else python3]
     #[arg(long, value_name = "EXE")]
     pub python: Option<String>,
+    /// Stop the program, with every process it started, after this many seconds [default: no limit]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
+    /// Read each process's real GIL this many times a second (Linux, CPython 3.9 and later); 0 infers it from the threads' states
+    #[arg(long, value_name = "HZ", default_value_t = crate::python::gil::DEFAULT_HZ, value_parser = parse_gil_hz)]
+    pub gil_sample_hz: u32,
     /// The script: a path, or lecture:NAME for a bundled program (parlab lecture lists them)
     #[arg(value_name = "SCRIPT")]
     pub script: String,
@@ -138,18 +146,12 @@ pub struct PyArgs {
 pub struct PyCmd {
     #[command(flatten)]
     pub program: PyArgs,
-    /// Stop the program, with every process it started, after this many seconds [default: no limit]
-    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
-    pub timeout: Option<f64>,
     /// Print exactly one JSON object on stdout instead of the human summary
     #[arg(long)]
     pub json: bool,
-    /// Keep the run in FILE (parlab replay FILE --json prints its JSON again)
+    /// Keep the run in FILE (parlab replay FILE --json prints its JSON again) [default: not recorded]
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Read each process's real GIL this many times a second (Linux, CPython 3.9 and later); 0 infers it from the threads' states
-    #[arg(long, value_name = "HZ", default_value_t = crate::python::gil::DEFAULT_HZ, value_parser = parse_gil_hz)]
-    pub gil_sample_hz: u32,
 }
 
 fn parse_gil_hz(s: &str) -> Result<u32, String> {
@@ -181,7 +183,7 @@ pub struct ReplayArgs {
     /// Print each run's human summary instead of opening the lab
     #[arg(long, conflicts_with = "json")]
     pub summary: bool,
-    /// Playback speed, 0.25 to 16 [default: 1]
+    /// Playback speed, 0.25 to 16
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
 }
@@ -249,7 +251,7 @@ pub struct BenchArgs {
     /// Measure only these sections, like frame_under_load,overhead [default: every section]
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Before timing, wait up to this long for other programs to use less than the config's disturbed_threshold; 0 waits not [default: 3]
+    /// Before timing, wait up to this long for other programs to use less than the config's disturbed_threshold; 0 waits not
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_wait)]
     pub wait_quiet: f64,
 }
@@ -379,7 +381,7 @@ pub struct RunArgs {
     #[arg(long, hide = true)]
     pub worker_exe: Option<PathBuf>,
     /// Keep every run in FILE, to replay, compare and export (`parlab replay FILE`) [default: not recorded; R in the lab starts and stops]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
 }
 

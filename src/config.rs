@@ -476,6 +476,20 @@ impl Config {
             params: self.sections.get(desc.name).cloned().unwrap_or_default(),
         }
     }
+    /// A Python program's plan from its flags: `--python`, else `[python]
+    /// executable`, else `python3`; `--timeout` and `--gil-sample-hz` as given.
+    pub fn py_plan(&self, p: &crate::cli::PyArgs) -> Result<crate::python::PyPlan> {
+        let python = match &p.python {
+            Some(exe) => exe.clone(),
+            None => self
+                .python_executable()?
+                .unwrap_or_else(|| "python3".into()),
+        };
+        let mut plan = crate::python::PyPlan::new(&python, &p.script, p.args.clone())?;
+        plan.timeout = p.timeout.map(std::time::Duration::from_secs_f64);
+        plan.gil_hz = p.gil_sample_hz;
+        Ok(plan)
+    }
 
     /// This config with the flags laid over it, as a run's spec. Every flag
     /// is checked here, once, and a bad one is named as typed.

@@ -87,10 +87,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Tui(cmd)) => {
             let args = &cmd.args;
             let record = args.record.as_deref().map(Recorder::create).transpose()?;
-            let program = match &cmd.program {
-                Some(parlab::cli::TuiProgram::Py(p)) => Some(py_plan(&config, p)?.program),
+            let plan = match &cmd.program {
+                Some(parlab::cli::TuiProgram::Py(p)) => Some(config.py_plan(p)?),
                 None => None,
             };
+            let program = plan.as_ref().map(|p| p.program.clone());
             // A script from a file, read now for the Source view (o).
             let text = program
                 .as_ref()
@@ -103,6 +104,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 |app| {
                     app.recorder = record.map(|r| std::sync::Arc::new(std::sync::Mutex::new(r)));
                     app.interpreters = interpreters(&config, program.as_ref());
+                    if let Some(plan) = &plan {
+                        app.program_timeout = plan.timeout;
+                        app.gil_hz = plan.gil_hz;
+                    }
                     app.program = program;
                     app.program_text = text;
                     Ok(())
@@ -165,9 +170,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Py(cmd)) => {
-            let mut plan = py_plan(&config, &cmd.program)?;
-            plan.timeout = cmd.timeout.map(std::time::Duration::from_secs_f64);
-            plan.gil_hz = cmd.gil_sample_hz;
+            let plan = config.py_plan(&cmd.program)?;
             let mut record = cmd.record.as_deref().map(Recorder::create).transpose()?;
             parlab::signals::listen();
             let window = parlab::sampler::Window::open();
@@ -227,26 +230,32 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             // What to sweep, checked before the machine is waited on.
-            let (plan, grid) = match &cmd.program {
-                Some(parlab::cli::SweepProgram::Py(p)) => (
-                    Plan::Python(py_plan(&config, &p.program)?.program),
-                    p.workers.clone().map(|w| w.0).unwrap_or(grid),
-                ),
+            let (py, plan, grid) = match &cmd.program {
+                Some(parlab::cli::SweepProgram::Py(p)) => {
+                    let py = config.py_plan(&p.program)?;
+                    let plan = Plan::Python(py.program.clone());
+                    (
+                        Some(py),
+                        plan,
+                        p.workers.clone().map(|w| w.0).unwrap_or(grid),
+                    )
+                }
                 None => {
                     let spec = config.to_spec(&args)?;
                     config.check_trusted(&spec)?;
-                    (Plan::Native(spec), grid)
+                    (None, Plan::Native(spec), grid)
                 }
             };
             let quiet = wait_quiet(cmd.wait_quiet, threshold);
             let (repeat, record_to) = (cmd.repeat, record.as_ref());
-            let sweep = match &plan {
-                Plan::Python(p) => {
+            let sweep = match (&py, &plan) {
+                (Some(p), _) => {
                     parlab::sweep::run_python(p, &grid, repeat, threshold, record_to, said)?
                 }
-                Plan::Native(s) => {
+                (None, Plan::Native(s)) => {
                     parlab::sweep::run(s, &grid, repeat, threshold, record_to, said)?
                 }
+                (None, Plan::Python(_)) => unreachable!("a program's sweep has its plan"),
             };
             said_recording(
                 record
@@ -303,21 +312,6 @@ fn interpreters(
         }
     }
     found
-}
-
-/// A Python program's plan: `--python`, else the config's `[python]
-/// executable`, else `python3`.
-fn py_plan(
-    config: &config::Config,
-    p: &parlab::cli::PyArgs,
-) -> anyhow::Result<parlab::python::PyPlan> {
-    let python = match &p.python {
-        Some(exe) => exe.clone(),
-        None => config
-            .python_executable()?
-            .unwrap_or_else(|| "python3".into()),
-    };
-    parlab::python::PyPlan::new(&python, &p.script, p.args.clone())
 }
 
 /// Print a finished run (JSON or the summary), its failures on stderr;

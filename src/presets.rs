@@ -117,21 +117,10 @@ impl Preset {
                         .to_spec(&cmd.args)
                         .map(Plan::Native)
                         .map_err(|e| at(format!("{e:#}")).into()),
-                    Some(Command::Py(cmd)) => {
-                        let python = match &cmd.program.python {
-                            Some(p) => p.clone(),
-                            None => config
-                                .python_executable()?
-                                .unwrap_or_else(|| "python3".into()),
-                        };
-                        crate::python::PyPlan::new(
-                            &python,
-                            &cmd.program.script,
-                            cmd.program.args.clone(),
-                        )
+                    Some(Command::Py(cmd)) => config
+                        .py_plan(&cmd.program)
                         .map(|p| Plan::Python(p.program))
-                        .map_err(|e| at(format!("{e:#}")).into())
-                    }
+                        .map_err(|e| at(format!("{e:#}")).into()),
                     _ => unreachable!("parsed as run or py"),
                 }
             })

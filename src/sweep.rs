@@ -34,8 +34,8 @@ pub struct Point {
     pub efficiency: f64,
     /// Other programs used more than the threshold during a repeat.
     pub disturbed: bool,
-    /// Every repeat's wall time, for the interval of the fit.
-    #[serde(skip)]
+    /// Every repeat's wall time, in the order run (the fit's interval comes from them).
+    #[serde(rename = "runs_ms")]
     pub walls: Vec<f64>,
 }
 
@@ -222,13 +222,14 @@ pub fn wait_quiet(limit: Duration, threshold: f64, mut said: impl FnMut(&Load)) 
 /// worker count; each repeat's wall is the program's own `wall_ms` where it
 /// prints one (its interpreter's start left out), else the whole run's.
 pub fn run_python(
-    program: &crate::python::Program,
+    plan: &crate::python::PyPlan,
     grid: &[u32],
     repeat: u32,
     threshold: f64,
     record: Option<&Mutex<Recorder>>,
     on_point: impl FnMut(&Point),
 ) -> Result<Sweep> {
+    let program = &plan.program;
     if !program.args.iter().any(|a| a.contains("{workers}")) {
         return Err(UserError::new(
             "a sweep varies the workers: put {workers} in the script's arguments (-- --workers {workers})",
@@ -236,7 +237,7 @@ pub fn run_python(
         .into());
     }
     points_of(grid, on_point, |n| {
-        let mut p = crate::python::PyPlan::of(program.clone());
+        let mut p = plan.clone();
         p.program.args = program
             .args
             .iter()

@@ -352,3 +352,103 @@ fn a_sweep_measures_each_worker_count_and_fits_p() {
     let out = parlab(&["run", "--workers", "1..4"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Every subcommand's help prints each default once, and a program's flags
+/// are the same wherever a program runs: `py`, `tui py`, `sweep py`.
+#[test]
+fn every_help_prints_each_default_once_and_a_programs_flags_carry_over() {
+    let help = |args: &[&str]| {
+        let out = parlab(&[args, &["--help"]].concat());
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let subcommands: Vec<&[&str]> = vec![
+        &[],
+        &["tui"],
+        &["tui", "py"],
+        &["run"],
+        &["list"],
+        &["sweep"],
+        &["sweep", "py"],
+        &["bench"],
+        &["trust"],
+        &["replay"],
+        &["py"],
+        &["lecture"],
+        &["export"],
+    ];
+    for sub in &subcommands {
+        let text = help(sub);
+        for line in text.lines() {
+            assert!(
+                line.matches("[default:").count() <= 1,
+                "{sub:?} prints a default twice: {line}"
+            );
+        }
+    }
+    let flags = |text: &str| -> Vec<String> {
+        text.split_whitespace()
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(|w| w.trim_end_matches(',').to_string())
+            .collect()
+    };
+    let py = help(&["py"]);
+    let (tui_py, sweep_py) = (help(&["tui", "py"]), help(&["sweep", "py"]));
+    for flag in flags(&py).iter().filter(|f| *f != "--json") {
+        assert!(tui_py.contains(flag.as_str()), "tui py lacks {flag}");
+        assert!(sweep_py.contains(flag.as_str()), "sweep py lacks {flag}");
+    }
+    for flag in [
+        "--json",
+        "--repeat",
+        "--wait-quiet",
+        "--record",
+        "--workers",
+    ] {
+        assert!(sweep_py.contains(flag), "sweep py lacks {flag}");
+    }
+}
+
+/// A sweep's own flags after `py`, as `parlab py` takes `--json` after `py`:
+/// one JSON object, two points of two repeats each.
+#[test]
+fn a_program_sweep_takes_its_flags_after_py() {
+    if !common::python3_ok() {
+        eprintln!("SKIPPED: no python3 of 3.9 or later");
+        return;
+    }
+    let out = parlab(&[
+        "sweep",
+        "py",
+        "lecture:cpu",
+        "--workers",
+        "1..2",
+        "--json",
+        "--repeat",
+        "2",
+        "--wait-quiet",
+        "0",
+        "--timeout",
+        "60",
+        "--",
+        "--mode",
+        "processes",
+        "--workers",
+        "{workers}",
+        "--size",
+        "20000",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(text.trim()).expect("one JSON object");
+    assert_eq!(v["repeat"], 2, "{v}");
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "{v}");
+    for p in points {
+        assert_eq!(p["runs_ms"].as_array().map(Vec::len), Some(2), "{p}");
+    }
+}

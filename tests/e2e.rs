@@ -366,8 +366,9 @@ fn a_replay_of_two_recordings_compares_pauses_steps_and_seeks() {
     s.assert_restored();
 }
 
-/// `parlab tui py lecture:seven_tasks -- --mode threads`: Enter runs the
-/// real program; seven thread lanes sleep and its own log lines show.
+/// `parlab tui py --record FILE --timeout 30 lecture:seven_tasks -- --mode
+/// threads`: Enter runs the real program; seven thread lanes sleep and its
+/// own log lines show; the program's flags after `py` hold (it is recorded).
 #[test]
 fn the_lab_runs_a_real_python_program() {
     let python_ok = std::process::Command::new("python3")
@@ -378,10 +379,16 @@ fn the_lab_runs_a_real_python_program() {
         eprintln!("SKIPPED: no python3 of 3.9 or later");
         return;
     }
+    let record = std::env::temp_dir().join(format!("parlab-tui-py-{}.parlab", std::process::id()));
+    let _ = std::fs::remove_file(&record);
     let mut s = Session::start(
         &[
             "tui",
             "py",
+            "--record",
+            record.to_str().unwrap(),
+            "--timeout",
+            "30",
             "lecture:seven_tasks",
             "--",
             "--mode",
@@ -404,4 +411,10 @@ fn the_lab_runs_a_real_python_program() {
     assert!(s.wait_exit().success());
     std::thread::sleep(Duration::from_millis(100));
     s.assert_restored();
+    let replayed = common::parlab(&["replay", "--json", record.to_str().unwrap()]);
+    let run: serde_json::Value =
+        serde_json::from_slice(&replayed.stdout).expect("the recording replays");
+    assert_eq!(run["source"], "python", "{run}");
+    assert_eq!(run["tasks"], 7, "{run}");
+    let _ = std::fs::remove_file(&record);
 }

@@ -349,6 +349,9 @@ pub struct App {
     pub program: Option<crate::python::Program>,
     /// Its text, when it is a file (read as the lab opened on it).
     pub program_text: Option<String>,
+    /// How every program the lab runs is run: `tui py --timeout`, `--gil-sample-hz`.
+    pub program_timeout: Option<std::time::Duration>,
+    pub gil_hz: u32,
     /// The Source view (`o`) is open, scrolled to this line.
     pub source_view: Option<usize>,
     /// The Pythons found as the lab opened (3.9 or later), for the Settings form.
@@ -424,6 +427,8 @@ impl App {
             spec,
             program: None,
             program_text: None,
+            program_timeout: None,
+            gil_hz: crate::python::gil::DEFAULT_HZ,
             source_view: None,
             interpreters: Vec::new(),
             field: 0,
@@ -769,6 +774,8 @@ impl App {
     fn launch_program(&mut self, program: crate::python::Program) {
         let plan = crate::python::PyPlan {
             stdin_null: true,
+            timeout: self.program_timeout,
+            gil_hz: self.gil_hz,
             ..crate::python::PyPlan::of(program)
         };
         let window = crate::sampler::Window::open();
