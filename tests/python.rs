@@ -521,3 +521,77 @@ fn the_cache_and_queue_panels_get_a_programs_figures() {
     );
     assert!(f.lab.queue.puts >= 6 && f.lab.queue.gets >= 6);
 }
+
+/// An event loop waiting for its sleeps is io, not idle: within 10 % of
+/// the sleeps' overlap (the longest sleep); a CPU-bound coroutine's stall
+/// is running. Reading the GIL on (1 kHz) or off (the 100 Hz OS sample).
+fn an_event_loop_waits_as_io(python: &str) {
+    let loop_lane = |v: &serde_json::Value| {
+        let lanes = lanes(v);
+        assert_eq!(lanes.len(), 1, "one thread, one loop: {v}");
+        lanes[0]["state_ms"].clone()
+    };
+    for hz in ["1000", "0"] {
+        let runs: [&[&str]; 2] = [
+            &[
+                "lecture:seven_tasks",
+                "--",
+                "--mode",
+                "asyncio",
+                "--unit-ms",
+                "40",
+            ],
+            &["lecture:asyncio_tasks", "--", "--unit-ms", "40"],
+        ];
+        for run in runs {
+            let script = run[0];
+            let (v, code) = py(&[&["--python", python, "--gil-sample-hz", hz], run].concat());
+            assert_eq!(code, Some(0), "{v}");
+            let overlap = v["result"]["longest_units"].as_f64().unwrap() * 40.0;
+            let io = loop_lane(&v)["io"].as_f64().unwrap();
+            assert!(
+                (io - overlap).abs() <= 0.1 * overlap,
+                "{python} {script} at {hz} Hz: io {io} ms against {overlap} ms of sleeps: {v}"
+            );
+        }
+        let (v, code) = py(&[
+            "--python",
+            python,
+            "--gil-sample-hz",
+            hz,
+            "lecture:asyncio_tasks",
+            "--",
+            "--demo",
+            "blocking",
+            "--size",
+            "60000",
+        ]);
+        assert_eq!(code, Some(0), "{v}");
+        let blocked = v["result"]["blocked_ms"].as_f64().unwrap();
+        let states = loop_lane(&v);
+        assert!(
+            states["running"].as_f64().unwrap() >= 0.9 * blocked,
+            "{python} at {hz} Hz: the stall ({blocked} ms) is running: {states}"
+        );
+        assert!(
+            states["io"].as_f64().unwrap() > 50.0,
+            "its two sleeps: {states}"
+        );
+    }
+}
+
+#[test]
+fn an_event_loop_waiting_for_io_shows_io_not_idle() {
+    if python3_ok() {
+        an_event_loop_waits_as_io("python3");
+    }
+}
+
+#[test]
+#[ignore = "long: every installed CPython, in the ignored suite"]
+fn an_event_loop_waiting_for_io_shows_io_on_every_installed_cpython() {
+    for exe in installed_cpythons() {
+        eprintln!("{exe}");
+        an_event_loop_waits_as_io(&exe);
+    }
+}

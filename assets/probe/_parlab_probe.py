@@ -389,6 +389,16 @@ def _patch_select(module):
     module.select = waiting(IO, module.select)
 
 
+def _patch_selectors(module):
+    """A selector's wait is io (asyncio's and socketserver's loops wait
+    there). Only where parlab cannot ask the OS instead: on Linux it reads
+    which call a thread is blocked in, at no cost to the program."""
+    for cls in {id(c): c for c in vars(module).values()}.values():  # DefaultSelector is another's name
+        if (isinstance(cls, type) and issubclass(cls, module.BaseSelector)
+                and "select" in vars(cls) and not getattr(cls.select, "__isabstractmethod__", False)):
+            cls.select = waiting(IO, cls.select)
+
+
 def _patch_subprocess(module):
     Popen = module.Popen
     Popen.wait = waiting(IO, Popen.wait)
@@ -627,6 +637,8 @@ _PATCHES = {
     "multiprocessing.process": _patch_mp_process,
     "multiprocessing.queues": _patch_mp_queues,
 }
+if not sys.platform.startswith("linux"):
+    _PATCHES["selectors"] = _patch_selectors
 
 
 class _Finder:

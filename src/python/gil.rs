@@ -13,8 +13,8 @@
 //!
 //! A thread waiting for the GIL sleeps on the GIL's own condition variable,
 //! which lies in the same struct: the OS says which address a blocked thread
-//! waits on (`/proc/PID/task/TID/syscall`), so a wait for the GIL is seen as
-//! such, not guessed. Linux only; elsewhere the GIL is inferred.
+//! waits on ([`super::os`]), so a wait for the GIL is seen as such, not
+//! guessed. Linux only; elsewhere the GIL is inferred.
 
 use std::collections::HashSet;
 
@@ -206,82 +206,6 @@ pub fn read_memory(_pid: u32, _addr: u64, _buf: &mut [u8]) -> std::io::Result<us
     ))
 }
 
-/// What the OS says one thread is doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OsState {
-    /// On a CPU or ready for one.
-    OnCpu,
-    /// Blocked in a system call whose first argument is this address (a
-    /// futex wait names the futex).
-    Blocked(u64),
-    /// Not known (gone, or not readable).
-    Unknown,
-}
-
-impl OsState {
-    /// From `/proc/PID/task/TID/syscall`: `running`, or the call's number
-    /// and arguments in hex.
-    pub fn parse(text: &str) -> Self {
-        let mut words = text.split_whitespace();
-        match words.next() {
-            Some("running") => OsState::OnCpu,
-            Some(nr) if nr.starts_with('-') => OsState::OnCpu, // preempted outside a call
-            Some(_) => words
-                .next()
-                .and_then(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok())
-                .map_or(OsState::Unknown, OsState::Blocked),
-            None => OsState::Unknown,
-        }
-    }
-
-    /// Blocked on the GIL whose struct starts at `gil`.
-    pub fn on_gil(self, gil: u64) -> bool {
-        matches!(self, OsState::Blocked(a) if (gil..gil + SPAN).contains(&a))
-    }
-}
-
-/// One thread's `/proc/PID/task/TID/syscall`, kept open: a sample is one read.
-pub struct SyscallFile {
-    #[cfg(target_os = "linux")]
-    file: Option<std::fs::File>,
-}
-
-impl SyscallFile {
-    /// Open it (Linux; elsewhere every read is `Unknown`).
-    pub fn open(pid: u32, tid: u64) -> Self {
-        #[cfg(target_os = "linux")]
-        {
-            let path = format!("/proc/{pid}/task/{tid}/syscall");
-            Self {
-                file: std::fs::File::open(path).ok(),
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = (pid, tid);
-            Self {}
-        }
-    }
-
-    /// What the thread is doing now.
-    pub fn read(&mut self) -> OsState {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::unix::fs::FileExt;
-            let Some(f) = &self.file else {
-                return OsState::Unknown;
-            };
-            let mut buf = [0u8; 256];
-            match f.read_at(&mut buf, 0) {
-                Ok(n) if n > 0 => OsState::parse(std::str::from_utf8(&buf[..n]).unwrap_or("")),
-                _ => OsState::Unknown,
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        OsState::Unknown
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,17 +248,6 @@ mod tests {
     fn an_unlocked_gil_has_no_holder() {
         let b = gil_bytes(5000, 0x77, 0, 1);
         assert_eq!(Word::parse(b[..32].try_into().unwrap()).holder(), None);
-    }
-
-    #[test]
-    fn the_os_state_names_the_futex_a_thread_waits_on() {
-        assert_eq!(OsState::parse("running\n"), OsState::OnCpu);
-        let s = OsState::parse("202 0x7f0a10 0x189 0x0 0x0 0x0 0xffffffff 0x7ffd 0x7f00\n");
-        assert_eq!(s, OsState::Blocked(0x7f0a10));
-        assert!(s.on_gil(0x7f0a00));
-        assert!(!s.on_gil(0x7f0b00));
-        assert_eq!(OsState::parse("-1 0x7ffd 0x7f00\n"), OsState::OnCpu);
-        assert_eq!(OsState::parse(""), OsState::Unknown);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! own in a folder parlab reads ([`ring`]). [`run`] turns them into events.
 
 pub mod gil;
+pub mod os;
 pub mod ring;
 pub mod run;
 

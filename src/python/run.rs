@@ -4,7 +4,8 @@
 //! them into the lab's events; the end is its exit, with what the probe
 //! left (the interpreter, caches, queues, failures).
 
-use super::gil::{self, Method, OsState, SyscallFile};
+use super::gil::{self, Method};
+use super::os::{OsState, SyscallFile};
 use super::ring::{kind, Record, Ring};
 use super::{source_of, PyPlan, Source as ScriptSource};
 use crate::clock::Clock;
@@ -163,6 +164,8 @@ struct Thread {
     holds: bool,
     /// Asleep on the GIL (measured), or taken to be waiting for it (inferred).
     on_gil: bool,
+    /// Blocked in `select` / `poll` / `epoll`, as the OS says: waiting for I/O.
+    polling: bool,
     /// Its system call, read while it does not hold the GIL.
     os: Option<SyscallFile>,
     shown: WorkerState,
@@ -178,15 +181,30 @@ impl Thread {
             on_cpu: false,
             holds: false,
             on_gil: false,
+            polling: false,
             os: None,
             shown: WorkerState::Idle,
             ended: false,
         }
     }
 
+    /// The OS's word on this thread (`key`: its pid and tid), through its
+    /// syscall file, kept open while fewer than `MAX_OPEN` are.
+    fn syscall(&mut self, key: (u32, u64), open_files: &mut usize) -> OsState {
+        if self.os.is_none() && *open_files < MAX_OPEN {
+            self.os = Some(SyscallFile::open(key.0, key.1));
+            *open_files += 1;
+        }
+        match &mut self.os {
+            Some(f) => f.read(),
+            None => SyscallFile::open(key.0, key.1).read(),
+        }
+    }
+
     /// Holding the GIL is running; then a wait for it; then the outermost
     /// wait the probe knows (a queue's get waits on a condition inside: it
-    /// is the queue that is empty); then the OS's word.
+    /// is the queue that is empty); then the OS's word (on a CPU, or
+    /// waiting in a selector: io).
     fn state(&self) -> WorkerState {
         if self.holds {
             return WorkerState::Running;
@@ -197,6 +215,7 @@ impl Thread {
         match self.waits.first() {
             Some(&w) => w,
             None if self.on_cpu => WorkerState::Running,
+            None if self.polling => WorkerState::Io,
             None => WorkerState::Idle,
         }
     }
@@ -237,11 +256,12 @@ enum Seen {
     /// The thread state holding each process's GIL (none: it is free),
     /// from one reading of them all.
     Holders(Vec<(u32, Option<u64>)>),
-    /// A thread on a CPU, asleep on the GIL, or neither.
+    /// A thread on a CPU, asleep on the GIL, waiting in a selector, or none.
     Os {
         key: (u32, u64),
         on_cpu: bool,
         on_gil: bool,
+        polling: bool,
     },
     /// The OS's words on `pid`'s threads are in: infer who waits for the GIL.
     Infer { pid: u32 },
@@ -531,9 +551,10 @@ impl Driver {
                 key,
                 on_cpu,
                 on_gil,
+                polling,
             } => {
                 if let Some(th) = self.threads.get_mut(&key) {
-                    (th.on_cpu, th.on_gil) = (on_cpu, on_gil);
+                    (th.on_cpu, th.on_gil, th.polling) = (on_cpu, on_gil, polling);
                 }
                 self.show(key, t);
             }
@@ -666,14 +687,7 @@ impl Driver {
             {
                 continue;
             }
-            if th.os.is_none() && self.open_files < MAX_OPEN {
-                th.os = Some(SyscallFile::open(pid, key.1));
-                self.open_files += 1;
-            }
-            let os = match &mut th.os {
-                Some(f) => f.read(),
-                None => SyscallFile::open(pid, key.1).read(),
-            };
+            let os = th.syscall(*key, &mut self.open_files);
             if os != OsState::Unknown {
                 self.pending.push((
                     t,
@@ -681,6 +695,7 @@ impl Driver {
                         key: *key,
                         on_cpu: os == OsState::OnCpu,
                         on_gil: os.on_gil(gil),
+                        polling: os.polling(),
                     },
                 ));
             }
@@ -892,7 +907,9 @@ impl Driver {
         }
     }
 
-    /// Each live thread on a CPU or not, from the OS (Linux: /proc).
+    /// Each live thread on a CPU or not, from the OS (Linux: /proc); one
+    /// asleep outside any wait the probe knows is asked which call it is in
+    /// (a selector's: io).
     fn sample(&mut self) {
         if !cfg!(target_os = "linux") {
             return;
@@ -917,13 +934,19 @@ impl Driver {
                 .rsplit_once(')')
                 .and_then(|(_, rest)| rest.trim_start().chars().next())
                 == Some('R');
-            let on_gil = false;
+            let open_files = &mut self.open_files;
+            let polling = !on_cpu
+                && self
+                    .threads
+                    .get_mut(&key)
+                    .is_some_and(|th| th.waits.is_empty() && th.syscall(key, open_files).polling());
             self.pending.push((
                 t,
                 Seen::Os {
                     key,
                     on_cpu,
-                    on_gil,
+                    on_gil: false,
+                    polling,
                 },
             ));
         }
@@ -1440,6 +1463,7 @@ mod tests {
                 key: (pid, pid as u64),
                 on_cpu: true,
                 on_gil: false,
+                polling: false,
             },
         ));
         d.pending.push((
@@ -1448,6 +1472,7 @@ mod tests {
                 key: (pid, 7),
                 on_cpu: false,
                 on_gil: false,
+                polling: false,
             },
         ));
         // The fake pid has no /proc: sampling only asks for the inference
@@ -1485,5 +1510,39 @@ mod tests {
         assert!(states.contains(&WorkerState::GilWait), "{states:?}");
         let o = d.outcome(0, 1_000_000, Some(0), false, false).unwrap();
         assert_eq!(o.extension("gil").unwrap()["method"], "inferred");
+    }
+
+    /// A thread the OS finds waiting in a selector (an event loop between
+    /// its callbacks) is io, not idle; once it runs again, running.
+    #[test]
+    fn a_thread_waiting_in_a_selector_is_io() {
+        let (mut d, rx) = driver(1);
+        let pid = 4_000_000;
+        for (t, on_cpu, polling) in [(1, false, true), (2, true, false)] {
+            d.pending.push((
+                t,
+                Seen::Os {
+                    key: (pid, 7),
+                    on_cpu,
+                    on_gil: false,
+                    polling,
+                },
+            ));
+        }
+        d.read_rings();
+        d.flush();
+        let states: Vec<WorkerState> = rx
+            .try_iter()
+            .flatten()
+            .filter_map(|e| match e.kind {
+                EventKind::State(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        // The thread began idle (its start); then the two readings.
+        assert_eq!(
+            states[states.len() - 2..],
+            [WorkerState::Io, WorkerState::Running]
+        );
     }
 }

@@ -1,0 +1,165 @@
+//! What the OS says one thread of a program is doing, read from outside at
+//! no cost to the program: on a CPU (or ready for one), or blocked in a
+//! system call, which one, and on what address.
+//!
+//! Linux names a blocked thread's call and its arguments in
+//! `/proc/PID/task/TID/syscall`: a futex wait inside the GIL's struct is a
+//! wait for the GIL ([`super::gil`]); a `select`, `poll` or `epoll` wait is
+//! a thread waiting for I/O (asyncio's and `socketserver`'s loops, in
+//! whatever selector). Elsewhere every reading is `Unknown` and the probe
+//! says what it can from inside.
+
+use super::gil::SPAN;
+
+/// What the OS says one thread is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OsState {
+    /// On a CPU or ready for one.
+    OnCpu,
+    /// Blocked in system call `nr` whose first argument is `arg` (a futex
+    /// wait names the futex).
+    Blocked { nr: i64, arg: u64 },
+    /// Not known (gone, or not readable).
+    Unknown,
+}
+
+impl OsState {
+    /// From `/proc/PID/task/TID/syscall`: `running`, or the call's number
+    /// (decimal) and arguments (hex).
+    pub fn parse(text: &str) -> Self {
+        let mut words = text.split_whitespace();
+        match words.next() {
+            Some("running") => OsState::OnCpu,
+            Some(nr) if nr.starts_with('-') => OsState::OnCpu, // preempted outside a call
+            Some(nr) => match (
+                nr.parse::<i64>(),
+                words
+                    .next()
+                    .and_then(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok()),
+            ) {
+                (Ok(nr), Some(arg)) => OsState::Blocked { nr, arg },
+                _ => OsState::Unknown,
+            },
+            None => OsState::Unknown,
+        }
+    }
+
+    /// Blocked on the GIL whose struct starts at `gil`.
+    pub fn on_gil(self, gil: u64) -> bool {
+        matches!(self, OsState::Blocked { arg, .. } if (gil..gil + SPAN).contains(&arg))
+    }
+
+    /// Blocked waiting for I/O on file descriptors: `select`, `poll`,
+    /// `epoll` in any of their forms (what every selector and event loop
+    /// waits in).
+    pub fn polling(self) -> bool {
+        matches!(self, OsState::Blocked { nr, .. } if POLLING.contains(&nr))
+    }
+}
+
+/// The system calls of the `select` / `poll` / `epoll` family, by number.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const POLLING: &[i64] = &[
+    libc::SYS_select,
+    libc::SYS_poll,
+    libc::SYS_epoll_wait,
+    libc::SYS_pselect6,
+    libc::SYS_ppoll,
+    libc::SYS_epoll_pwait,
+    441, // epoll_pwait2 (Linux 5.11)
+];
+#[cfg(all(target_os = "linux", not(target_arch = "x86_64")))]
+const POLLING: &[i64] = &[
+    libc::SYS_pselect6 as i64,
+    libc::SYS_ppoll as i64,
+    libc::SYS_epoll_pwait as i64,
+    441, // epoll_pwait2 (Linux 5.11)
+];
+#[cfg(not(target_os = "linux"))]
+const POLLING: &[i64] = &[];
+
+/// One thread's `/proc/PID/task/TID/syscall`, kept open: a sample is one read.
+pub struct SyscallFile {
+    #[cfg(target_os = "linux")]
+    file: Option<std::fs::File>,
+}
+
+impl SyscallFile {
+    /// Open it (Linux; elsewhere every read is `Unknown`).
+    pub fn open(pid: u32, tid: u64) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            let path = format!("/proc/{pid}/task/{tid}/syscall");
+            Self {
+                file: std::fs::File::open(path).ok(),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (pid, tid);
+            Self {}
+        }
+    }
+
+    /// What the thread is doing now.
+    pub fn read(&mut self) -> OsState {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::fs::FileExt;
+            let Some(f) = &self.file else {
+                return OsState::Unknown;
+            };
+            let mut buf = [0u8; 256];
+            match f.read_at(&mut buf, 0) {
+                Ok(n) if n > 0 => OsState::parse(std::str::from_utf8(&buf[..n]).unwrap_or("")),
+                _ => OsState::Unknown,
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        OsState::Unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_os_state_names_the_futex_a_thread_waits_on() {
+        assert_eq!(OsState::parse("running\n"), OsState::OnCpu);
+        let s = OsState::parse("202 0x7f0a10 0x189 0x0 0x0 0x0 0xffffffff 0x7ffd 0x7f00\n");
+        assert_eq!(
+            s,
+            OsState::Blocked {
+                nr: 202,
+                arg: 0x7f0a10
+            }
+        );
+        assert!(s.on_gil(0x7f0a00));
+        assert!(!s.on_gil(0x7f0b00));
+        assert!(!s.polling());
+        assert_eq!(OsState::parse("-1 0x7ffd 0x7f00\n"), OsState::OnCpu);
+        assert_eq!(OsState::parse(""), OsState::Unknown);
+    }
+
+    /// A thread of this process blocked in `poll` is named polling by the
+    /// OS, the way a program's event loop waiting in `epoll_wait` is.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_thread_blocked_in_poll_is_polling() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            tx.send(unsafe { libc::gettid() } as u64).unwrap();
+            unsafe { libc::poll(std::ptr::null_mut(), 0, 300) };
+        });
+        let tid = rx.recv().unwrap();
+        let mut file = SyscallFile::open(std::process::id(), tid);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(250);
+        let mut seen = OsState::Unknown;
+        while std::time::Instant::now() < deadline && !seen.polling() {
+            seen = file.read();
+        }
+        waiter.join().unwrap();
+        assert!(seen.polling(), "{seen:?}");
+    }
+}
