@@ -122,7 +122,7 @@ impl std::default::Default for TuiSection {
 
 /// The sections with typed fields; every other section belongs to a
 /// workload or a strategy and is read through its table.
-#[derive(Deserialize, std::default::Default)]
+#[derive(Deserialize, Serialize, std::default::Default)]
 #[serde(default)]
 struct Typed {
     run: RunSection,
@@ -297,6 +297,35 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
     Some(key.trim().to_string())
 }
 
+/// A key set above every section: where it belongs, if it is a known one.
+fn top_level_key(key: &str, text: &str, file: &str) -> String {
+    // [run] and [tui] are typed: their keys are what they serialise to
+    // (every one set, so none is left out).
+    let mut every = Typed::default();
+    every.run.workers = Some(1);
+    let typed = toml::Table::try_from(every).unwrap_or_default();
+    let homes: Vec<String> = typed
+        .iter()
+        .filter(|(_, keys)| keys.as_table().is_some_and(|t| t.contains_key(key)))
+        .map(|(section, _)| section.clone())
+        .chain(
+            every_table()
+                .filter(|(_, ps)| ps.iter().any(|p| p.key == key))
+                .map(|(n, _)| n.to_string()),
+        )
+        .map(|s| format!("[{s}]"))
+        .collect();
+    let hint = if homes.is_empty() {
+        "settings live in sections such as [run] (workload, strategy, workers) and [tui]".into()
+    } else {
+        format!("it belongs in a section: {}", homes.join(", "))
+    };
+    format!(
+        "{file}, line {}: unknown key `{key}` at the top of the file: {hint}",
+        line_of(text, "", key)
+    )
+}
+
 /// The line where `key` is set inside `[section]` (or the section's own
 /// line, for `key` empty), for errors found after parsing.
 fn line_of(text: &str, section: &str, key: &str) -> usize {
@@ -371,7 +400,11 @@ impl Config {
         file: &str,
         trusted: bool,
     ) -> Result<()> {
-        let Some((name, params)) = every_table().find(|(n, _)| *n == section) else {
+        let table = every_table().find(|(n, _)| *n == section);
+        if table.is_none() && !matches!(value, param::Raw::Table(_)) {
+            return Err(UserError::new(top_level_key(section, text, file)).into());
+        }
+        let Some((name, params)) = table else {
             let valid: Vec<&str> = ["run", "tui"]
                 .into_iter()
                 .chain(every_table().map(|(n, _)| n))

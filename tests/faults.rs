@@ -16,6 +16,18 @@ fn each_kind_of_config_error_names_the_file_line_and_key() {
         ("out_of_range.toml", "line 3", "capacity", "1..=1000000"),
         ("bad_value.toml", "line 2", "strategy", "process-pool"),
         ("bad_fraction.toml", "line 4", "serial", "0..=1"),
+        (
+            "top_level_key.toml",
+            "line 2",
+            "key `wrokload`",
+            "sections such as [run]",
+        ),
+        (
+            "key_outside_its_section.toml",
+            "line 2",
+            "key `workers`",
+            "[run]",
+        ),
     ];
     for (file, line, key, valid) in cases {
         let out = Command::new(BIN)
