@@ -101,12 +101,32 @@ impl Plan {
 
     /// The parameters that tell runs apart: a workload's label, or the script and its arguments.
     pub fn params(&self) -> String {
+        self.param_words().join(" ")
+    }
+
+    /// [`Self::params`] as words, one a parameter: a workload's label parts,
+    /// or the script's name then each argument with its value (`--mode threads`).
+    pub fn param_words(&self) -> Vec<String> {
         match self {
-            Plan::Native(s) => s.workload.desc.label_of(&s.workload.params),
-            Plan::Python(p) => std::iter::once(p.name())
-                .chain(p.args.iter().cloned())
-                .collect::<Vec<_>>()
-                .join(" "),
+            Plan::Native(s) => s.workload.desc.label_words(&s.workload.params),
+            Plan::Python(p) => {
+                let mut words = vec![p.name()];
+                for a in &p.args {
+                    match words.last_mut() {
+                        // A value joins the flag before it.
+                        Some(last)
+                            if last.starts_with("--")
+                                && !last.contains(' ')
+                                && !a.starts_with('-') =>
+                        {
+                            last.push(' ');
+                            last.push_str(a);
+                        }
+                        _ => words.push(a.clone()),
+                    }
+                }
+                words
+            }
         }
     }
 

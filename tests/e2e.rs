@@ -418,3 +418,62 @@ fn the_lab_runs_a_real_python_program() {
     assert_eq!(run["tasks"], 7, "{run}");
     let _ = std::fs::remove_file(&record);
 }
+
+/// Preset 7 (real threads vs real processes): its three rows in Runs say
+/// which is which at 200, 120 and 80 columns (the params column puts what
+/// differs first), and the Summary gives the selected row whole.
+#[test]
+fn the_runs_rows_of_preset_7_tell_sequential_threads_and_processes_apart() {
+    if !common::python3_ok() {
+        return;
+    }
+    let mut s = Session::start(&[], 60, 200);
+    s.wait_for("Settings");
+    s.press("7");
+    s.press("\r");
+    let runs_row = |screen: &str, mode: &str| {
+        screen
+            .lines()
+            .any(|l| l.contains('×') && l.contains(&format!("--mode {mode}")))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !runs_row(&s.contents(), "pro") {
+        assert!(Instant::now() < deadline, "no third row:\n{}", s.contents());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (rows, cols) in [(60, 200), (40, 120), (24, 80)] {
+        s.resize(rows, cols);
+        std::thread::sleep(Duration::from_millis(300));
+        // At 80x24 the panels are tabs: Tab to Runs.
+        for _ in 0..12 {
+            if s.contents().contains("wall ms") {
+                break;
+            }
+            s.press("\t");
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        let screen = s.contents();
+        for mode in ["seq", "thr", "pro"] {
+            assert!(runs_row(&screen, mode), "{cols} columns, {mode}:\n{screen}");
+        }
+    }
+    // Runs focused: the Summary (a tab away at 80x24, beside it when large) says the row whole.
+    s.resize(60, 200);
+    for _ in 0..12 {
+        if s.contents().contains("run 3: python cpu --mode") {
+            break;
+        }
+        s.press("\t");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    // The Summary wraps: its words, in order, across its lines.
+    s.wait_for("run 3: python cpu --mode");
+    let joined: String = s
+        .contents()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(joined.contains("processes"), "{joined}");
+    s.press("q");
+    assert!(s.wait_exit().success());
+}

@@ -25,26 +25,108 @@ pub fn title(app: &App) -> String {
     }
 }
 
-/// One finished run: its settings, wall time, speedup and efficiency against
-/// the matching sequential run (`-` until there is one), events sent.
-fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
+/// Each row's words, those that not every row shares first: the params
+/// column then tells rows apart at any width (`--mode threads cpu.py`
+/// beside `--mode processes cpu.py`). One row keeps its own order.
+pub fn differing_first(rows: &[Vec<String>]) -> Vec<String> {
+    let shared = |w: &String| rows.len() > 1 && rows.iter().all(|r| r.contains(w));
+    rows.iter()
+        .map(|words| {
+            let (same, differ): (Vec<&String>, Vec<&String>) =
+                words.iter().partition(|w| shared(w));
+            differ
+                .into_iter()
+                .chain(same)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// A column: its header, its width, and the narrowest panel that shows it
+/// (what a narrow panel drops, the Summary still says).
+struct Column {
+    header: &'static str,
+    width: Constraint,
+    from: u16,
+}
+
+/// The columns, in order; `params` takes what the others leave.
+const COLUMNS: [Column; 11] = [
+    Column {
+        header: "#",
+        width: Constraint::Length(3),
+        from: 0,
+    },
+    Column {
+        header: "workload",
+        width: Constraint::Length(8),
+        from: 100,
+    },
+    Column {
+        header: "params",
+        width: Constraint::Min(10),
+        from: 0,
+    },
+    Column {
+        header: "strategy",
+        width: Constraint::Length(12),
+        from: 0,
+    },
+    Column {
+        header: "GIL",
+        width: Constraint::Length(12),
+        from: 0,
+    },
+    Column {
+        header: "wkrs",
+        width: Constraint::Length(4),
+        from: 0,
+    },
+    Column {
+        header: "wall ms",
+        width: Constraint::Length(7),
+        from: 0,
+    },
+    Column {
+        header: "speedup",
+        width: Constraint::Length(7),
+        from: 0,
+    },
+    Column {
+        header: "eff",
+        width: Constraint::Length(4),
+        from: 0,
+    },
+    Column {
+        header: "events",
+        width: Constraint::Length(8),
+        from: 120,
+    },
+    Column {
+        header: "others",
+        width: Constraint::Length(6),
+        from: 0,
+    },
+];
+
+/// One finished run's cells, one per column of [`COLUMNS`]: its settings,
+/// wall time, speedup and efficiency against the matching sequential run
+/// (`-` until there is one), events sent, what others used.
+fn cells(app: &App, i: usize, r: &RunRow, params: &str) -> [String; 11] {
     let speedup = app.baseline_of(&r.plan).map(|b| b / r.wall_ms.max(1e-9));
     let cell = |f: &dyn Fn(f64) -> String| speedup.map(f).unwrap_or_else(|| "-".into());
-    let style = if r.ok {
-        ratatui::style::Style::new()
-    } else {
-        theme.error()
-    };
     let mark = if app.marked.contains(&i) { "*" } else { "" };
     let from = r
         .file
         .as_ref()
         .map(|f| format!(" · {f}"))
         .unwrap_or_default();
-    Row::new(vec![
+    [
         format!("{}{mark}", i + 1),
         r.plan.workload_name().to_string(),
-        format!("{}{from}", r.plan.params()),
+        format!("{params}{from}"),
         r.plan.strategy_name(),
         r.gil.clone(),
         r.workers.to_string(),
@@ -62,8 +144,7 @@ fn row<'a>(app: &App, i: usize, r: &RunRow, theme: &Theme) -> Row<'a> {
             // Too short to measure, or not measured at all.
             _ => "-".into(),
         },
-    ])
-    .style(style)
+    ]
 }
 
 /// Draw the panel.
@@ -79,30 +160,30 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         );
         return;
     }
+    let shown = |c: &&Column| area.width >= c.from;
+    let words: Vec<Vec<String>> = app.history.iter().map(|r| r.plan.param_words()).collect();
     let rows: Vec<Row> = app
         .history
         .iter()
+        .zip(differing_first(&words))
         .enumerate()
-        .map(|(i, r)| row(app, i, r, theme))
+        .map(|(i, (r, params))| {
+            let cells = cells(app, i, r, &params);
+            let kept = COLUMNS
+                .iter()
+                .zip(cells)
+                .filter(|(c, _)| shown(c))
+                .map(|(_, v)| v);
+            let style = if r.ok {
+                ratatui::style::Style::new()
+            } else {
+                theme.error()
+            };
+            Row::new(kept.collect::<Vec<_>>()).style(style)
+        })
         .collect();
-    let widths = [
-        Constraint::Length(3),
-        Constraint::Length(8),
-        Constraint::Min(10),
-        Constraint::Length(12),
-        Constraint::Length(12),
-        Constraint::Length(4),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(4),
-        Constraint::Length(8),
-        Constraint::Length(6),
-    ];
-    let header = Row::new([
-        "#", "workload", "params", "strategy", "GIL", "wkrs", "wall ms", "speedup", "eff",
-        "events", "others",
-    ])
-    .style(theme.accent());
+    let widths: Vec<Constraint> = COLUMNS.iter().filter(shown).map(|c| c.width).collect();
+    let header = Row::new(COLUMNS.iter().filter(shown).map(|c| c.header)).style(theme.accent());
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
@@ -110,4 +191,32 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let mut state =
         TableState::default().with_selected(Some(app.selected_run.min(app.history.len() - 1)));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::differing_first;
+
+    fn words(s: &[&str]) -> Vec<String> {
+        s.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn the_words_that_tell_rows_apart_come_first() {
+        let rows = [
+            words(&["cpu.py", "--mode sequential", "--size 300000"]),
+            words(&["cpu.py", "--mode threads", "--size 300000"]),
+            words(&["cpu.py", "--mode processes", "--size 300000"]),
+        ];
+        assert_eq!(
+            differing_first(&rows),
+            [
+                "--mode sequential cpu.py --size 300000",
+                "--mode threads cpu.py --size 300000",
+                "--mode processes cpu.py --size 300000"
+            ]
+        );
+        let one = [words(&["lengths", "size 20M"])];
+        assert_eq!(differing_first(&one), ["lengths size 20M"]);
+    }
 }

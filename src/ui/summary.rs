@@ -31,6 +31,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         )],
         Some(info) => run_lines(app, info, theme),
     };
+    if let Some(detail) = selected_row(app) {
+        lines.insert(0, Line::styled(detail, theme.accent()));
+    }
     if let Some(preset) = &app.preset {
         if !app.pending.is_empty() {
             lines.push(Line::styled(
@@ -46,6 +49,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
         area,
     );
+}
+
+/// With Runs focused, the selected row whole: the label its narrow column cuts.
+fn selected_row(app: &App) -> Option<String> {
+    if app.focus != super::app::Panel::Runs {
+        return None;
+    }
+    let i = app.selected_run.min(app.history.len().checked_sub(1)?);
+    let r = &app.history[i];
+    Some(format!(
+        "run {}: {} {} · {} · {} workers · {:.0} ms",
+        i + 1,
+        r.plan.workload_name(),
+        r.plan.params(),
+        r.plan.strategy_name(),
+        r.workers,
+        r.wall_ms
+    ))
 }
 
 /// The run's state in one word.

@@ -52,6 +52,11 @@ impl Descriptor {
     /// The Runs table's label of a run with these values: a word as it is
     /// (`lengths`), a number after its label, round ones short (`size 20M`).
     pub fn label_of(&self, v: &Values) -> String {
+        self.label_words(v).join(" ")
+    }
+
+    /// [`Self::label_of`]'s parts, one a parameter.
+    pub fn label_words(&self, v: &Values) -> Vec<String> {
         self.label
             .iter()
             .filter_map(|k| {
@@ -62,8 +67,7 @@ impl Descriptor {
                     (_, value) => format!("{} {}", p.label, p.show(value)),
                 })
             })
-            .collect::<Vec<_>>()
-            .join(" ")
+            .collect()
     }
 }
 
