@@ -306,7 +306,8 @@ fn body(f: &Finished) -> String {
 }
 
 /// "2 threads held the GIL 49 % / 50 % of the time; they waited 38 % / 37 %;
-/// 118 hand-offs/s": the workers' shares of their own lives.
+/// 118 hand-offs/s" (or "2 processes, each with its own GIL, held it …"):
+/// the workers' shares of their own lives.
 fn gil_line(f: &Finished) -> String {
     let gil = f.outcome.extension("gil");
     let measured = gil.and_then(Method::of) == Some(Method::Measured);
@@ -338,9 +339,16 @@ pub fn gil_words(lab: &Lab, measured: bool, per_s: Option<f64>) -> String {
         words.join(" / ")
     };
     let n = shown.len();
+    let pids: Vec<u32> = shown.iter().map(|s| s.pid).collect();
+    // Each process has a GIL of its own: say whose GIL it was.
+    let who = match (n, distinct(&pids)) {
+        (1, _) => "1 thread held the GIL".to_string(),
+        (n, p) if p == n => format!("{} each with its own GIL, held it", counted(&pids) + ","),
+        (_, 1) => format!("{} held the GIL", counted(&pids)),
+        _ => format!("{} held their process's GIL", counted(&pids)),
+    };
     let mut line = format!(
-        "{n} {} held the GIL {} of the time; {} {}",
-        if n == 1 { "thread" } else { "threads" },
+        "{who} {} of the time; {} {}",
         pct(shown.iter().map(|s| s.held()).collect()),
         if n == 1 { "it waited" } else { "they waited" },
         pct(shown.iter().map(|s| s.waited()).collect()),
@@ -349,6 +357,27 @@ pub fn gil_words(lab: &Lab, measured: bool, per_s: Option<f64>) -> String {
         line += &format!("; {per_s:.0} hand-offs/s");
     }
     line
+}
+
+/// How many processes these lanes' ids name.
+fn distinct(pids: &[u32]) -> usize {
+    let mut p = pids.to_vec();
+    p.sort_unstable();
+    p.dedup();
+    p.len()
+}
+
+/// Lanes counted in the lecture's words, from their processes' ids: "1
+/// thread", "2 threads" (one process), "2 processes" (one thread each),
+/// "3 threads in 2 processes".
+pub fn counted(pids: &[u32]) -> String {
+    let (n, p) = (pids.len(), distinct(pids));
+    match (n, p) {
+        (1, _) => "1 thread".into(),
+        (n, 1) => format!("{n} threads"),
+        (n, p) if n == p => format!("{n} processes"),
+        (n, p) => format!("{n} threads in {p} processes"),
+    }
 }
 
 /// A result on one line: `key=value` pairs in the workload's declared
@@ -373,4 +402,17 @@ fn compact(v: &Value, order: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn lanes_are_counted_as_threads_or_processes_by_their_pids() {
+        assert_eq!(counted(&[7]), "1 thread");
+        assert_eq!(counted(&[7, 7]), "2 threads");
+        assert_eq!(counted(&[7, 8]), "2 processes");
+        assert_eq!(counted(&[7, 7, 8]), "3 threads in 2 processes");
+    }
 }

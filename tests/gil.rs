@@ -148,6 +148,33 @@ fn each_worker_process_holds_its_own_gil() {
     }
 }
 
+/// The summary's words match the run: two processes each have a GIL of
+/// their own; two threads share one.
+#[test]
+fn the_summary_says_processes_or_threads_as_they_were() {
+    if !python3_ok() {
+        return;
+    }
+    for (mode, words) in [
+        ("processes", "2 processes, each with its own GIL, held it"),
+        ("threads", "2 threads held the GIL"),
+    ] {
+        let out = common::parlab(&[
+            "py",
+            "lecture:cpu",
+            "--",
+            "--mode",
+            mode,
+            "--workers",
+            "2",
+            "--size",
+            "60000",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(words), "{mode}: {text}");
+    }
+}
+
 #[test]
 fn hashing_threads_run_side_by_side() {
     if !python3_ok() {

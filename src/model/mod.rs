@@ -98,6 +98,8 @@ pub struct CacheModel {
 pub struct GilShare {
     pub lane: LaneId,
     pub name: String,
+    /// Its process: each has a GIL of its own.
+    pub pid: u32,
     /// It ran a task.
     pub worker: bool,
     pub held_ns: u64,
@@ -422,6 +424,7 @@ impl Lab {
             .map(|l| GilShare {
                 lane: l.id,
                 name: l.name.clone(),
+                pid: l.pid,
                 worker: !l.task_marks.is_empty(),
                 held_ns: if measured {
                     l.gil_held_ns_at(now)

@@ -102,11 +102,21 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = match &info.program {
         // A program: what it is, its lanes with tasks, the tasks seen so far.
         Some(p) => {
-            let workers = app.lab.task_lanes();
+            let pids: Vec<u32> = app
+                .lab
+                .lanes
+                .iter()
+                .filter(|l| !l.task_marks.is_empty())
+                .map(|l| l.pid)
+                .collect();
+            let workers = match pids.len() {
+                0 => "no lane ran a task".to_string(),
+                _ => format!("{} ran tasks", crate::report::counted(&pids)),
+            };
             vec![
                 Line::from(format!("{} · {}", p.label(), state(app))),
                 Line::from(format!(
-                    "wall {wall:.1} ms · {workers} lanes ran tasks · tasks {} done of {} seen",
+                    "wall {wall:.1} ms · {workers} · tasks {} done of {} seen",
                     app.lab.tasks_done,
                     app.lab.tasks.len()
                 )),
