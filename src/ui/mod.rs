@@ -72,15 +72,23 @@ pub fn layout(area: Rect, app: &App) -> Screen {
     }
 }
 
-/// Every panel at once; the Timeline as tall as its lanes (within bounds).
+/// The Log's fewest rows on a full screen, its borders included.
+const LOG_MIN_H: u16 = 5;
+
+/// Every panel at once. The Timeline is what a class looks at: it takes the
+/// rows its lanes need, up to all but the Log's fewest; the Log the rest.
 fn full_layout(area: Rect, lanes: usize) -> Screen {
-    let lanes = lanes.clamp(2, 100) as u16;
+    let (row_a_h, row_b_h) = (11, 12);
+    let spare = area
+        .height
+        .saturating_sub(SETTINGS_H + row_a_h + row_b_h + 1 + LOG_MIN_H);
+    let wanted = (lanes.clamp(2, 1000) as u16).saturating_add(2);
     let [settings, timeline, row_a, row_b, log, status] = Layout::vertical([
         Constraint::Length(SETTINGS_H),
-        Constraint::Length((lanes + 2).clamp(5, 18)),
-        Constraint::Length(11),
-        Constraint::Length(12),
-        Constraint::Min(5),
+        Constraint::Length(wanted.min(spare).max(5)),
+        Constraint::Length(row_a_h),
+        Constraint::Length(row_b_h),
+        Constraint::Min(LOG_MIN_H),
         Constraint::Length(1),
     ])
     .areas(area);
