@@ -51,7 +51,7 @@ fn frames(c: &mut Criterion) {
         .map(|i| Event {
             t: i as u64 * 1000,
             lane: 1,
-            kind: EventKind::State(WorkerState::ALL[(i % 8) as usize]),
+            kind: EventKind::State(WorkerState::ALL[i as usize % WorkerState::COUNT]),
         })
         .collect();
     let msg = FromWorker::Events(batch);
@@ -122,7 +122,7 @@ fn recording(c: &mut Criterion) {
         .map(|i| Event {
             t: 1_000_000 + i as u64 * 25_000,
             lane: 1,
-            kind: EventKind::State(WorkerState::ALL[(i % 8) as usize]),
+            kind: EventKind::State(WorkerState::ALL[i as usize % WorkerState::COUNT]),
         })
         .collect();
     let mut g = c.benchmark_group("recording");

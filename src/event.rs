@@ -17,7 +17,7 @@ pub type LaneId = u32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkerState {
-    /// Computing.
+    /// Computing, on a core.
     Running,
     /// Waiting for the (simulated) GIL.
     GilWait,
@@ -33,12 +33,21 @@ pub enum WorkerState {
     Idle,
     /// The worker or its task failed.
     Failed,
+    /// Ready to compute but waiting for a core (more runnable threads than
+    /// cores): measured from the OS's account of its CPU and run-queue time.
+    /// Last in the enum so the older states keep their indices; second in
+    /// [`WorkerState::ALL`].
+    Ready,
 }
 
 impl WorkerState {
+    /// How many states there are: the length of per-state arrays.
+    pub const COUNT: usize = 9;
+
     /// Every state, in display order.
-    pub const ALL: [WorkerState; 8] = [
+    pub const ALL: [WorkerState; Self::COUNT] = [
         WorkerState::Running,
+        WorkerState::Ready,
         WorkerState::GilWait,
         WorkerState::LockWait,
         WorkerState::Io,
@@ -52,6 +61,7 @@ impl WorkerState {
     pub fn name(self) -> &'static str {
         match self {
             WorkerState::Running => "running",
+            WorkerState::Ready => "ready",
             WorkerState::GilWait => "gil_wait",
             WorkerState::LockWait => "lock_wait",
             WorkerState::Io => "io",
@@ -66,6 +76,7 @@ impl WorkerState {
     pub fn glyph(self) -> char {
         match self {
             WorkerState::Running => '█',
+            WorkerState::Ready => '░',
             WorkerState::GilWait => 'G',
             WorkerState::LockWait => 'L',
             WorkerState::Io => '~',
@@ -260,6 +271,10 @@ const BATCH_EVENTS: usize = 256;
 /// ...or when its oldest event is this old, so the view stays live.
 const BATCH_AGE_NS: u64 = 2_000_000;
 
+/// While a lane computes, how often its probe asks the OS whether it
+/// waited for a core (at the work's check points: a read a millisecond).
+const CORE_CHECK_NS: u64 = 1_000_000;
+
 /// A worker's recorder: buffers events and sends them in batches.
 pub struct Probe {
     lane: LaneId,
@@ -268,6 +283,13 @@ pub struct Probe {
     buf: Batch,
     first_at: u64,
     enabled: bool,
+    /// The time of the last event recorded: none is stamped before it.
+    last_t: u64,
+    /// When the lane was last checked for a wait for a core, and that wait
+    /// then ([`crate::runqueue`]); none while it is not watched.
+    on_core: Option<(u64, u64)>,
+    /// The thread's own account, opened on its first `running`.
+    own: Option<crate::runqueue::OwnThread>,
 }
 
 impl Probe {
@@ -280,6 +302,9 @@ impl Probe {
             buf: Vec::with_capacity(BATCH_EVENTS),
             first_at: 0,
             enabled,
+            last_t: 0,
+            on_core: None,
+            own: None,
         }
     }
 
@@ -302,14 +327,39 @@ impl Probe {
         self.record_at(t, kind);
     }
 
-    /// Record an event at a known time.
+    /// Record an event at a known time. A state change first settles the
+    /// time since the last check of a computing lane (see [`Self::settle`]).
     pub fn record_at(&mut self, t: u64, kind: EventKind) {
         if !self.enabled {
             return;
         }
+        if let EventKind::State(s) = kind {
+            let due = self
+                .on_core
+                .is_some_and(|(at, _)| t.saturating_sub(at) >= CORE_CHECK_NS);
+            let precise = self.own().precise();
+            // Where the OS counts run-queue time (Linux) every state is
+            // watched, a read at most a millisecond; elsewhere only
+            // computing, whose off-CPU time is that wait.
+            if due || (!precise && self.on_core.is_some()) {
+                self.settle(t, false);
+            }
+            self.push(t, kind);
+            self.on_core = match self.on_core {
+                Some(check) if precise => Some(check),
+                _ if precise || s == WorkerState::Running => Some((t, self.waited(t))),
+                _ => None,
+            };
+            return;
+        }
+        self.push(t, kind);
+    }
+
+    fn push(&mut self, t: u64, kind: EventKind) {
         if self.buf.is_empty() {
             self.first_at = t;
         }
+        self.last_t = self.last_t.max(t);
         self.buf.push(Event {
             t,
             lane: self.lane,
@@ -317,6 +367,36 @@ impl Probe {
         });
         if self.buf.len() >= BATCH_EVENTS || t.saturating_sub(self.first_at) >= BATCH_AGE_NS {
             self.flush();
+        }
+    }
+
+    /// The thread's own account, opened on the thread at its first state.
+    fn own(&mut self) -> &mut crate::runqueue::OwnThread {
+        self.own
+            .get_or_insert_with(crate::runqueue::OwnThread::open)
+    }
+
+    /// The thread's wait for a core so far (a counter).
+    fn waited(&mut self, now: u64) -> u64 {
+        self.own().waited_ns(now)
+    }
+
+    /// A computing lane that waited for a core since its last check shows
+    /// that wait as `ready`, ending now (where in the stretch it fell is
+    /// not known; how long it was is measured), then computes on (`resume`)
+    /// or enters the state being recorded.
+    fn settle(&mut self, now: u64, resume: bool) {
+        let Some((_, before)) = self.on_core else {
+            return;
+        };
+        let waited = self.waited(now).saturating_sub(before);
+        self.on_core = Some((now, before + waited));
+        if waited >= crate::runqueue::NOISE_NS {
+            let from = now.saturating_sub(waited).max(self.last_t);
+            self.push(from, EventKind::State(WorkerState::Ready));
+            if resume {
+                self.push(now, EventKind::State(WorkerState::Running));
+            }
         }
     }
 
@@ -343,9 +423,20 @@ impl Probe {
         self.record(EventKind::Log { text: text.into() });
     }
 
-    /// Flush if the oldest buffered event is old: called from long CPU loops.
+    /// Called from long CPU loops: ask the OS, a millisecond apart, whether
+    /// the lane waited for a core; flush if the oldest buffered event is old.
     pub fn maybe_flush(&mut self) {
-        if !self.buf.is_empty() && self.clock.now().saturating_sub(self.first_at) >= BATCH_AGE_NS {
+        if self.buf.is_empty() && self.on_core.is_none() {
+            return;
+        }
+        let now = self.clock.now();
+        if self
+            .on_core
+            .is_some_and(|(at, _)| now.saturating_sub(at) >= CORE_CHECK_NS)
+        {
+            self.settle(now, true);
+        }
+        if !self.buf.is_empty() && now.saturating_sub(self.first_at) >= BATCH_AGE_NS {
             self.flush();
         }
     }
@@ -451,7 +542,7 @@ mod tests {
             WorkerState::ALL.iter().map(|s| s.glyph()).collect();
         let names: std::collections::HashSet<&str> =
             WorkerState::ALL.iter().map(|s| s.name()).collect();
-        assert_eq!(glyphs.len(), 8);
-        assert_eq!(names.len(), 8);
+        assert_eq!(glyphs.len(), WorkerState::COUNT);
+        assert_eq!(names.len(), WorkerState::COUNT);
     }
 }

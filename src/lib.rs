@@ -31,6 +31,7 @@ pub mod python;
 pub mod recording;
 pub mod replay;
 pub mod report;
+pub mod runqueue;
 pub mod sampler;
 pub mod signals;
 pub mod source;
@@ -38,6 +39,7 @@ pub mod strategy;
 pub mod sweep;
 pub mod trust;
 pub mod ui;
+pub mod wire;
 pub mod worker;
 pub mod workload;
 

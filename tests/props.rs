@@ -111,7 +111,7 @@ proptest! {
                 t,
                 lane,
                 kind: match k {
-                    0 => EventKind::State(WorkerState::ALL[(a % 8) as usize]),
+                    0 => EventKind::State(WorkerState::ALL[a as usize % WorkerState::COUNT]),
                     1 => EventKind::TaskStart { task: a },
                     2 => EventKind::TaskEnd { task: a, ok: b % 2 == 0 },
                     3 => EventKind::Cache { op: CacheOp::Miss, currsize: b },

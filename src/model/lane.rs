@@ -27,7 +27,7 @@ pub struct Lane {
     pub state: WorkerState,
     /// When the current state began.
     pub since: u64,
-    state_ns: [u64; 8],
+    state_ns: [u64; WorkerState::COUNT],
     /// Closed spans, in time order.
     pub spans: Vec<Span>,
     /// Task start times, for task boundaries in the timeline.
@@ -56,7 +56,7 @@ impl Lane {
             spawn_ns: None,
             state: WorkerState::Idle,
             since: u64::MAX,
-            state_ns: [0; 8],
+            state_ns: [0; WorkerState::COUNT],
             spans: Vec::new(),
             task_marks: Vec::new(),
             tasks_done: 0,
@@ -191,7 +191,17 @@ impl Lane {
 
     /// The state that filled most of `[t0, t1)`, or `None` before the lane existed.
     pub fn dominant_state(&self, t0: u64, t1: u64, now: u64) -> Option<WorkerState> {
-        let mut time = [0u64; 8];
+        let time = self.mix(t0, t1, now);
+        let most = WorkerState::ALL
+            .into_iter()
+            .max_by_key(|s| time[s.index()])?;
+        (time[most.index()] > 0).then_some(most)
+    }
+
+    /// Time in each state within `[t0, t1)` (by [`WorkerState::index`]); all
+    /// zero before the lane existed and after it ended.
+    pub fn mix(&self, t0: u64, t1: u64, now: u64) -> [u64; WorkerState::COUNT] {
+        let mut time = [0u64; WorkerState::COUNT];
         let from = self.spans.partition_point(|s| s.end <= t0);
         for s in &self.spans[from..] {
             if s.start >= t1 {
@@ -209,8 +219,7 @@ impl Lane {
                 time[self.state.index()] += 1;
             }
         }
-        let (i, &most) = time.iter().enumerate().max_by_key(|(_, &v)| v)?;
-        (most > 0).then(|| WorkerState::ALL[i])
+        time
     }
 
     /// Whether a task began in `[t0, t1)`.

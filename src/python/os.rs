@@ -78,45 +78,57 @@ const POLLING: &[i64] = &[
 #[cfg(not(target_os = "linux"))]
 const POLLING: &[i64] = &[];
 
-/// One thread's `/proc/PID/task/TID/syscall`, kept open: a sample is one read.
-pub struct SyscallFile {
+/// One of a thread's files under `/proc/PID/task/TID/`, kept open: a
+/// sample is one read (Linux; elsewhere every read finds nothing).
+pub struct TaskFile {
     #[cfg(target_os = "linux")]
     file: Option<std::fs::File>,
 }
 
-impl SyscallFile {
-    /// Open it (Linux; elsewhere every read is `Unknown`).
-    pub fn open(pid: u32, tid: u64) -> Self {
+impl TaskFile {
+    /// Open `name` (`syscall`, `schedstat`) of thread `tid` of `pid`.
+    pub fn open(pid: u32, tid: u64, name: &str) -> Self {
         #[cfg(target_os = "linux")]
         {
-            let path = format!("/proc/{pid}/task/{tid}/syscall");
+            let path = format!("/proc/{pid}/task/{tid}/{name}");
             Self {
                 file: std::fs::File::open(path).ok(),
             }
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = (pid, tid);
+            let _ = (pid, tid, name);
             Self {}
         }
     }
 
-    /// What the thread is doing now.
-    pub fn read(&mut self) -> OsState {
+    /// Its text now, into `buf`.
+    fn read<'b>(&self, buf: &'b mut [u8; 256]) -> Option<&'b str> {
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::fs::FileExt;
-            let Some(f) = &self.file else {
-                return OsState::Unknown;
-            };
-            let mut buf = [0u8; 256];
-            match f.read_at(&mut buf, 0) {
-                Ok(n) if n > 0 => OsState::parse(std::str::from_utf8(&buf[..n]).unwrap_or("")),
-                _ => OsState::Unknown,
-            }
+            let n = self.file.as_ref()?.read_at(buf, 0).ok()?;
+            std::str::from_utf8(&buf[..n])
+                .ok()
+                .filter(|t| !t.is_empty())
         }
         #[cfg(not(target_os = "linux"))]
-        OsState::Unknown
+        {
+            let _ = buf;
+            None
+        }
+    }
+
+    /// What the thread is doing now (its `syscall` file).
+    pub fn state(&self) -> OsState {
+        self.read(&mut [0u8; 256])
+            .map_or(OsState::Unknown, OsState::parse)
+    }
+
+    /// Its time on a CPU and waiting for one so far, ns (its `schedstat` file).
+    pub fn schedstat(&self) -> Option<(u64, u64)> {
+        self.read(&mut [0u8; 256])
+            .and_then(crate::runqueue::parse_schedstat)
     }
 }
 
@@ -153,11 +165,11 @@ mod tests {
             unsafe { libc::poll(std::ptr::null_mut(), 0, 300) };
         });
         let tid = rx.recv().unwrap();
-        let mut file = SyscallFile::open(std::process::id(), tid);
+        let file = TaskFile::open(std::process::id(), tid, "syscall");
         let deadline = std::time::Instant::now() + std::time::Duration::from_millis(250);
         let mut seen = OsState::Unknown;
         while std::time::Instant::now() < deadline && !seen.polling() {
-            seen = file.read();
+            seen = file.state();
         }
         waiter.join().unwrap();
         assert!(seen.polling(), "{seen:?}");

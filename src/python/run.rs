@@ -5,7 +5,7 @@
 //! left (the interpreter, caches, queues, failures).
 
 use super::gil::{self, Method};
-use super::os::{OsState, SyscallFile};
+use super::os::{OsState, TaskFile};
 use super::ring::{kind, Record, Ring};
 use super::{source_of, PyPlan, Source as ScriptSource};
 use crate::clock::Clock;
@@ -167,7 +167,13 @@ struct Thread {
     /// Blocked in `select` / `poll` / `epoll`, as the OS says: waiting for I/O.
     polling: bool,
     /// Its system call, read while it does not hold the GIL.
-    os: Option<SyscallFile>,
+    os: Option<TaskFile>,
+    /// Its time on a CPU and waiting for one, read while the OS says it
+    /// runs, and the last reading.
+    sched: Option<TaskFile>,
+    last_sched: Option<(u64, u64)>,
+    /// Runnable, but waiting for a core (learnt once the wait ended).
+    ready: bool,
     shown: WorkerState,
     ended: bool,
 }
@@ -183,6 +189,9 @@ impl Thread {
             on_gil: false,
             polling: false,
             os: None,
+            sched: None,
+            last_sched: None,
+            ready: false,
             shown: WorkerState::Idle,
             ended: false,
         }
@@ -191,33 +200,65 @@ impl Thread {
     /// The OS's word on this thread (`key`: its pid and tid), through its
     /// syscall file, kept open while fewer than `MAX_OPEN` are.
     fn syscall(&mut self, key: (u32, u64), open_files: &mut usize) -> OsState {
-        if self.os.is_none() && *open_files < MAX_OPEN {
-            self.os = Some(SyscallFile::open(key.0, key.1));
-            *open_files += 1;
-        }
-        match &mut self.os {
-            Some(f) => f.read(),
-            None => SyscallFile::open(key.0, key.1).read(),
-        }
+        kept(&mut self.os, key, "syscall", open_files, TaskFile::state)
     }
 
-    /// Holding the GIL is running; then a wait for it; then the outermost
-    /// wait the probe knows (a queue's get waits on a condition inside: it
-    /// is the queue that is empty); then the OS's word (on a CPU, or
-    /// waiting in a selector: io).
+    /// How long it waited for a core since its last reading (none: this is
+    /// its first), from its schedstat file.
+    fn waited_for_a_core(&mut self, key: (u32, u64), open_files: &mut usize) -> Option<u64> {
+        let now = kept(
+            &mut self.sched,
+            key,
+            "schedstat",
+            open_files,
+            TaskFile::schedstat,
+        )?;
+        let before = self.last_sched.replace(now)?;
+        Some(now.1.saturating_sub(before.1))
+    }
+
+    /// Holding the GIL is running (ready while it waits for a core); then a
+    /// wait for it; then the outermost wait the probe knows (a queue's get
+    /// waits on a condition inside: it is the queue that is empty); then the
+    /// OS's word (on a CPU or waiting for one, or in a selector: io).
     fn state(&self) -> WorkerState {
+        let computing = if self.ready {
+            WorkerState::Ready
+        } else {
+            WorkerState::Running
+        };
         if self.holds {
-            return WorkerState::Running;
+            return computing;
         }
         if self.on_gil {
             return WorkerState::GilWait;
         }
         match self.waits.first() {
             Some(&w) => w,
-            None if self.on_cpu => WorkerState::Running,
+            None if self.on_cpu => computing,
             None if self.polling => WorkerState::Io,
             None => WorkerState::Idle,
         }
+    }
+}
+
+/// Read a thread's `/proc` file `name` with `read`: the file kept open in
+/// `slot` while fewer than `MAX_OPEN` are (`open_files` counts them); past
+/// that, opened for this one read.
+fn kept<R>(
+    slot: &mut Option<TaskFile>,
+    key: (u32, u64),
+    name: &str,
+    open_files: &mut usize,
+    read: impl FnOnce(&TaskFile) -> R,
+) -> R {
+    if slot.is_none() && *open_files < MAX_OPEN {
+        *slot = Some(TaskFile::open(key.0, key.1, name));
+        *open_files += 1;
+    }
+    match slot {
+        Some(f) => read(f),
+        None => read(&TaskFile::open(key.0, key.1, name)),
     }
 }
 
@@ -256,13 +297,16 @@ enum Seen {
     /// The thread state holding each process's GIL (none: it is free),
     /// from one reading of them all.
     Holders(Vec<(u32, Option<u64>)>),
-    /// A thread on a CPU, asleep on the GIL, waiting in a selector, or none.
+    /// A thread on a CPU (or waiting for one), asleep on the GIL, waiting
+    /// in a selector, or none of these.
     Os {
         key: (u32, u64),
         on_cpu: bool,
         on_gil: bool,
         polling: bool,
     },
+    /// A runnable thread waits for a core from here (or no longer).
+    Ready { key: (u32, u64), ready: bool },
     /// The OS's words on `pid`'s threads are in: infer who waits for the GIL.
     Infer { pid: u32 },
 }
@@ -361,6 +405,9 @@ struct Driver {
     open_files: usize,
     /// GIL readings taken.
     samples: u64,
+    /// The time of the last record or reading applied: later readings are
+    /// never stamped before it.
+    applied_to: u64,
 }
 
 impl Driver {
@@ -389,6 +436,7 @@ impl Driver {
             pace: Pace::new(gil_hz).filter(|_| cfg!(target_os = "linux")),
             open_files: 0,
             samples: 0,
+            applied_to: 0,
         }
     }
 
@@ -511,17 +559,34 @@ impl Driver {
         }
         let origin = self.clock.origin();
         all.sort_by_key(|(_, r)| r.t);
-        let mut seen = std::mem::take(&mut self.pending).into_iter().peekable();
+        // A wait for a core is learnt after it ended: readings may be stamped
+        // back in time (never before what the lab was already sent).
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|(at, _)| *at);
+        let mut seen = pending.into_iter().peekable();
         for (pid, r) in all {
             let t = r.t.saturating_sub(origin);
-            while let Some((_, s)) = seen.next_if(|(at, _)| *at <= t) {
-                self.apply(s, t);
+            while let Some((at, s)) = seen.next_if(|(at, _)| *at <= t) {
+                self.apply(s, at.max(self.applied_to));
             }
+            self.applied_to = self.applied_to.max(t);
             self.record(pid, r);
         }
         let now = self.clock.now();
         for (at, s) in seen {
-            self.apply(s, at.min(now));
+            self.apply(s, at.min(now).max(self.applied_to));
+        }
+        self.applied_to = self.applied_to.max(now);
+    }
+
+    /// A runnable thread's wait for a core since its last reading (`waited`
+    /// ns, counted by the OS once the wait ends): `ready` for that long,
+    /// ending at this reading `t`.
+    fn waited(&mut self, key: (u32, u64), t: u64, waited: Option<u64>) {
+        if let Some(w) = waited.filter(|&w| w >= crate::runqueue::NOISE_NS) {
+            let from = t.saturating_sub(w).max(self.applied_to);
+            self.pending.push((from, Seen::Ready { key, ready: true }));
+            self.pending.push((t, Seen::Ready { key, ready: false }));
         }
     }
 
@@ -555,6 +620,12 @@ impl Driver {
             } => {
                 if let Some(th) = self.threads.get_mut(&key) {
                     (th.on_cpu, th.on_gil, th.polling) = (on_cpu, on_gil, polling);
+                }
+                self.show(key, t);
+            }
+            Seen::Ready { key, ready } => {
+                if let Some(th) = self.threads.get_mut(&key) {
+                    th.ready = ready;
                 }
                 self.show(key, t);
             }
@@ -676,29 +747,43 @@ impl Driver {
     /// GIL on its way out).
     fn read_os(&mut self, read: &HashMap<u32, (u64, Option<u64>)>, t: u64) {
         let quarter = self.samples.is_multiple_of(4);
+        let mut waits = Vec::new();
         for (key, th) in self.threads.iter_mut() {
             let pid = key.0;
             let Some(&(gil, holder)) = read.get(&pid) else {
                 continue;
             };
-            if th.ended
-                || (th.tstate != 0 && holder == Some(th.tstate))
-                || (!th.waits.is_empty() && !quarter)
-            {
+            if th.ended {
                 continue;
             }
-            let os = th.syscall(*key, &mut self.open_files);
+            let files = &mut self.open_files;
+            if th.tstate != 0 && holder == Some(th.tstate) {
+                // The holder computes: on a core, or waiting for one.
+                waits.push((*key, th.waited_for_a_core(*key, files)));
+                continue;
+            }
+            if !th.waits.is_empty() && !quarter {
+                continue;
+            }
+            let os = th.syscall(*key, files);
             if os != OsState::Unknown {
+                let on_cpu = os == OsState::OnCpu;
+                if on_cpu {
+                    waits.push((*key, th.waited_for_a_core(*key, files)));
+                }
                 self.pending.push((
                     t,
                     Seen::Os {
                         key: *key,
-                        on_cpu: os == OsState::OnCpu,
+                        on_cpu,
                         on_gil: os.on_gil(gil),
                         polling: os.polling(),
                     },
                 ));
             }
+        }
+        for (key, w) in waits {
+            self.waited(key, t, w);
         }
     }
 
@@ -783,9 +868,10 @@ impl Driver {
             kind::THREAD_END => {
                 if let Some(th) = self.threads.get_mut(&key).filter(|th| !th.ended) {
                     th.ended = true;
-                    if th.os.take().is_some() {
-                        self.open_files -= 1;
-                    }
+                    self.open_files -= [th.os.take(), th.sched.take()]
+                        .iter()
+                        .filter(|f| f.is_some())
+                        .count();
                     let lane = th.lane;
                     self.push(t, lane, EventKind::LaneEnd);
                 }
@@ -818,9 +904,9 @@ impl Driver {
                 let Some(th) = self.threads.get_mut(&key) else {
                     return;
                 };
-                let state = WorkerState::ALL
-                    .get(r.state as usize)
-                    .copied()
+                let state = u8::try_from(r.state)
+                    .ok()
+                    .and_then(crate::wire::state_of)
                     .unwrap_or(WorkerState::Idle);
                 if r.kind == kind::ENTER {
                     th.waits.push(state);
@@ -934,12 +1020,12 @@ impl Driver {
                 .rsplit_once(')')
                 .and_then(|(_, rest)| rest.trim_start().chars().next())
                 == Some('R');
-            let open_files = &mut self.open_files;
-            let polling = !on_cpu
-                && self
-                    .threads
-                    .get_mut(&key)
-                    .is_some_and(|th| th.waits.is_empty() && th.syscall(key, open_files).polling());
+            let files = &mut self.open_files;
+            let Some(th) = self.threads.get_mut(&key) else {
+                continue;
+            };
+            let polling = !on_cpu && th.waits.is_empty() && th.syscall(key, files).polling();
+            let waited = on_cpu.then(|| th.waited_for_a_core(key, files)).flatten();
             self.pending.push((
                 t,
                 Seen::Os {
@@ -949,6 +1035,7 @@ impl Driver {
                     polling,
                 },
             ));
+            self.waited(key, t, waited);
         }
         keys.dedup_by_key(|k| k.0);
         for (pid, _) in keys {

@@ -1,9 +1,9 @@
 //! Events as bytes: a few bytes each (lane, kind, time step, fields), every
 //! time exact to the nanosecond so a replay rebuilds the lab the run had.
 
-use crate::event::{CacheOp, Event, EventKind, Role, WorkerState};
+use crate::event::{CacheOp, Event, EventKind, Role};
 
-/// Kinds 0..=7 are the states; the rest follow.
+/// Kinds 0..=7 and 29 are the states (numbered in [`crate::wire`]); the rest follow.
 const TASK_START: u8 = 8;
 const TASK_OK: u8 = 9;
 const TASK_FAILED: u8 = 10;
@@ -64,7 +64,7 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
     put_varint(out, e.lane as u64);
     let totals: [u64; 3];
     let (kind, fields): (u8, &[u64]) = match &e.kind {
-        EventKind::State(s) => (s.index() as u8, &[]),
+        EventKind::State(s) => (crate::wire::state_code(*s), &[]),
         EventKind::TaskStart { task } => (TASK_START, &[*task as u64]),
         EventKind::TaskEnd { task, ok: true } => (TASK_OK, &[*task as u64]),
         EventKind::TaskEnd { task, ok: false } => (TASK_FAILED, &[*task as u64]),
@@ -185,10 +185,14 @@ impl<'a> Cursor<'a> {
         let kind = self.u8()?;
         let t = prev.wrapping_add(unzigzag(self.varint()?) as u64);
         *prev = t;
+        if let Some(state) = crate::wire::state_of(kind) {
+            return Ok(Event {
+                t,
+                lane,
+                kind: EventKind::State(state),
+            });
+        }
         let kind = match kind {
-            k if (k as usize) < WorkerState::ALL.len() => {
-                EventKind::State(WorkerState::ALL[k as usize])
-            }
             TASK_START => EventKind::TaskStart { task: self.u32()? },
             TASK_OK | TASK_FAILED => EventKind::TaskEnd {
                 task: self.u32()?,
@@ -244,6 +248,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::WorkerState;
 
     fn every_kind() -> Vec<Event> {
         let mut kinds: Vec<EventKind> = WorkerState::ALL

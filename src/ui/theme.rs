@@ -33,6 +33,7 @@ impl Theme {
         }
         let c = match s {
             WorkerState::Running => Color::Rgb(0, 114, 178),
+            WorkerState::Ready => Color::Rgb(0, 158, 115),
             WorkerState::GilWait => Color::Rgb(213, 94, 0),
             WorkerState::LockWait => Color::Rgb(204, 121, 167),
             WorkerState::Io => Color::Rgb(86, 180, 233),
