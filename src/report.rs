@@ -225,6 +225,9 @@ fn body(f: &Finished) -> String {
             }
         );
     }
+    if let Some(cores) = core_words(&f.lab, crate::sampler::logical_cores(), false) {
+        out += &format!("cores      {cores}\n");
+    }
     match &o.result {
         Some(r) => {
             let order = spec.map_or(&[][..], |s| s.workload.desc.result);
@@ -357,6 +360,49 @@ pub fn gil_words(lab: &Lab, measured: bool, per_s: Option<f64>) -> String {
         line += &format!("; {per_s:.0} hand-offs/s");
     }
     line
+}
+
+/// More lanes computing than cores, in words: live, how many are on a core
+/// and how many wait for one now ("8 threads, 2 cores: 2 on a core, 6 wait
+/// for one"); at the end, the same on average over the run. None when no
+/// lane waited for a core.
+pub fn core_words(lab: &Lab, cores: u32, live: bool) -> Option<String> {
+    let lanes: Vec<_> = lab
+        .lanes
+        .iter()
+        .filter(|l| !l.spans.is_empty() || l.since != u64::MAX)
+        .collect();
+    let ready = |l: &&crate::model::lane::Lane| l.state_ns_at(WorkerState::Ready, lab.now);
+    if lanes.iter().map(ready).sum::<u64>() == 0 {
+        return None;
+    }
+    let pids: Vec<u32> = lanes.iter().map(|l| l.pid).collect();
+    let who = format!(
+        "{}, {cores} core{}",
+        counted(&pids),
+        if cores == 1 { "" } else { "s" }
+    );
+    if live {
+        let now = |s: WorkerState| {
+            lanes
+                .iter()
+                .filter(|l| l.end_ns.is_none() && l.state == s)
+                .count()
+        };
+        let (on, waiting) = (now(WorkerState::Running), now(WorkerState::Ready));
+        return Some(match waiting {
+            0 => format!("{who}: {on} on a core"),
+            w => format!("{who}: {on} on a core, {w} wait for one"),
+        });
+    }
+    let wall = lab.now.max(1) as f64;
+    let mean =
+        |s: WorkerState| lanes.iter().map(|l| l.state_ns_at(s, lab.now)).sum::<u64>() as f64 / wall;
+    Some(format!(
+        "{who}: on average {:.1} on a core, {:.1} waiting for one",
+        mean(WorkerState::Running),
+        mean(WorkerState::Ready)
+    ))
 }
 
 /// How many processes these lanes' ids name.

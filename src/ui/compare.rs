@@ -4,7 +4,7 @@
 
 use super::app::{App, RunRow, TimelineView};
 use super::theme::Theme;
-use super::timeline::{draw_lane, LABEL};
+use super::timeline::{draw_lane, grid, LABEL};
 use crate::clock::ms;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
@@ -107,12 +107,15 @@ pub fn render(frame: &mut Frame, inner: Rect, app: &App, theme: &Theme) {
             Rect::new(inner.x, y, inner.width, 1),
         );
         y += 1;
-        for lane in r.lab.lanes.iter().take(fit) {
+        let lanes: Vec<_> = r.lab.lanes.iter().take(fit).collect();
+        let strip = inner.width.saturating_sub(LABEL + 1);
+        let states = grid(&lanes, 0, cell, strip, r.lab.now);
+        for (lane, states) in lanes.iter().zip(&states) {
             if y >= bottom {
                 break;
             }
             let row = Rect::new(inner.x, y, inner.width, 1);
-            draw_lane(frame, row, lane, (0, cell, r.lab.now), theme);
+            draw_lane(frame, row, lane, (0, cell), states, theme);
             y += 1;
         }
     }

@@ -127,6 +127,10 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
     if let Some(line) = gil_line(app, info, theme) {
         lines.push(line);
     }
+    let cores = crate::sampler::logical_cores();
+    if let Some(words) = crate::report::core_words(&app.lab, cores, app.running()) {
+        lines.push(Line::from(words));
+    }
     let sent = app
         .outcome
         .as_ref()

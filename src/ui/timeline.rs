@@ -113,21 +113,25 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         frame.render_widget(Paragraph::new(Span::styled(hint, theme.dim())), inner);
         return;
     }
-    let shown = visible(app, inner.height as usize);
-    for (row, lane) in lab.lanes[shown].iter().enumerate() {
+    let shown: Vec<&Lane> = lab.lanes[visible(app, inner.height as usize)]
+        .iter()
+        .collect();
+    let states = grid(&shown, start, cell, strip, now);
+    for (row, (lane, states)) in shown.iter().zip(&states).enumerate() {
         let y = inner.y + row as u16;
         let strip_at = Rect::new(inner.x, y, inner.width, 1);
-        draw_lane(frame, strip_at, lane, (start, cell, now), theme);
+        draw_lane(frame, strip_at, lane, (start, cell), states, theme);
     }
 }
 
-/// One lane on one row: its title, then a cell per `cell` ns from `start`
-/// up to `now`, each drawn as [`cells`] chooses.
+/// One lane on one row: its title, then a cell per `cell` ns from `start`,
+/// each showing `states` (from [`grid`]).
 pub fn draw_lane(
     frame: &mut Frame,
     row: Rect,
     lane: &Lane,
-    (start, cell, now): (u64, u64, u64),
+    (start, cell): (u64, u64),
+    states: &[Option<WorkerState>],
     theme: &Theme,
 ) {
     // How long the worker took to start: a thread in microseconds, a process in milliseconds.
@@ -141,9 +145,9 @@ pub fn draw_lane(
         Paragraph::new(Span::styled(label, theme.state(lane.state))),
         Rect::new(row.x, row.y, LABEL.min(row.width), 1),
     );
-    let strip = row.width.saturating_sub(LABEL + 1);
+    let strip = row.width.saturating_sub(LABEL + 1) as usize;
     let buf = frame.buffer_mut();
-    for (c, state) in cells(lane, start, cell, strip, now).into_iter().enumerate() {
+    for (c, &state) in states.iter().take(strip).enumerate() {
         let Some(state) = state else {
             continue;
         };
@@ -159,36 +163,82 @@ pub fn draw_lane(
     }
 }
 
-/// The state each of `n` cells of `cell` ns from `start` shows (none before
-/// the lane or after `now`). A cell shared by several states shows one of
-/// them, chosen so that along the lane each state fills as many cells as its
-/// share of the time: the error is carried from cell to cell (error
-/// diffusion), only ever to a state the cell holds. Two threads taking turns
-/// every 5 ms at 50 ms a cell read `█G█G`, not all `█` by a small bias.
+/// The state each of `n` cells of `cell` ns from `start` shows, for one
+/// lane alone (see [`grid`]).
 pub fn cells(lane: &Lane, start: u64, cell: u64, n: u16, now: u64) -> Vec<Option<WorkerState>> {
-    let mut owed = [0f64; WorkerState::COUNT];
-    (0..n as u64)
-        .map(|c| {
-            let t0 = start + c * cell;
-            if t0 > now {
-                return None;
-            }
-            let mix = lane.mix(t0, t0 + cell, now);
+    grid(&[lane], start, cell, n, now).remove(0)
+}
+
+/// The state each of `n` cells of `cell` ns from `start` shows, for lanes
+/// drawn one above another (none before a lane or after `now`).
+///
+/// A cell shared by several states shows one of them, chosen so that along
+/// the lane each state fills as many cells as its share of the time: what
+/// a cell could not show is carried to the next (error diffusion), only
+/// ever to a state the cell holds. Two threads taking turns every 5 ms at
+/// 50 ms a cell read `█G█G`, not all `█` by a small bias. And a column
+/// draws no more lanes running than the cores' worth of running its cells
+/// hold (rounded up): eight threads on two cores never look like eight at
+/// once; a lane held back keeps its due for a later cell.
+pub fn grid(
+    lanes: &[&Lane],
+    start: u64,
+    cell: u64,
+    n: u16,
+    now: u64,
+) -> Vec<Vec<Option<WorkerState>>> {
+    let running = WorkerState::Running.index();
+    let mut owed = vec![[0f64; WorkerState::COUNT]; lanes.len()];
+    let mut out = vec![Vec::with_capacity(n as usize); lanes.len()];
+    for c in 0..n as u64 {
+        let t0 = start + c * cell;
+        let mut column = Vec::with_capacity(lanes.len());
+        let mut on_cores = 0.0;
+        for (lane, owed) in lanes.iter().zip(owed.iter_mut()) {
+            let mix = if t0 > now {
+                [0; WorkerState::COUNT]
+            } else {
+                lane.mix(t0, t0 + cell, now)
+            };
             let total: u64 = mix.iter().sum();
-            if total == 0 {
-                return None;
+            if total > 0 {
+                for (o, &m) in owed.iter_mut().zip(&mix) {
+                    *o += m as f64 / total as f64;
+                }
+                on_cores += mix[running] as f64 / total as f64;
             }
-            for (o, &m) in owed.iter_mut().zip(&mix) {
-                *o += m as f64 / total as f64;
+            column.push((mix, best(&mix, owed, None)));
+        }
+        // Too many drawn running for the time they ran: those owed least
+        // show their next state.
+        let cap = (on_cores - 1e-6).ceil().max(0.0) as usize;
+        let mut first: Vec<usize> = (0..lanes.len())
+            .filter(|&i| column[i].1 == Some(WorkerState::Running))
+            .collect();
+        first.sort_by(|&a, &b| owed[b][running].total_cmp(&owed[a][running]));
+        for &i in first.iter().skip(cap) {
+            column[i].1 = best(&column[i].0, &owed[i], Some(WorkerState::Running));
+        }
+        for (i, (_, shown)) in column.into_iter().enumerate() {
+            if let Some(s) = shown {
+                owed[i][s.index()] -= 1.0;
             }
-            let shown = WorkerState::ALL
-                .into_iter()
-                .filter(|s| mix[s.index()] > 0)
-                .max_by(|a, b| owed[a.index()].total_cmp(&owed[b.index()]))?;
-            owed[shown.index()] -= 1.0;
-            Some(shown)
-        })
-        .collect()
+            out[i].push(shown);
+        }
+    }
+    out
+}
+
+/// The state of `mix` (a cell's time per state) most owed, but `not`.
+fn best(
+    mix: &[u64; WorkerState::COUNT],
+    owed: &[f64; WorkerState::COUNT],
+    not: Option<WorkerState>,
+) -> Option<WorkerState> {
+    WorkerState::ALL
+        .into_iter()
+        .filter(|s| mix[s.index()] > 0 && Some(*s) != not)
+        .max_by(|a, b| owed[a.index()].total_cmp(&owed[b.index()]))
 }
 
 /// Every state's glyph and name, so the lanes read without colour.
@@ -210,7 +260,7 @@ fn legend(theme: &Theme) -> Line<'static> {
 
 #[cfg(test)]
 mod tests {
-    use super::cells;
+    use super::{cells, grid};
     use crate::event::WorkerState;
     use crate::model::lane::Lane;
 
@@ -268,5 +318,50 @@ mod tests {
             drawn[1..].iter().all(|s| *s == Some(WorkerState::Io)),
             "{drawn:?}"
         );
+    }
+
+    /// Eight lanes taking turns on two cores (each runs 2 ms of every 8,
+    /// staggered): no column draws more than two running, and each lane
+    /// still draws a quarter of its cells running, at every zoom.
+    #[test]
+    fn a_column_draws_no_more_lanes_running_than_cores_ran() {
+        let total = 4_000u64;
+        let lanes: Vec<Lane> = (0..8u64)
+            .map(|i| {
+                let mut lane = Lane::new(i as u32);
+                lane.enter(0, WorkerState::Ready);
+                let mut t = (i / 2) * 2 * MS;
+                while t < total * MS {
+                    lane.enter(t, WorkerState::Running);
+                    lane.enter(t + 2 * MS, WorkerState::Ready);
+                    t += 8 * MS;
+                }
+                lane.end(total * MS);
+                lane
+            })
+            .collect();
+        let refs: Vec<&Lane> = lanes.iter().collect();
+        for zoom in [1, 5, 20, 50] {
+            let n = (total / zoom) as u16;
+            let drawn = grid(&refs, 0, zoom * MS, n, total * MS);
+            for c in 0..n as usize {
+                let running = drawn
+                    .iter()
+                    .filter(|row| row[c] == Some(WorkerState::Running))
+                    .count();
+                assert!(
+                    running <= 2,
+                    "{zoom} ms a cell, column {c}: {running} running"
+                );
+            }
+            for row in &drawn {
+                let share = row
+                    .iter()
+                    .filter(|s| **s == Some(WorkerState::Running))
+                    .count() as f64
+                    / row.iter().flatten().count() as f64;
+                assert!((share - 0.25).abs() <= 0.10, "{zoom} ms a cell: {share:.2}");
+            }
+        }
     }
 }
