@@ -24,6 +24,21 @@ impl Session {
     }
 
     fn start_env(args: &[&str], rows: u16, cols: u16, env: &[(&str, &str)]) -> Self {
+        Self::open(args, rows, cols, env, None)
+    }
+
+    /// In folder `dir` (where `e` exports a run).
+    fn start_in(dir: &std::path::Path, args: &[&str], rows: u16, cols: u16) -> Self {
+        Self::open(args, rows, cols, &[], Some(dir))
+    }
+
+    fn open(
+        args: &[&str],
+        rows: u16,
+        cols: u16,
+        env: &[(&str, &str)],
+        cwd: Option<&std::path::Path>,
+    ) -> Self {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -36,6 +51,9 @@ impl Session {
         cmd.arg("--no-config");
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
+        if let Some(dir) = cwd {
+            cmd.cwd(dir);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -476,4 +494,149 @@ fn the_runs_rows_of_preset_7_tell_sequential_threads_and_processes_apart() {
     assert!(joined.contains("processes"), "{joined}");
     s.press("q");
     assert!(s.wait_exit().success());
+}
+
+/// The lanes named `prefix…` as drawn: each one's cells, after its title.
+fn drawn_lanes(screen: &str, prefix: &str) -> Vec<(String, Vec<char>)> {
+    screen
+        .lines()
+        .filter_map(|l| {
+            let chars: Vec<char> = l.chars().collect();
+            let title: String = chars.get(1..31)?.iter().collect();
+            title.starts_with(prefix).then(|| {
+                let name = title.split(" pid").next().unwrap_or("").to_string();
+                let end = chars.len().saturating_sub(1);
+                (name, chars[32.min(end)..end].to_vec())
+            })
+        })
+        .collect()
+}
+
+/// Run to the end, export the run (`e`), and hold what is drawn to what was
+/// measured: each lane's share of cells drawn running within 10 points of
+/// its running share of life, and no column with more lanes running than
+/// the cores (+1 for sampling), at 200x60 and at 80x24.
+fn cells_tell_the_truth(tag: &str, args: &[&str], prefix: &str) {
+    let dir = std::env::temp_dir().join(format!("parlab-cells-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut s = Session::start_in(&dir, args, 60, 200);
+    s.wait_for("Settings");
+    s.press("\r");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !s.contents().contains("run finished in") {
+        assert!(
+            Instant::now() < deadline,
+            "never finished:\n{}",
+            s.contents()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.press("e");
+    let json = loop {
+        let found = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .find(|f| f.file_name().to_string_lossy().starts_with("parlab-run-"));
+        if let Some(f) = found {
+            std::thread::sleep(Duration::from_millis(100));
+            let text = std::fs::read_to_string(f.path()).unwrap();
+            break serde_json::from_str::<serde_json::Value>(&text).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no export");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let share = |name: &str| {
+        let lane = json["lanes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {json}"));
+        let states = lane["state_ms"].as_object().unwrap();
+        let life: f64 = states.values().map(|v| v.as_f64().unwrap()).sum();
+        states["running"].as_f64().unwrap() / life
+    };
+    let cores = common::cores() as usize;
+    for (rows, cols) in [(60, 200), (24, 80)] {
+        s.resize(rows, cols);
+        std::thread::sleep(Duration::from_millis(400));
+        let screen = s.contents();
+        let lanes = drawn_lanes(&screen, prefix);
+        assert!(
+            !lanes.is_empty(),
+            "{cols} columns: no {prefix} lanes:\n{screen}"
+        );
+        for (name, cells) in &lanes {
+            let drawn = cells.iter().filter(|c| **c != ' ').count();
+            let running = cells.iter().filter(|c| **c == '█').count();
+            let drawn_share = running as f64 / drawn.max(1) as f64;
+            eprintln!(
+                "{tag} {cols}x{rows} {name}: ran {:.2} of its life, {drawn_share:.2} of its cells drawn running",
+                share(name)
+            );
+            assert!(
+                (drawn_share - share(name)).abs() <= 0.10,
+                "{cols} columns, {name}: {drawn_share:.2} of cells drawn running, ran {:.2}:\n{screen}",
+                share(name)
+            );
+        }
+        let width = lanes.iter().map(|(_, c)| c.len()).min().unwrap();
+        for c in 0..width {
+            let running = lanes.iter().filter(|(_, cells)| cells[c] == '█').count();
+            assert!(
+                running <= cores + 1,
+                "{cols} columns, column {c}: {running} running:\n{screen}"
+            );
+        }
+    }
+    s.press("q");
+    assert!(s.wait_exit().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Eight threads on the cores there are: at most the cores run at once.
+#[test]
+fn eight_threads_are_drawn_running_no_more_than_the_cores_allow() {
+    cells_tell_the_truth(
+        "native",
+        &[
+            "tui",
+            "--workload",
+            "collatz",
+            "--size",
+            "12000000",
+            "--tasks",
+            "8",
+            "--strategy",
+            "threads",
+            "--workers",
+            "8",
+        ],
+        "Thread-",
+    );
+}
+
+/// Two CPython threads taking turns on the GIL are drawn taking turns.
+#[test]
+fn python_threads_taking_turns_are_drawn_taking_turns() {
+    if !common::python3_ok() {
+        return;
+    }
+    cells_tell_the_truth(
+        "python",
+        &[
+            "tui",
+            "py",
+            "lecture:cpu",
+            "--",
+            "--mode",
+            "threads",
+            "--workers",
+            "2",
+            "--size",
+            "200000",
+        ],
+        "Thread-",
+    );
 }
