@@ -595,3 +595,34 @@ fn an_event_loop_waiting_for_io_shows_io_on_every_installed_cpython() {
         an_event_loop_waits_as_io(&exe);
     }
 }
+
+/// The lecture's processes need no Manager for their results: the run is
+/// the main thread and its worker processes, no server threads around them.
+#[test]
+fn the_lectures_processes_bring_no_helper_lanes() {
+    if !python3_ok() {
+        return;
+    }
+    let (v, code) = py(&["lecture:cpu", "--", "--mode", "processes", "--workers", "2"]);
+    assert_eq!(code, Some(0), "{v}");
+    let names: Vec<&str> = lanes(&v)
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert!(names.len() <= 5, "{names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("Manager") || n.contains("handle_request")),
+        "{names:?}"
+    );
+    let (seq, _) = py(&[
+        "lecture:cpu",
+        "--",
+        "--mode",
+        "sequential",
+        "--workers",
+        "2",
+    ]);
+    assert_eq!(v["result"]["sum_len"], seq["result"]["sum_len"]);
+}

@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 import time
@@ -60,9 +61,13 @@ def do(work, task):
 
 
 def share(work, tasks, k, n, out):
-    """Worker k of n: chunks k, k+n, k+2n..."""
+    """Worker k of n: chunks k, k+n, k+2n... into a dict (threads share
+    memory) or, from a process, as (index, result) down a pipe."""
     for t in tasks[k::n]:
-        out[t[0]] = do(work, t)
+        if isinstance(out, dict):
+            out[t[0]] = do(work, t)
+        else:
+            out.put((t[0], do(work, t)))
 
 
 def run(mode, work, tasks, workers, ctx):
@@ -77,17 +82,27 @@ def run(mode, work, tasks, workers, ctx):
             t.join()
         return [out[i] for i in range(len(tasks))]
     if mode == "processes":
-        with ctx.Manager() as manager:
-            out = manager.dict()
-            procs = [ctx.Process(target=share, args=(work, tasks, k, workers, out)) for k in range(workers)]
-            for p in procs:
-                p.start()
-            for p in procs:
-                p.join()
-            failed = [p.exitcode for p in procs if p.exitcode != 0]
-            if failed:
-                raise SystemExit(f"a worker process failed: exit codes {failed}")
-            return [tuple(out[i]) if work == "collatz" else out[i] for i in range(len(tasks))]
+        # Processes share no memory: results come back down one pipe (a
+        # SimpleQueue: no feeder thread, no manager process), read before
+        # the join so no worker blocks on a full pipe.
+        out = ctx.SimpleQueue()
+        procs = [ctx.Process(target=share, args=(work, tasks, k, workers, out)) for k in range(workers)]
+        for p in procs:
+            p.start()
+        results, running = {}, {p.sentinel for p in procs}
+        while len(results) < len(tasks) and (running or not out.empty()):
+            for ready in multiprocessing.connection.wait([out._reader, *running]):
+                if ready in running:
+                    running.discard(ready)  # a worker ended; its results are in the pipe
+            while not out.empty():
+                i, r = out.get()
+                results[i] = r
+        for p in procs:
+            p.join()
+        failed = [p.exitcode for p in procs if p.exitcode != 0]
+        if failed or len(results) < len(tasks):
+            raise SystemExit(f"a worker process failed: exit codes {failed}")
+        return [tuple(results[i]) if work == "collatz" else results[i] for i in range(len(tasks))]
     args = ([work] * len(tasks), tasks)
     if mode == "thread-pool":
         with ThreadPoolExecutor(max_workers=workers) as pool:

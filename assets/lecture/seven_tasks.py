@@ -86,17 +86,18 @@ def run(mode, tasks, unit_ms):
             t.join()
         return results
     if mode == "processes":
-        with multiprocessing.Manager() as manager:
-            out = manager.dict()
-            procs = [
-                multiprocessing.Process(target=_into, args=(out, i, n, u, unit_ms))
-                for i, (n, u) in enumerate(tasks)
-            ]
-            for p in procs:
-                p.start()
-            for p in procs:
-                p.join()
-            return [out[i] for i in range(len(tasks))]
+        # Results come back down one pipe (no manager process), read as they come.
+        out = multiprocessing.SimpleQueue()
+        procs = [
+            multiprocessing.Process(target=_into, args=(out, i, n, u, unit_ms))
+            for i, (n, u) in enumerate(tasks)
+        ]
+        for p in procs:
+            p.start()
+        results = dict(out.get() for _ in tasks)
+        for p in procs:
+            p.join()
+        return [results[i] for i in range(len(tasks))]
     if mode == "thread-pool":
         with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
             return list(pool.map(execute_task, *zip(*tasks), [unit_ms] * len(tasks)))
@@ -111,7 +112,7 @@ def run(mode, tasks, unit_ms):
 
 
 def _into(out, i, name, units, unit_ms):
-    out[i] = execute_task(name, units, unit_ms)
+    out.put((i, execute_task(name, units, unit_ms)))
 
 
 def main():
