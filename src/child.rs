@@ -49,8 +49,11 @@ pub fn kill_group(child: &mut Child) {
 /// signals a group id that may since have been reused.
 pub struct Watch(Child);
 
-/// The watch's script: `$1` is the group.
-const WATCH: &str = r#"trap "" INT HUP TERM QUIT; cat >/dev/null; kill -s KILL -- "-$1""#;
+/// The watch's script: `$1` is the group. Only the shell's builtins (`read`,
+/// `kill`): the watch is one process, which parlab kills and reaps; a `cat`
+/// of its own would outlive it as a zombie nobody waits for.
+const WATCH: &str =
+    r#"trap "" INT HUP TERM QUIT; while read -r _; do :; done; kill -s KILL -- "-$1""#;
 
 impl Watch {
     /// Watch the group `pgid` (Unix; elsewhere there is no `sh` to watch with).
@@ -71,8 +74,8 @@ impl Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // Only the shell is killed; its `cat` then sees the pipe close and
-        // ends, with nobody left to signal the group.
+        // The watch is killed before its pipe closes: nobody is left to
+        // signal the group.
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

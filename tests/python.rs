@@ -626,3 +626,28 @@ fn the_lectures_processes_bring_no_helper_lanes() {
     ]);
     assert_eq!(v["result"]["sum_len"], seq["result"]["sum_len"]);
 }
+
+/// Nothing of parlab's outlives `parlab py`, not even a zombie: every
+/// process it started beside the program (its watch) is gone at its end.
+#[cfg(unix)]
+#[test]
+fn parlab_py_leaves_no_process_of_its_own_behind() {
+    if !python3_ok() {
+        return;
+    }
+    let script = common::script("naps.py", "import time\ntime.sleep(1.0)\n");
+    let mut parlab = std::process::Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args(["py", script.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let tree = common::descendants(parlab.id());
+    assert!(tree.len() >= 2, "the program and the watch: {tree:?}");
+    assert!(parlab.wait().unwrap().success());
+    // At once: each was reaped by parlab itself, none left for init to reap.
+    for pid in tree {
+        assert!(!common::exists(pid), "pid {pid} outlived parlab py");
+    }
+}
