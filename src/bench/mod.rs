@@ -377,6 +377,34 @@ fn ui_cpu(scale: Scale) -> Result<Value> {
     Ok(json!({ "fps": 30, "frames": frames, "percent_of_one_core": 100.0 * cpu }))
 }
 
+/// An idle lab (no run) through the real app loop at 200x60, its CPU
+/// sampler on: the whole process's CPU over the stretch (budget: 0.5 %).
+fn idle_lab(scale: Scale) -> Result<Value> {
+    use ratatui::backend::TestBackend;
+    let secs = if scale.quick { 1.0 } else { 10.0 };
+    let mut app = crate::ui::app::App::new(spec("collatz", "pool", Some(2)), 30);
+    app.sampler = Some(crate::sampler::Sampler::start(
+        std::time::Duration::from_millis(500),
+    ));
+    let theme = crate::ui::theme::Theme {
+        color: true,
+        light: false,
+    };
+    let mut terminal = ratatui::Terminal::new(TestBackend::new(200, 60))?;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let quit = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+        let q = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('q'));
+        let _ = tx.send(crate::ui::Input::Key(q));
+    });
+    let (cpu0, t0) = (crate::sampler::own_cpu_time(), Instant::now());
+    crate::ui::run_app(&mut terminal, &mut app, &theme, &rx)?;
+    let cpu = crate::sampler::own_cpu_time().saturating_sub(cpu0);
+    let _ = quit.join();
+    let share = cpu.as_secs_f64() / t0.elapsed().as_secs_f64();
+    Ok(json!({ "seconds": secs, "percent_of_one_core": 100.0 * share }))
+}
+
 #[cfg(not(unix))]
 fn ui_cpu(_scale: Scale) -> Result<Value> {
     Ok(json!({ "note": "thread CPU time is not measured on this platform" }))
@@ -561,7 +589,7 @@ fn fidelity(scale: Scale) -> Result<Value> {
 
 /// Every section, as one JSON object.
 /// Every section, in the order measured.
-pub const SECTIONS: [&str; 16] = [
+pub const SECTIONS: [&str; 17] = [
     "start_cost",
     "speedup_2_workers",
     "cpython",
@@ -572,6 +600,7 @@ pub const SECTIONS: [&str; 16] = [
     "overhead",
     "frame",
     "ui_cpu",
+    "idle_lab",
     "frame_under_load",
     "soak",
     "recording",
@@ -621,6 +650,7 @@ fn section_fn(name: &str) -> fn(Scale) -> Result<Value> {
         "overhead" => overhead,
         "frame" => frame_cost,
         "ui_cpu" => ui_cpu,
+        "idle_lab" => idle_lab,
         "frame_under_load" => frame_under_load,
         "soak" => soak,
         "recording" => recording::measure,
@@ -771,6 +801,10 @@ pub fn table(v: &Value) -> String {
     s += &format!(
         "UI thread         {:.1}% of one core at 30 fps during a run\n",
         f("/ui_cpu/percent_of_one_core")
+    );
+    s += &format!(
+        "idle lab          {:.2}% of one core, the whole process, no run (budget 0.5%)\n",
+        f("/idle_lab/percent_of_one_core")
     );
     s += &format!(
         "frame, 1024 busy threads: median {:.1} ms, p99 {:.1} ms (UI {}); workers lowered instead: {:.1} / {:.1} ms; priorities unchanged: {:.1} / {:.1} ms\n",

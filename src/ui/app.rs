@@ -476,6 +476,19 @@ impl App {
         self.run.is_some()
     }
 
+    /// Whether anything on screen moves by itself: a run, a replay playing,
+    /// a sweep, a preset's runs to go. An idle lab redraws only on input
+    /// (and slowly, for the CPU panel).
+    pub fn animating(&self) -> bool {
+        self.running()
+            || self
+                .playback
+                .as_ref()
+                .is_some_and(|p| !p.paused && !p.at_end())
+            || self.sweep.as_ref().is_some_and(|s| s.running())
+            || !self.pending.is_empty()
+    }
+
     /// Whether the run going is paused.
     pub fn paused(&self) -> bool {
         self.run.as_ref().is_some_and(|r| r.control().is_paused())

@@ -297,6 +297,9 @@ pub enum Input {
     Resize,
 }
 
+/// An idle lab's frame: the CPU panel's samples come every 500 ms.
+pub const IDLE_FRAME: Duration = Duration::from_millis(500);
+
 /// The app loop: drain events into the lab, draw, wait for input until the
 /// next frame's deadline. Data rate and frame rate are independent.
 pub fn run_app<B: Backend>(
@@ -310,7 +313,10 @@ where
 {
     let frame_time = Duration::from_secs_f64(1.0 / app.fps.max(1) as f64);
     while !app.quit {
-        let deadline = Instant::now() + frame_time;
+        // Idle, nothing moves but the CPU panel (sampled twice a second):
+        // redraw for it, or at once on input.
+        let idle = !app.animating();
+        let deadline = Instant::now() + if idle { IDLE_FRAME } else { frame_time };
         if crate::signals::received().is_some() {
             app.apply(app::Action::Quit);
             break;
@@ -327,10 +333,16 @@ where
                     if let Some(a) = app::action_for(k, app.typing()) {
                         app.apply(a);
                     }
+                    if idle {
+                        break;
+                    }
                 }
                 Ok(Input::Click(x, y)) => {
                     let size = terminal.size()?;
                     click(app, Rect::new(0, 0, size.width, size.height), x, y);
+                    if idle {
+                        break;
+                    }
                 }
                 Ok(Input::Resize) => break,
                 Err(RecvTimeoutError::Timeout) => break,
