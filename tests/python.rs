@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{installed_cpythons, parlab, py, python3_ok};
+use common::{parlab, py, python3_ok};
 use serde_json::Value;
 
 fn lanes(v: &Value) -> &Vec<Value> {
@@ -415,21 +415,11 @@ fn every_program_under_the_probe(python: &str) {
     }
 }
 
-#[test]
-fn every_bundled_program_runs_under_the_probe() {
-    if python3_ok() {
-        every_program_under_the_probe("python3");
-    }
-}
-
-#[test]
-#[ignore = "long: every installed CPython, in the ignored suite"]
-fn every_bundled_program_runs_under_the_probe_on_every_installed_cpython() {
-    for exe in installed_cpythons() {
-        eprintln!("{exe}");
-        every_program_under_the_probe(&exe);
-    }
-}
+common::on_pythons!(
+    every_bundled_program_runs_under_the_probe,
+    every_bundled_program_runs_under_the_probe_on_every_installed_cpython,
+    every_program_under_the_probe
+);
 
 #[test]
 fn a_sweep_of_a_real_program_fits_amdahl_to_its_own_walls() {
@@ -580,21 +570,11 @@ fn an_event_loop_waits_as_io(python: &str) {
     }
 }
 
-#[test]
-fn an_event_loop_waiting_for_io_shows_io_not_idle() {
-    if python3_ok() {
-        an_event_loop_waits_as_io("python3");
-    }
-}
-
-#[test]
-#[ignore = "long: every installed CPython, in the ignored suite"]
-fn an_event_loop_waiting_for_io_shows_io_on_every_installed_cpython() {
-    for exe in installed_cpythons() {
-        eprintln!("{exe}");
-        an_event_loop_waits_as_io(&exe);
-    }
-}
+common::on_pythons!(
+    an_event_loop_waiting_for_io_shows_io_not_idle,
+    an_event_loop_waiting_for_io_shows_io_on_every_installed_cpython,
+    an_event_loop_waits_as_io
+);
 
 /// The lecture's processes need no Manager for their results: the run is
 /// the main thread and its worker processes, no server threads around them.

@@ -228,3 +228,28 @@ pub fn script(name: &str, text: &str) -> std::path::PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Two tests of one check on real Python: `$quick` on `python3` (skipped,
+/// saying so, without one), `$every` on every installed CPython (ignored
+/// suite).
+macro_rules! on_pythons {
+    ($quick:ident, $every:ident, $check:path) => {
+        #[test]
+        fn $quick() {
+            if common::python3_ok() {
+                $check("python3");
+            }
+        }
+
+        #[test]
+        #[ignore = "long: every installed CPython, in the ignored suite"]
+        fn $every() {
+            for exe in common::installed_cpythons() {
+                eprintln!("{exe}");
+                $check(&exe);
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_pythons;
