@@ -232,6 +232,7 @@ pub fn script(name: &str, text: &str) -> std::path::PathBuf {
 /// Two tests of one check on real Python: `$quick` on `python3` (skipped,
 /// saying so, without one), `$every` on every installed CPython (ignored
 /// suite).
+#[allow(unused_macros)]
 macro_rules! on_pythons {
     ($quick:ident, $every:ident, $check:path) => {
         #[test]
