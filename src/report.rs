@@ -129,9 +129,11 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) 
 
 fn lanes(lab: &Lab) -> Vec<Value> {
     let now = lab.now;
+    let helpers = lab.helpers();
     lab.lanes
         .iter()
-        .map(|l| {
+        .zip(helpers)
+        .map(|(l, helper)| {
             let states: Map<String, Value> = WorkerState::ALL
                 .iter()
                 .map(|&s| (s.name().to_string(), json!(ms(l.state_ns_at(s, now)))))
@@ -143,6 +145,7 @@ fn lanes(lab: &Lab) -> Vec<Value> {
                 "pid": l.pid,
                 "tid": l.tid,
                 "busy_ms": ms(l.busy_ns_at(now)),
+                "helper": helper,
                 "tasks": l.tasks_done,
                 "state_ms": states,
             });

@@ -640,3 +640,44 @@ fn python_threads_taking_turns_are_drawn_taking_turns() {
         "Thread-",
     );
 }
+
+/// A program's helpers (a pool's handler and feeder threads: no task of
+/// their own) fold into one row per process; h unfolds and folds them.
+#[test]
+fn a_programs_helpers_fold_into_one_row_that_h_unfolds() {
+    if !common::python3_ok() {
+        return;
+    }
+    for (rows, cols) in [(60, 200), (24, 80)] {
+        let mut s = Session::start(
+            &[
+                "tui",
+                "py",
+                "lecture:cpu",
+                "--",
+                "--mode",
+                "process-pool",
+                "--workers",
+                "2",
+                "--size",
+                "150000",
+            ],
+            rows,
+            cols,
+        );
+        s.wait_for("Settings");
+        s.press("\r");
+        s.wait_for("helpers pid");
+        assert!(
+            !s.contents().contains("QueueFeederThread"),
+            "{}",
+            s.contents()
+        );
+        s.press("h");
+        s.wait_for("QueueFeederThread");
+        s.press("h");
+        s.wait_for("helpers pid");
+        s.press("q");
+        assert!(s.wait_exit().success());
+    }
+}

@@ -78,6 +78,14 @@ impl Lane {
         self.state = state;
     }
 
+    /// When its first state began, if it has had one.
+    pub fn born(&self) -> Option<u64> {
+        self.spans
+            .first()
+            .map(|s| s.start)
+            .or((self.since != u64::MAX).then_some(self.since))
+    }
+
     /// The thread took (`held`) or let go of the real GIL at `t`.
     pub fn gil_held(&mut self, t: u64, held: bool) {
         match (self.gil_since, held) {

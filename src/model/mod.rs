@@ -119,6 +119,9 @@ impl GilShare {
     }
 }
 
+/// A program's lane that ran no task for this long counts as a helper.
+const HELPER_AFTER_NS: u64 = 500_000_000;
+
 /// Everything known about the current run (bounded in size, so a replay
 /// keeps copies of it to seek back to).
 #[derive(Clone, Debug)]
@@ -436,6 +439,25 @@ impl Lab {
                     .iter()
                     .map(|&s| l.state_ns_at(s, now))
                     .sum(),
+            })
+            .collect()
+    }
+
+    /// Whether each lane is one of a program's helpers: a thread or process
+    /// of the program that ran no task of its own (a pool's handler
+    /// threads, queue feeders, the resource tracker), once it has had time
+    /// to (half a second) or has ended. Never the program's first lane (its
+    /// main thread), never a native run's lane, never while no lane ran a task.
+    pub fn helpers(&self) -> Vec<bool> {
+        let any_task = self.lanes.iter().any(|l| !l.task_marks.is_empty());
+        self.lanes
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let settled = l.end_ns.is_some()
+                    || l.born()
+                        .is_some_and(|b| self.now.saturating_sub(b) >= HELPER_AFTER_NS);
+                self.program && any_task && i > 0 && l.task_marks.is_empty() && settled
             })
             .collect()
     }

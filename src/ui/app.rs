@@ -66,6 +66,8 @@ impl Panel {
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Fold or unfold a program's helper lanes.
+    Helpers,
     Start,
     Stop,
     Pause,
@@ -172,6 +174,7 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
         KeyCode::Char('c') => Action::Compare,
         KeyCode::Char('v') => Action::View,
         KeyCode::Char('o') => Action::Source,
+        KeyCode::Char('h') => Action::Helpers,
         KeyCode::Char('{') => Action::Slower,
         KeyCode::Char('}') => Action::Faster,
         KeyCode::Char('.') => Action::StepForward,
@@ -202,8 +205,10 @@ pub struct TimelineView {
     /// Follow the run live; when frozen, `end_ns` is the right edge.
     pub follow: bool,
     pub end_ns: u64,
-    /// The first lane shown (lanes scroll when there are more than fit).
+    /// The first row shown (rows scroll when there are more than fit).
     pub first_lane: usize,
+    /// A program's helpers each on a row of their own (`h`), not folded.
+    pub unfold_helpers: bool,
 }
 
 impl TimelineView {
@@ -445,6 +450,7 @@ impl App {
                 follow: true,
                 end_ns: 0,
                 first_lane: 0,
+                unfold_helpers: false,
             },
             help: false,
             quit: false,
@@ -577,6 +583,7 @@ impl App {
             View => self.view_selected(),
             Slower | Faster | StepForward | StepBack | ToStart | ToEnd | GoTo => self.steer(action),
             Help => self.help = !self.help,
+            Helpers => self.view.unfold_helpers = !self.view.unfold_helpers,
             CloseOverlay => {
                 self.help = false;
                 self.source_view = None;
@@ -658,7 +665,7 @@ impl App {
                 // ↑/↓ scroll the lanes when they do not all fit; z/x zoom.
                 Action::Up => self.view.first_lane = self.view.first_lane.saturating_sub(1),
                 _ => {
-                    let last = self.lab.lanes.len().saturating_sub(1);
+                    let last = super::timeline::rows(self).len().saturating_sub(1);
                     self.view.first_lane = (self.view.first_lane + 1).min(last);
                 }
             },

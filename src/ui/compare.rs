@@ -109,7 +109,8 @@ pub fn render(frame: &mut Frame, inner: Rect, app: &App, theme: &Theme) {
         y += 1;
         let lanes: Vec<_> = r.lab.lanes.iter().take(fit).collect();
         let strip = inner.width.saturating_sub(LABEL + 1);
-        let states = grid(&lanes, 0, cell, strip, r.lab.now);
+        let sets: Vec<Vec<_>> = lanes.iter().map(|l| vec![*l]).collect();
+        let states = grid(&sets, 0, cell, strip, r.lab.now);
         for (lane, states) in lanes.iter().zip(&states) {
             if y >= bottom {
                 break;

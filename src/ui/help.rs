@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 /// Every key, as the Help overlay lists it.
-pub const KEYS: [(&str, &str); 25] = [
+pub const KEYS: [(&str, &str); 26] = [
     ("Enter", "start a run (or the loaded preset's runs)"),
     ("s", "stop the run"),
     ("p", "pause / resume the run itself"),
@@ -29,6 +29,10 @@ pub const KEYS: [(&str, &str); 25] = [
     ("e / E", "export the run as JSON / as a Chrome trace"),
     ("R", "record every run to a file; R again stops"),
     ("o", "the Python program's source (parlab tui py)"),
+    (
+        "h",
+        "a program's helper threads and processes (no task of their own): unfold or fold",
+    ),
     ("mouse", "click a panel, a lane (filters the log), a tab"),
     ("?", "this help"),
     ("Esc", "close an overlay, a prompt or the comparison"),

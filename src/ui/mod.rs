@@ -64,7 +64,7 @@ pub fn layout(area: Rect, app: &App) -> Screen {
         let rows = if app.compare {
             compare::rows(app)
         } else {
-            app.lab.lanes.len()
+            timeline::rows(app).len()
         };
         full_layout(area, rows)
     } else {

@@ -49,16 +49,29 @@ pub fn title(app: &App, area: Rect) -> String {
     } else {
         " (fit)"
     };
-    let lanes = app.lab.lanes.len();
+    let all = rows(app);
     let shown = visible(app, Block::bordered().inner(area).height as usize);
-    let which = if shown.len() < lanes {
+    let which = if shown.len() < all.len() {
         format!(
-            ", lanes {}–{} of {lanes} (↑↓ scroll)",
+            ", lanes {}–{} of {} (↑↓ scroll)",
             shown.start + 1,
-            shown.end
+            shown.end,
+            all.len()
         )
     } else {
         String::new()
+    };
+    let folded = all
+        .iter()
+        .filter(|r| matches!(r, Row::Helpers { .. }))
+        .count();
+    let which = match (folded, app.view.unfold_helpers) {
+        (0, false) => which,
+        (_, true) => format!("{which}, helpers unfolded (h folds)"),
+        (n, false) => format!(
+            "{which}, {n} helper row{} (h unfolds)",
+            if n == 1 { "" } else { "s" }
+        ),
     };
     let gil = app
         .info
@@ -72,21 +85,76 @@ pub fn title(app: &App, area: Rect) -> String {
     )
 }
 
-/// The lanes shown in `rows` rows: from the view's first lane, as many as fit.
-pub fn visible(app: &App, rows: usize) -> std::ops::Range<usize> {
-    let lanes = app.lab.lanes.len();
-    let first = app.view.first_lane.min(lanes.saturating_sub(rows));
-    first..(first + rows).min(lanes)
+/// One row of the Timeline: a lane, or a process's helpers folded into one.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Row {
+    Lane(usize),
+    /// The helpers of process `pid` (lane indices), folded (`h` unfolds).
+    Helpers {
+        pid: u32,
+        lanes: Vec<usize>,
+    },
 }
 
-/// The lane shown on row `y` of a timeline drawn in `area`, for mouse clicks.
+impl Row {
+    /// The lanes it draws.
+    pub fn lanes(&self) -> Vec<usize> {
+        match self {
+            Row::Lane(i) => vec![*i],
+            Row::Helpers { lanes, .. } => lanes.clone(),
+        }
+    }
+}
+
+/// The Timeline's rows: every lane, but a program's helpers (threads and
+/// processes that ran no task) folded into one row per process where the
+/// first of them stands, unless `h` unfolded them.
+pub fn rows(app: &App) -> Vec<Row> {
+    let lab = &app.lab;
+    if app.view.unfold_helpers || !lab.program {
+        return (0..lab.lanes.len()).map(Row::Lane).collect();
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    for (i, helper) in lab.helpers().into_iter().enumerate() {
+        let pid = lab.lanes[i].pid;
+        if !helper {
+            rows.push(Row::Lane(i));
+            continue;
+        }
+        let fold = rows.iter_mut().find_map(|r| match r {
+            Row::Helpers { pid: p, lanes } if *p == pid => Some(lanes),
+            _ => None,
+        });
+        match fold {
+            Some(lanes) => lanes.push(i),
+            None => rows.push(Row::Helpers {
+                pid,
+                lanes: vec![i],
+            }),
+        }
+    }
+    rows
+}
+
+/// The rows shown in `height` rows of screen: from the view's first, as many as fit.
+pub fn visible(app: &App, height: usize) -> std::ops::Range<usize> {
+    let n = rows(app).len();
+    let first = app.view.first_lane.min(n.saturating_sub(height));
+    first..(first + height).min(n)
+}
+
+/// The lane shown on row `y` of a timeline drawn in `area`, for mouse clicks
+/// (a folded row has no one lane).
 pub fn lane_at(app: &App, area: Rect, y: u16) -> Option<usize> {
     let inner = Block::bordered().inner(area);
     if y < inner.y || y >= inner.y + inner.height {
         return None;
     }
     let i = visible(app, inner.height as usize).start + (y - inner.y) as usize;
-    (i < app.lab.lanes.len()).then_some(i)
+    match rows(app).get(i)? {
+        Row::Lane(lane) => Some(*lane),
+        Row::Helpers { .. } => None,
+    }
 }
 
 /// Draw the panel.
@@ -113,14 +181,35 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         frame.render_widget(Paragraph::new(Span::styled(hint, theme.dim())), inner);
         return;
     }
-    let shown: Vec<&Lane> = lab.lanes[visible(app, inner.height as usize)]
+    let all = rows(app);
+    let shown = &all[visible(app, inner.height as usize)];
+    let sets: Vec<Vec<&Lane>> = shown
         .iter()
+        .map(|r| r.lanes().into_iter().map(|i| &lab.lanes[i]).collect())
         .collect();
-    let states = grid(&shown, start, cell, strip, now);
-    for (row, (lane, states)) in shown.iter().zip(&states).enumerate() {
+    let states = grid(&sets, start, cell, strip, now);
+    for (row, ((kind, lanes), states)) in shown.iter().zip(&sets).zip(&states).enumerate() {
         let y = inner.y + row as u16;
         let strip_at = Rect::new(inner.x, y, inner.width, 1);
-        draw_lane(frame, strip_at, lane, (start, cell), states, theme);
+        match kind {
+            Row::Lane(_) => draw_lane(frame, strip_at, lanes[0], (start, cell), states, theme),
+            Row::Helpers { pid, .. } => {
+                let label = format!(
+                    "helpers pid {pid}: {} ▸",
+                    crate::report::counted(&vec![*pid; lanes.len()])
+                );
+                draw_row(
+                    frame,
+                    strip_at,
+                    label,
+                    theme.dim(),
+                    None,
+                    (start, cell),
+                    states,
+                    theme,
+                );
+            }
+        }
     }
 }
 
@@ -130,7 +219,7 @@ pub fn draw_lane(
     frame: &mut Frame,
     row: Rect,
     lane: &Lane,
-    (start, cell): (u64, u64),
+    window: (u64, u64),
     states: &[Option<WorkerState>],
     theme: &Theme,
 ) {
@@ -140,9 +229,26 @@ pub fn draw_lane(
         .map(|s| format!(" +{:.2}ms", ms(s)))
         .unwrap_or_default();
     let label = format!("{} pid {}{spawn}", lane.name, lane.pid);
+    let style = theme.state(lane.state);
+    draw_row(frame, row, label, style, Some(lane), window, states, theme);
+}
+
+/// A row: its `label`, then its cells; task starts marked where `tasks`
+/// (a lane) says one began.
+#[allow(clippy::too_many_arguments)]
+fn draw_row(
+    frame: &mut Frame,
+    row: Rect,
+    label: String,
+    style: ratatui::style::Style,
+    tasks: Option<&Lane>,
+    (start, cell): (u64, u64),
+    states: &[Option<WorkerState>],
+    theme: &Theme,
+) {
     let label: String = label.chars().take(LABEL as usize).collect();
     frame.render_widget(
-        Paragraph::new(Span::styled(label, theme.state(lane.state))),
+        Paragraph::new(Span::styled(label, style)),
         Rect::new(row.x, row.y, LABEL.min(row.width), 1),
     );
     let strip = row.width.saturating_sub(LABEL + 1) as usize;
@@ -152,7 +258,8 @@ pub fn draw_lane(
             continue;
         };
         let t0 = start + c as u64 * cell;
-        let glyph = if lane.task_began_in(t0, t0 + cell) && state != WorkerState::Idle {
+        let began = tasks.is_some_and(|l| l.task_began_in(t0, t0 + cell));
+        let glyph = if began && state != WorkerState::Idle {
             '▌'
         } else {
             state.glyph()
@@ -166,11 +273,12 @@ pub fn draw_lane(
 /// The state each of `n` cells of `cell` ns from `start` shows, for one
 /// lane alone (see [`grid`]).
 pub fn cells(lane: &Lane, start: u64, cell: u64, n: u16, now: u64) -> Vec<Option<WorkerState>> {
-    grid(&[lane], start, cell, n, now).remove(0)
+    grid(&[vec![lane]], start, cell, n, now).remove(0)
 }
 
-/// The state each of `n` cells of `cell` ns from `start` shows, for lanes
-/// drawn one above another (none before a lane or after `now`).
+/// The state each of `n` cells of `cell` ns from `start` shows, for rows
+/// drawn one above another, each of one lane or of several folded together
+/// (their time added up); none before a lane or after `now`.
 ///
 /// A cell shared by several states shows one of them, chosen so that along
 /// the lane each state fills as many cells as its share of the time: what
@@ -181,7 +289,7 @@ pub fn cells(lane: &Lane, start: u64, cell: u64, n: u16, now: u64) -> Vec<Option
 /// hold (rounded up): eight threads on two cores never look like eight at
 /// once; a lane held back keeps its due for a later cell.
 pub fn grid(
-    lanes: &[&Lane],
+    lanes: &[Vec<&Lane>],
     start: u64,
     cell: u64,
     n: u16,
@@ -195,11 +303,14 @@ pub fn grid(
         let mut column = Vec::with_capacity(lanes.len());
         let mut on_cores = 0.0;
         for (lane, owed) in lanes.iter().zip(owed.iter_mut()) {
-            let mix = if t0 > now {
-                [0; WorkerState::COUNT]
-            } else {
-                lane.mix(t0, t0 + cell, now)
-            };
+            let mut mix = [0; WorkerState::COUNT];
+            if t0 <= now {
+                for l in lane.iter() {
+                    for (m, x) in mix.iter_mut().zip(l.mix(t0, t0 + cell, now)) {
+                        *m += x;
+                    }
+                }
+            }
             let total: u64 = mix.iter().sum();
             if total > 0 {
                 for (o, &m) in owed.iter_mut().zip(&mix) {
@@ -340,7 +451,7 @@ mod tests {
                 lane
             })
             .collect();
-        let refs: Vec<&Lane> = lanes.iter().collect();
+        let refs: Vec<Vec<&Lane>> = lanes.iter().map(|l| vec![l]).collect();
         for zoom in [1, 5, 20, 50] {
             let n = (total / zoom) as u16;
             let drawn = grid(&refs, 0, zoom * MS, n, total * MS);
