@@ -676,3 +676,75 @@ fn a_script_from_a_file_is_read_for_the_source_view_as_it_is_loaded() {
         screen(&terminal)
     );
 }
+
+/// Each lane's share of cells drawn running against its running share of
+/// life, at 1, 5, 20, 50 and 200 ms a cell, for real runs: native threads
+/// (eight on the cores there are, with and without the simulated GIL) and
+/// CPython threads taking turns on the real GIL. Prints the figures.
+fn cells_match_at_every_zoom(label: &str, lab: &Lab) {
+    let end = lab.now;
+    for zoom_ms in [1u64, 5, 20, 50, 200] {
+        let cell = zoom_ms * 1_000_000;
+        let n = (end / cell + 1).min(u16::MAX as u64) as u16;
+        let sets: Vec<Vec<&parlab::model::lane::Lane>> =
+            lab.lanes.iter().map(|l| vec![l]).collect();
+        let drawn = timeline::grid(&sets, 0, cell, n, end);
+        for (lane, row) in lab.lanes.iter().zip(&drawn) {
+            let life: u64 = WorkerState::ALL
+                .iter()
+                .map(|&s| lane.state_ns_at(s, end))
+                .sum();
+            let ran = lane.state_ns_at(WorkerState::Running, end) as f64 / life.max(1) as f64;
+            let shown = row.iter().flatten().count();
+            let running = row
+                .iter()
+                .filter(|s| **s == Some(WorkerState::Running))
+                .count();
+            let share = running as f64 / shown.max(1) as f64;
+            eprintln!(
+                "{label} {zoom_ms} ms/cell {}: ran {ran:.2}, drawn {share:.2}",
+                lane.name
+            );
+            // A lane of a few cells cannot show a share finer than a cell.
+            let slack = 0.10_f64.max(1.0 / shown.max(1) as f64);
+            assert!(
+                (share - ran).abs() <= slack,
+                "{label} at {zoom_ms} ms a cell, {}: ran {ran:.2}, drawn {share:.2}",
+                lane.name
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "long: real runs at every zoom, in the ignored suite"]
+fn cells_drawn_running_match_real_runs_at_every_zoom() {
+    let threads = |gil: bool| {
+        let mut args = parlab::cli::RunArgs {
+            workload: Some("collatz".into()),
+            strategy: Some("threads".into()),
+            workers: Some(parlab::cli::Workers(vec![8])),
+            gil,
+            ..Default::default()
+        };
+        args.params.set("size", "8000000");
+        args.params.set("tasks", "8");
+        let spec = Config::default().to_spec(&args).unwrap();
+        parlab::headless::run_until(spec, || false, 0.25, None).unwrap()
+    };
+    cells_match_at_every_zoom("8 native threads", &threads(false).lab);
+    cells_match_at_every_zoom("8 native threads, GIL model", &threads(true).lab);
+    if common::python3_ok() {
+        let plan = parlab::python::PyPlan::new(
+            "python3",
+            "lecture:cpu",
+            ["--mode", "threads", "--workers", "2", "--size", "300000"]
+                .map(String::from)
+                .to_vec(),
+        )
+        .unwrap();
+        let source = Box::new(parlab::python::start(plan).unwrap());
+        let f = parlab::headless::drain(source, || false, None, None).unwrap();
+        cells_match_at_every_zoom("CPython threads", &f.lab);
+    }
+}
