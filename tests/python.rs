@@ -75,6 +75,15 @@ fn a_process_pool_gives_the_reference_numbers_and_a_lane_per_worker_process() {
             .sum();
         assert!(states > 0.0, "{l}");
     }
+    // Every lane is kept and says whether it is a helper: the pool's
+    // handler and feeder threads are; its worker processes and the main
+    // thread are not.
+    for l in lanes(&v) {
+        let tasks = l["tasks"].as_u64().unwrap();
+        let main = l["name"] == "MainThread" && l["pid"] == v["pid"];
+        assert_eq!(l["helper"], tasks == 0 && !main, "{l}");
+    }
+    assert!(lanes(&v).iter().any(|l| l["helper"] == true), "{v}");
 }
 
 #[test]
@@ -632,28 +641,4 @@ fn parlab_py_leaves_no_process_of_its_own_behind() {
     for pid in tree {
         assert!(!common::exists(pid), "pid {pid} outlived parlab py");
     }
-}
-
-/// The JSON keeps every lane and says which are helpers: a process pool's
-/// handler and feeder threads are, its worker processes and the main thread are not.
-#[test]
-fn the_json_says_which_lanes_are_helpers() {
-    if !python3_ok() {
-        return;
-    }
-    let (v, code) = py(&[
-        "lecture:cpu",
-        "--",
-        "--mode",
-        "process-pool",
-        "--workers",
-        "2",
-    ]);
-    assert_eq!(code, Some(0), "{v}");
-    for l in lanes(&v) {
-        let tasks = l["tasks"].as_u64().unwrap();
-        let main = l["name"] == "MainThread" && l["pid"] == v["pid"];
-        assert_eq!(l["helper"], tasks == 0 && !main, "{l}");
-    }
-    assert!(lanes(&v).iter().any(|l| l["helper"] == true), "{v}");
 }
