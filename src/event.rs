@@ -288,8 +288,11 @@ pub struct Probe {
     /// When the lane was last checked for a wait for a core, and that wait
     /// then ([`crate::runqueue`]); none while it is not watched.
     on_core: Option<(u64, u64)>,
-    /// The thread's own account, opened on its first `running`.
+    /// The thread's own account, opened on the thread at its first state.
     own: Option<crate::runqueue::OwnThread>,
+    /// The lane computes (its last state was `running`): the work's check
+    /// points may settle a wait for a core and resume computing.
+    computing: bool,
 }
 
 impl Probe {
@@ -305,6 +308,7 @@ impl Probe {
             last_t: 0,
             on_core: None,
             own: None,
+            computing: false,
         }
     }
 
@@ -345,6 +349,7 @@ impl Probe {
                 self.settle(t, false);
             }
             self.push(t, kind);
+            self.computing = s == WorkerState::Running;
             self.on_core = match self.on_core {
                 Some(check) if precise => Some(check),
                 _ if precise || s == WorkerState::Running => Some((t, self.waited(t))),
@@ -426,13 +431,14 @@ impl Probe {
     /// Called from long CPU loops: ask the OS, a millisecond apart, whether
     /// the lane waited for a core; flush if the oldest buffered event is old.
     pub fn maybe_flush(&mut self) {
-        if self.buf.is_empty() && self.on_core.is_none() {
+        if self.buf.is_empty() && !self.computing {
             return;
         }
         let now = self.clock.now();
-        if self
-            .on_core
-            .is_some_and(|(at, _)| now.saturating_sub(at) >= CORE_CHECK_NS)
+        if self.computing
+            && self
+                .on_core
+                .is_some_and(|(at, _)| now.saturating_sub(at) >= CORE_CHECK_NS)
         {
             self.settle(now, true);
         }

@@ -370,11 +370,7 @@ pub fn gil_words(lab: &Lab, measured: bool, per_s: Option<f64>) -> String {
 /// for one"); at the end, the same on average over the run. None when no
 /// lane waited for a core.
 pub fn core_words(lab: &Lab, cores: u32, live: bool) -> Option<String> {
-    let lanes: Vec<_> = lab
-        .lanes
-        .iter()
-        .filter(|l| !l.spans.is_empty() || l.since != u64::MAX)
-        .collect();
+    let lanes: Vec<_> = lab.lanes.iter().filter(|l| l.born().is_some()).collect();
     let ready = |l: &&crate::model::lane::Lane| l.state_ns_at(WorkerState::Ready, lab.now);
     if lanes.iter().map(ready).sum::<u64>() == 0 {
         return None;

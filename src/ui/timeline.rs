@@ -50,7 +50,11 @@ pub fn title(app: &App, area: Rect) -> String {
         " (fit)"
     };
     let all = rows(app);
-    let shown = visible(app, Block::bordered().inner(area).height as usize);
+    let shown = visible(
+        app,
+        all.len(),
+        Block::bordered().inner(area).height as usize,
+    );
     let which = if shown.len() < all.len() {
         format!(
             ", lanes {}–{} of {} (↑↓ scroll)",
@@ -136,9 +140,9 @@ pub fn rows(app: &App) -> Vec<Row> {
     rows
 }
 
-/// The rows shown in `height` rows of screen: from the view's first, as many as fit.
-pub fn visible(app: &App, height: usize) -> std::ops::Range<usize> {
-    let n = rows(app).len();
+/// Of `n` rows, those shown in `height` rows of screen: from the view's
+/// first, as many as fit.
+pub fn visible(app: &App, n: usize, height: usize) -> std::ops::Range<usize> {
     let first = app.view.first_lane.min(n.saturating_sub(height));
     first..(first + height).min(n)
 }
@@ -150,8 +154,9 @@ pub fn lane_at(app: &App, area: Rect, y: u16) -> Option<usize> {
     if y < inner.y || y >= inner.y + inner.height {
         return None;
     }
-    let i = visible(app, inner.height as usize).start + (y - inner.y) as usize;
-    match rows(app).get(i)? {
+    let all = rows(app);
+    let i = visible(app, all.len(), inner.height as usize).start + (y - inner.y) as usize;
+    match all.get(i)? {
         Row::Lane(lane) => Some(*lane),
         Row::Helpers { .. } => None,
     }
@@ -182,7 +187,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         return;
     }
     let all = rows(app);
-    let shown = &all[visible(app, inner.height as usize)];
+    let shown = &all[visible(app, all.len(), inner.height as usize)];
     let sets: Vec<Vec<&Lane>> = shown
         .iter()
         .map(|r| r.lanes().into_iter().map(|i| &lab.lanes[i]).collect())
