@@ -187,7 +187,7 @@ pub fn start(spec: RunSpec) -> Result<Run> {
         Some(p) => p.clone(),
         None => std::env::current_exe()?,
     };
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = crate::inbox::channel();
     let sent = Arc::new(AtomicU64::new(0));
     let dropped = Arc::new(AtomicU64::new(0));
     let sink: Arc<dyn BatchSink> = if spec.record_events {

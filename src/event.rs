@@ -198,10 +198,28 @@ pub const SPAWN_UNKNOWN: u64 = u64::MAX;
 /// Events travel in batches: one channel send per batch, not per event.
 pub type Batch = Vec<Event>;
 
+/// The sending end of a run's events ([`crate::inbox`]).
+pub type Outbox = crate::inbox::Outbox<Batch>;
+/// The receiving end of a run's events.
+pub type Inbox = crate::inbox::Inbox<Batch>;
+
+impl crate::inbox::Stamp for Batch {
+    fn stamp(&self) -> u64 {
+        self.first().map_or(0, |e| e.t)
+    }
+}
+
 /// Where a probe's batches go: the run's channel, or a worker process's pipe.
 pub trait BatchSink: Send + Sync {
     /// Deliver one batch; called from the worker's own thread.
     fn deliver(&self, batch: Batch);
+
+    /// A sink of its own for one worker thread's probe, where sharing one
+    /// would let a preempted worker hold up the others (see [`crate::inbox`]);
+    /// `None`: share this one.
+    fn lane_sink(&self) -> Option<Arc<dyn BatchSink>> {
+        None
+    }
 }
 
 /// Batches waiting for the model before new ones are dropped (and counted):
@@ -211,14 +229,14 @@ pub const MAX_BACKLOG_BATCHES: usize = 8192;
 
 /// The run's channel, counting every event it carries (and any it had to drop).
 pub struct ChannelSink {
-    tx: crossbeam_channel::Sender<Batch>,
+    tx: Outbox,
     sent: Arc<AtomicU64>,
     dropped: Option<(Arc<AtomicU64>, usize)>,
 }
 
 impl ChannelSink {
     /// A sink onto `tx` that adds every event to `sent`; it never drops.
-    pub fn new(tx: crossbeam_channel::Sender<Batch>, sent: Arc<AtomicU64>) -> Self {
+    pub fn new(tx: Outbox, sent: Arc<AtomicU64>) -> Self {
         Self {
             tx,
             sent,
@@ -229,7 +247,7 @@ impl ChannelSink {
     /// A sink that drops (and counts in `dropped`) whole batches while
     /// `max_backlog` batches already wait: the workers never block.
     pub fn bounded(
-        tx: crossbeam_channel::Sender<Batch>,
+        tx: Outbox,
         sent: Arc<AtomicU64>,
         dropped: Arc<AtomicU64>,
         max_backlog: usize,
@@ -246,7 +264,7 @@ impl BatchSink for ChannelSink {
     fn deliver(&self, batch: Batch) {
         let n = batch.len() as u64;
         if let Some((dropped, max)) = &self.dropped {
-            if self.tx.len() >= *max {
+            if self.tx.backlog() >= *max {
                 dropped.fetch_add(n, Ordering::Relaxed);
                 return;
             }
@@ -256,6 +274,14 @@ impl BatchSink for ChannelSink {
         if self.tx.send(batch).is_ok() {
             self.sent.fetch_add(n, Ordering::Relaxed);
         }
+    }
+
+    fn lane_sink(&self) -> Option<Arc<dyn BatchSink>> {
+        Some(Arc::new(Self {
+            tx: self.tx.clone(),
+            sent: self.sent.clone(),
+            dropped: self.dropped.clone(),
+        }))
     }
 }
 
@@ -301,7 +327,7 @@ impl Probe {
         Self {
             lane,
             clock,
-            sink,
+            sink: sink.lane_sink().unwrap_or(sink),
             buf: Vec::with_capacity(BATCH_EVENTS),
             first_at: 0,
             enabled,
@@ -504,7 +530,7 @@ mod tests {
 
     #[test]
     fn probe_batches_and_counts_every_event() {
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, mut rx) = crate::inbox::channel();
         let sent = Arc::new(AtomicU64::new(0));
         let sink: Arc<dyn BatchSink> = Arc::new(ChannelSink::new(tx, sent.clone()));
         let mut probe = Probe::new(3, Clock::start(), sink, true);
@@ -512,7 +538,7 @@ mod tests {
             probe.record(EventKind::TaskStart { task });
         }
         drop(probe);
-        let batches: Vec<Batch> = rx.try_iter().collect();
+        let batches: Vec<Batch> = rx.try_recv_all();
         let received: usize = batches.iter().map(Vec::len).sum();
         assert_eq!(received, 1000);
         assert_eq!(sent.load(Ordering::Relaxed), 1000);
@@ -524,7 +550,7 @@ mod tests {
 
     #[test]
     fn a_bounded_sink_drops_and_counts_when_the_viewer_falls_behind() {
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = crate::inbox::channel();
         let (sent, dropped) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let sink = ChannelSink::bounded(tx, sent.clone(), dropped.clone(), 2);
         for _ in 0..5 {
@@ -537,7 +563,7 @@ mod tests {
                 10
             ]);
         }
-        assert_eq!(rx.len(), 2);
+        assert_eq!(rx.backlog(), 2);
         assert_eq!(sent.load(Ordering::Relaxed), 20);
         assert_eq!(dropped.load(Ordering::Relaxed), 30);
     }

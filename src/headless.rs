@@ -1,6 +1,7 @@
 //! Headless runs: drain a source's events into the lab, then report.
 
 use crate::engine::{self, RunSpec};
+use crate::inbox::Empty;
 use crate::model::Lab;
 use crate::recording::Recorder;
 use crate::sampler::{Load, Window, DISTURBED_THRESHOLD};
@@ -47,7 +48,7 @@ pub fn run_until(
 /// the window over which this process measures the machine, for a source
 /// that does not bring its own figures.
 pub fn drain(
-    source: Box<dyn Source>,
+    mut source: Box<dyn Source>,
     stop: impl Fn() -> bool,
     measure: Option<(Window, f64)>,
     mut record: Option<&mut Recorder>,
@@ -56,19 +57,21 @@ pub fn drain(
     if let Some(r) = record.as_deref_mut() {
         r.begin(source.meta());
     }
-    // The channel disconnects once every worker has finished and flushed.
+    // The inbox disconnects once every worker has finished and flushed.
     loop {
         match source
             .events()
             .recv_timeout(std::time::Duration::from_millis(50))
         {
-            Ok(batch) => {
-                if let Some(r) = record.as_deref_mut() {
-                    r.events(&batch);
+            Ok(batches) => {
+                for batch in batches {
+                    if let Some(r) = record.as_deref_mut() {
+                        r.events(&batch);
+                    }
+                    lab.apply(batch)
                 }
-                lab.apply(batch)
             }
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+            Err(Empty::Timeout) => {
                 if let Some(r) = record.as_deref_mut() {
                     r.flush_if_old();
                 }
@@ -76,7 +79,7 @@ pub fn drain(
                     source.control().cancel();
                 }
             }
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            Err(Empty::Disconnected) => break,
         }
     }
     let meta = source.meta().clone();

@@ -21,6 +21,7 @@ pub mod event;
 pub mod export;
 pub mod fault;
 pub mod headless;
+pub mod inbox;
 pub mod ipc;
 pub mod lecture;
 pub mod model;

@@ -9,6 +9,9 @@ use crate::recording::RecordedRun;
 use crate::source::{Driven, Outcome};
 use std::time::Duration;
 
+/// Frames a replay decodes ahead of its reader.
+const REPLAY_AHEAD: usize = 64;
+
 /// A recorded run as a source: every event as fast as the reader takes
 /// them, from a thread of its own; its outcome the recorded one.
 pub struct Replay;
@@ -16,12 +19,17 @@ pub struct Replay;
 impl Replay {
     /// Feed `run`'s events from a thread of its own.
     pub fn start(run: &RecordedRun) -> Driven {
-        let (tx, rx) = crossbeam_channel::bounded(64);
+        let (tx, rx) = crate::inbox::channel();
         let control = Control::new();
         let (r, c) = (run.clone(), control.clone());
         let outcome = run.outcome();
         let driver = std::thread::spawn(move || {
             for f in r.frames() {
+                // A reader that falls behind holds the replay back, so a
+                // long recording is not read into memory all at once.
+                while tx.backlog() >= REPLAY_AHEAD && !c.is_cancelled() && !tx.is_disconnected() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
                 if c.is_cancelled() || tx.send(r.frame_events(f)).is_err() {
                     break;
                 }

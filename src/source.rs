@@ -6,12 +6,11 @@
 use crate::clock::Clock;
 use crate::control::Control;
 use crate::engine::RunSpec;
-use crate::event::Batch;
+use crate::event::Inbox;
 use crate::sampler::Load;
 use crate::strategy::{Extension, Failure};
 use crate::workload::{TaskSpec, Workload};
 use anyhow::Result;
-use crossbeam_channel::Receiver;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::SystemTime;
@@ -19,7 +18,7 @@ use std::time::SystemTime;
 /// A run under way, whatever produces it.
 pub trait Source: Send {
     /// Event batches; disconnects when the run has ended.
-    fn events(&self) -> &Receiver<Batch>;
+    fn events(&mut self) -> &mut Inbox;
     /// What is known of the run as it starts.
     fn meta(&self) -> &Meta;
     /// Stop, pause and the live knobs.
@@ -34,14 +33,14 @@ pub trait Source: Send {
 /// the native engine's, a Python program's, a recording's.
 pub struct Driven {
     pub meta: Meta,
-    pub events: Receiver<Batch>,
+    pub events: Inbox,
     pub control: Control,
     pub driver: std::thread::JoinHandle<Result<Outcome>>,
 }
 
 impl Source for Driven {
-    fn events(&self) -> &Receiver<Batch> {
-        &self.events
+    fn events(&mut self) -> &mut Inbox {
+        &mut self.events
     }
 
     fn meta(&self) -> &Meta {

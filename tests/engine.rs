@@ -35,7 +35,7 @@ fn collatz(size: u64) -> Vec<(&'static str, Value)> {
 
 /// Run to the end, keeping every event.
 fn events_of(spec: RunSpec) -> (Vec<Event>, Outcome) {
-    let run = Box::new(engine::start(spec).unwrap());
+    let mut run = Box::new(engine::start(spec).unwrap());
     let events: Vec<Event> = run.events().iter().flatten().collect();
     let outcome = run.join().unwrap();
     (events, outcome)
@@ -44,10 +44,11 @@ fn events_of(spec: RunSpec) -> (Vec<Event>, Outcome) {
 #[test]
 fn every_strategy_can_be_cancelled_at_any_moment() {
     for s in strategy::names() {
-        let run = Box::new(engine::start(spec("collatz", s, 2, &collatz(500_000_000))).unwrap());
+        let mut run =
+            Box::new(engine::start(spec("collatz", s, 2, &collatz(500_000_000))).unwrap());
         std::thread::sleep(Duration::from_millis(30));
         run.control().cancel();
-        let events = run.events().clone();
+        let events: Vec<_> = run.events().iter().collect();
         let outcome = run.join().unwrap();
         assert!(outcome.cancelled, "{s:?}");
         assert!(outcome.result.is_none(), "{s:?}");

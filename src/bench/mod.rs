@@ -240,7 +240,7 @@ fn ipc_formats(scale: Scale) -> Result<Value> {
 /// Two workers each record `per_worker` events while this thread applies
 /// them to a model: returns (sent, received, seconds).
 pub fn pipeline_once(per_worker: u64) -> (u64, u64, f64) {
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, mut rx) = crate::inbox::channel();
     let sent = Arc::new(AtomicU64::new(0));
     let clock = crate::clock::Clock::start();
     let t = Instant::now();
@@ -261,9 +261,7 @@ pub fn pipeline_once(per_worker: u64) -> (u64, u64, f64) {
         .collect();
     drop(tx);
     let mut lab = Lab::new(Vec::new(), std::time::SystemTime::now());
-    for batch in rx.iter() {
-        lab.apply(batch);
-    }
+    rx.iter().for_each(|b| lab.apply(b));
     for w in workers {
         let _ = w.join();
     }

@@ -215,7 +215,7 @@ impl Lane {
             if s.start >= t1 {
                 break;
             }
-            time[s.state.index()] += s.end.min(t1) - s.start.max(t0);
+            time[s.state.index()] += s.end.min(t1).saturating_sub(s.start.max(t0));
         }
         // A lane that ended has no open span: nothing is drawn after its end.
         let now = self.end_ns.map_or(now, |e| e.min(now));

@@ -10,11 +10,10 @@ use super::ring::{kind, Record, Ring};
 use super::{source_of, PyPlan, Source as ScriptSource};
 use crate::clock::Clock;
 use crate::control::Control;
-use crate::event::{Batch, Event, EventKind, LaneId, Role, WorkerState};
+use crate::event::{Batch, Event, EventKind, LaneId, Outbox, Role, WorkerState};
 use crate::source::{Meta, Outcome};
 use crate::strategy::{Extension, Failure};
 use anyhow::{Context, Result};
-use crossbeam_channel::Sender;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -62,7 +61,7 @@ pub fn start(plan: PyPlan) -> Result<PyRun> {
         ScriptSource::File(p) => p,
     };
     let clock = Clock::start();
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = crate::inbox::channel();
     let (pid_tx, pid_rx) = crossbeam_channel::bounded(1);
     let control = Control::new();
     let (ctl, p) = (control.clone(), plan.clone());
@@ -374,7 +373,7 @@ struct Line {
 
 struct Driver {
     clock: Clock,
-    tx: Sender<Batch>,
+    tx: Outbox,
     dir: PathBuf,
     root: u32,
     rings: HashMap<u32, Ring>,
@@ -411,7 +410,7 @@ struct Driver {
 }
 
 impl Driver {
-    fn new(clock: Clock, tx: Sender<Batch>, dir: PathBuf, root: u32, gil_hz: u32) -> Self {
+    fn new(clock: Clock, tx: Outbox, dir: PathBuf, root: u32, gil_hz: u32) -> Self {
         Self {
             clock,
             tx,
@@ -1473,7 +1472,7 @@ fn read_lines<R: Read + Send + 'static>(
     pipe: Option<R>,
     err: bool,
     clock: Clock,
-    tx: Sender<Line>,
+    tx: crossbeam_channel::Sender<Line>,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let Some(p) = pipe else { return };
@@ -1519,8 +1518,8 @@ mod tests {
     }
 
     /// A driver fed a process's hello and two threads, as the probe says them.
-    fn driver(has_gil: u64) -> (Driver, crossbeam_channel::Receiver<Batch>) {
-        let (tx, rx) = crossbeam_channel::unbounded();
+    fn driver(has_gil: u64) -> (Driver, crate::event::Inbox) {
+        let (tx, rx) = crate::inbox::channel();
         let dir = std::env::temp_dir().join(format!("parlab-ft-{}-{has_gil}", std::process::id()));
         // No GIL reading: the fake pid has no memory to read.
         let mut d = Driver::new(Clock::start(), tx, dir, 4_000_000, 0);
@@ -1539,10 +1538,7 @@ mod tests {
 
     /// Its main thread on a CPU, Thread-1 off it (and, with a GIL, the
     /// inference asked for): the states the lab is sent.
-    fn one_on_cpu_one_off(
-        d: &mut Driver,
-        rx: &crossbeam_channel::Receiver<Batch>,
-    ) -> Vec<WorkerState> {
+    fn one_on_cpu_one_off(d: &mut Driver, rx: &mut crate::event::Inbox) -> Vec<WorkerState> {
         let pid = 4_000_000;
         d.pending.push((
             1,
@@ -1570,7 +1566,8 @@ mod tests {
         }
         d.read_rings();
         d.flush();
-        rx.try_iter()
+        rx.try_recv_all()
+            .into_iter()
             .flatten()
             .filter_map(|e| match e.kind {
                 EventKind::State(s) => Some(s),
@@ -1581,8 +1578,8 @@ mod tests {
 
     #[test]
     fn a_free_threaded_python_has_no_gil_states_and_says_so() {
-        let (mut d, rx) = driver(0);
-        let states = one_on_cpu_one_off(&mut d, &rx);
+        let (mut d, mut rx) = driver(0);
+        let states = one_on_cpu_one_off(&mut d, &mut rx);
         assert!(!states.contains(&WorkerState::GilWait), "{states:?}");
         let o = d.outcome(0, 1_000_000, Some(0), false, false).unwrap();
         assert!(o.extension("gil").is_none(), "no GIL figures without a GIL");
@@ -1592,8 +1589,8 @@ mod tests {
 
     #[test]
     fn with_a_gil_the_same_threads_are_inferred_to_wait() {
-        let (mut d, rx) = driver(1);
-        let states = one_on_cpu_one_off(&mut d, &rx);
+        let (mut d, mut rx) = driver(1);
+        let states = one_on_cpu_one_off(&mut d, &mut rx);
         assert!(states.contains(&WorkerState::GilWait), "{states:?}");
         let o = d.outcome(0, 1_000_000, Some(0), false, false).unwrap();
         assert_eq!(o.extension("gil").unwrap()["method"], "inferred");
@@ -1603,7 +1600,7 @@ mod tests {
     /// its callbacks) is io, not idle; once it runs again, running.
     #[test]
     fn a_thread_waiting_in_a_selector_is_io() {
-        let (mut d, rx) = driver(1);
+        let (mut d, mut rx) = driver(1);
         let pid = 4_000_000;
         for (t, on_cpu, polling) in [(1, false, true), (2, true, false)] {
             d.pending.push((
@@ -1619,7 +1616,8 @@ mod tests {
         d.read_rings();
         d.flush();
         let states: Vec<WorkerState> = rx
-            .try_iter()
+            .try_recv_all()
+            .into_iter()
             .flatten()
             .filter_map(|e| match e.kind {
                 EventKind::State(s) => Some(s),

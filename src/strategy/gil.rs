@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn an_uncontended_gil_never_waits() {
-        let (tx, rx) = crossbeam_channel::unbounded::<Batch>();
+        let (tx, mut rx) = crate::inbox::channel::<Batch>();
         let sink = Arc::new(ChannelSink::new(tx, Default::default()));
         let mut probe = Probe::new(0, Clock::start(), sink, true);
         let gil = Gil::new(Duration::from_millis(5));
@@ -160,7 +160,7 @@ mod tests {
             gil.release();
         }
         drop(probe);
-        let events: Vec<_> = rx.try_iter().flatten().collect();
+        let events: Vec<_> = rx.try_recv_all().into_iter().flatten().collect();
         assert!(!events
             .iter()
             .any(|e| e.kind == EventKind::State(WorkerState::GilWait)));

@@ -973,8 +973,8 @@ impl App {
                 self.cpu = Some(sample);
             }
         }
-        let Some(run) = &self.run else { return };
-        let batches: Vec<_> = run.events().try_iter().collect();
+        let Some(run) = &mut self.run else { return };
+        let batches = run.events().try_recv_all();
         for batch in batches {
             self.keep(&batch);
             self.lab.apply(batch);
@@ -996,9 +996,9 @@ impl App {
         if !run.is_finished() {
             return;
         }
-        let run = self.run.take().expect("checked above");
-        // The source has ended: whatever is left is already in the channel.
-        let batches: Vec<_> = run.events().try_iter().collect();
+        let mut run = self.run.take().expect("checked above");
+        // The source has ended: whatever is left is already in the inbox.
+        let batches = run.events().drain();
         for batch in batches {
             self.keep(&batch);
             self.lab.apply(batch);
