@@ -313,7 +313,7 @@ pub struct Probe {
     last_t: u64,
     /// When the lane was last checked for a wait for a core, and that wait
     /// then ([`crate::runqueue`]); none while it is not watched.
-    on_core: Option<(u64, u64)>,
+    on_core: Option<(u64, crate::runqueue::Account)>,
     /// The thread's own account, opened on the thread at its first state.
     own: Option<crate::runqueue::OwnThread>,
     /// The lane computes (its last state was `running`): the work's check
@@ -357,33 +357,37 @@ impl Probe {
         self.record_at(t, kind);
     }
 
-    /// Record an event at a known time. A state change first settles the
-    /// time since the last check of a computing lane (see [`Self::settle`]).
+    /// Record an event at a known time. Any event first settles the time
+    /// since the last check of a watched lane (see [`Self::settle`]): one
+    /// stamped now would otherwise hide the wait that ended now.
     pub fn record_at(&mut self, t: u64, kind: EventKind) {
         if !self.enabled {
             return;
         }
-        if let EventKind::State(s) = kind {
-            let due = self
-                .on_core
-                .is_some_and(|(at, _)| t.saturating_sub(at) >= CORE_CHECK_NS);
-            let precise = self.own().precise();
-            // Where the OS counts run-queue time (Linux) every state is
-            // watched, a read at most a millisecond; elsewhere only
-            // computing, whose off-CPU time is that wait.
-            if due || (!precise && self.on_core.is_some()) {
-                self.settle(t, false);
-            }
-            self.push(t, kind);
+        let state = match kind {
+            EventKind::State(s) => Some(s),
+            _ => None,
+        };
+        let due = self
+            .on_core
+            .is_some_and(|(at, _)| t.saturating_sub(at) >= CORE_CHECK_NS);
+        let precise = self.own().precise();
+        // Where the OS counts run-queue time (Linux) every state is watched,
+        // a read at most a millisecond; elsewhere only computing, whose
+        // off-CPU time is that wait.
+        let mut t = t;
+        if due || (state.is_some() && !precise && self.on_core.is_some()) {
+            t = self.settle(t, state.is_none() && self.computing);
+        }
+        self.push(t, kind);
+        if let Some(s) = state {
             self.computing = s == WorkerState::Running;
             self.on_core = match self.on_core {
                 Some(check) if precise => Some(check),
-                _ if precise || s == WorkerState::Running => Some((t, self.waited(t))),
+                _ if precise || s == WorkerState::Running => Some((t, self.own().account(t))),
                 _ => None,
             };
-            return;
         }
-        self.push(t, kind);
     }
 
     fn push(&mut self, t: u64, kind: EventKind) {
@@ -407,28 +411,38 @@ impl Probe {
             .get_or_insert_with(crate::runqueue::OwnThread::open)
     }
 
-    /// The thread's wait for a core so far (a counter).
-    fn waited(&mut self, now: u64) -> u64 {
-        self.own().waited_ns(now)
-    }
-
-    /// A computing lane that waited for a core since its last check shows
-    /// that wait as `ready`, ending now (where in the stretch it fell is
-    /// not known; how long it was is measured), then computes on (`resume`)
-    /// or enters the state being recorded.
-    fn settle(&mut self, now: u64, resume: bool) {
-        let Some((_, before)) = self.on_core else {
-            return;
+    /// A lane that was off the CPU since its last check shows it, ending
+    /// now (where in the stretch it fell is not known; how long it was is
+    /// measured): a wait for a core as `ready`; while computing, time the OS
+    /// had it blocked (neither on a CPU nor waiting for one) as `io`. Then
+    /// it computes on (`resume`) or enters the state being recorded. Returns
+    /// the time the stretch ends: the reading itself may wait for a core (a
+    /// system call is where the OS preempts), so it ends after the reading.
+    fn settle(&mut self, now: u64, resume: bool) -> u64 {
+        let Some((at, before)) = self.on_core else {
+            return now;
         };
-        let waited = self.waited(now).saturating_sub(before);
-        self.on_core = Some((now, before + waited));
-        if waited >= crate::runqueue::NOISE_NS {
-            let from = now.saturating_sub(waited).max(self.last_t);
-            self.push(from, EventKind::State(WorkerState::Ready));
-            if resume {
-                self.push(now, EventKind::State(WorkerState::Running));
-            }
+        let account = self.own().account(now);
+        let end = self.clock.now().max(now);
+        self.on_core = Some((end, account));
+        let (waited, blocked) = account.since(before, end.saturating_sub(at));
+        let blocked = if self.computing { blocked } else { 0 };
+        let noise = crate::runqueue::NOISE_NS;
+        if waited < noise && blocked < noise {
+            return now;
         }
+        let mut from = end.saturating_sub(waited + blocked).max(self.last_t);
+        if blocked >= noise {
+            self.push(from, EventKind::State(WorkerState::Io));
+            from = end.saturating_sub(waited).max(self.last_t);
+        }
+        if waited >= noise {
+            self.push(from, EventKind::State(WorkerState::Ready));
+        }
+        if resume {
+            self.push(end, EventKind::State(WorkerState::Running));
+        }
+        end
     }
 
     /// Announce this lane: the first event of every worker.

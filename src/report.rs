@@ -382,14 +382,17 @@ pub fn core_words(lab: &Lab, cores: u32, live: bool) -> Option<String> {
         if cores == 1 { "" } else { "s" }
     );
     if live {
-        let now = |s: WorkerState| {
-            lanes
-                .iter()
-                .filter(|l| l.end_ns.is_none() && l.state == s)
-                .count()
-        };
-        let (on, waiting) = (now(WorkerState::Running), now(WorkerState::Ready));
-        return Some(match waiting {
+        // A wait for a core is learnt when it ends, so a lane's last known
+        // state lags: count the lanes that want a core (computing or
+        // waiting for one), of which no more than the cores can be on one.
+        let runnable = lanes
+            .iter()
+            .filter(|l| {
+                l.end_ns.is_none() && matches!(l.state, WorkerState::Running | WorkerState::Ready)
+            })
+            .count();
+        let on = runnable.min(cores as usize);
+        return Some(match runnable - on {
             0 => format!("{who}: {on} on a core"),
             w => format!("{who}: {on} on a core, {w} wait for one"),
         });

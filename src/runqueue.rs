@@ -41,10 +41,16 @@ impl OwnThread {
         false
     }
 
-    /// A counter that grows by the time this thread waited for a core:
-    /// compare two readings taken while it computed. `wall_ns` is now on
-    /// any clock that counts nanoseconds (used where the OS keeps no account).
-    pub fn waited_ns(&mut self, wall_ns: u64) -> u64 {
+    /// Two counters, in ns: this thread's time on a CPU and its time
+    /// waiting for one. Compare two readings: what the wall clock adds
+    /// beyond both, the thread spent blocked in the OS (asleep in the
+    /// kernel: a page fault, the memory map's lock). `wall_ns` is now on any
+    /// clock that counts nanoseconds (used where the OS keeps no account:
+    /// there all time off the CPU counts as a wait).
+    pub fn account(&mut self, wall_ns: u64) -> Account {
+        // The CPU clock, not schedstat's first field: the OS brings that up
+        // to date only at its ticks, milliseconds stale for a running thread.
+        let cpu = crate::clock::thread_cpu_ns();
         #[cfg(target_os = "linux")]
         if let Some(f) = &self.file {
             use std::os::unix::fs::FileExt;
@@ -54,11 +60,33 @@ impl OwnThread {
                     .ok()
                     .and_then(parse_schedstat)
                 {
-                    return wait;
+                    return Account { cpu, wait };
                 }
             }
         }
-        wall_ns.saturating_sub(crate::clock::thread_cpu_ns())
+        Account {
+            cpu,
+            wait: wall_ns.saturating_sub(cpu),
+        }
+    }
+}
+
+/// A thread's counters at one reading (see [`OwnThread::account`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Account {
+    /// Time on a CPU so far, ns.
+    pub cpu: u64,
+    /// Time waiting for a CPU so far, ns.
+    pub wait: u64,
+}
+
+impl Account {
+    /// Over `elapsed` ns since `before`: (time waiting for a core, time
+    /// blocked in the OS).
+    pub fn since(self, before: Account, elapsed: u64) -> (u64, u64) {
+        let cpu = self.cpu.saturating_sub(before.cpu);
+        let wait = self.wait.saturating_sub(before.wait);
+        (wait, elapsed.saturating_sub(cpu + wait))
     }
 }
 
@@ -76,6 +104,15 @@ mod tests {
         assert_eq!(parse_schedstat(""), None);
     }
 
+    #[test]
+    fn time_off_the_cpu_is_a_wait_or_blocked() {
+        let before = Account { cpu: 10, wait: 5 };
+        let after = Account { cpu: 40, wait: 25 };
+        assert_eq!(after.since(before, 100), (20, 50));
+        // Clock skew never makes a negative block.
+        assert_eq!(after.since(before, 30), (20, 0));
+    }
+
     /// Three spinning threads on fewer cores wait for one; a lone thread
     /// on an idle machine hardly does (the wait is not made up).
     #[test]
@@ -84,13 +121,13 @@ mod tests {
         let spin = |ms: u64| {
             let mut me = OwnThread::open();
             let t0 = std::time::Instant::now();
-            let w0 = me.waited_ns(crate::clock::monotonic_ns());
+            let w0 = me.account(crate::clock::monotonic_ns()).wait;
             let mut x = 0u64;
             while t0.elapsed() < std::time::Duration::from_millis(ms) {
                 x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
             }
             std::hint::black_box(x);
-            me.waited_ns(crate::clock::monotonic_ns()) - w0
+            me.account(crate::clock::monotonic_ns()).wait - w0
         };
         let threads: Vec<_> = (0..cores * 3)
             .map(|_| std::thread::spawn(move || spin(300)))
