@@ -25,10 +25,14 @@ pub const ENV: &str = "PARLAB_WORKERS_YIELD";
 
 static YIELD: AtomicBool = AtomicBool::new(false);
 
+/// Set (to anything) to make raising fail as it does without privileges:
+/// to see and test the fallback as root.
+pub const NO_RAISE_ENV: &str = "PARLAB_NO_RAISE";
+
 /// Raise the calling thread (one of the UI's) above normal, where the OS
 /// allows it; whether it was raised.
 pub fn raise_this_thread() -> bool {
-    raise()
+    std::env::var_os(NO_RAISE_ENV).is_none() && raise()
 }
 
 /// Whether workers started from now on run below normal (the fallback).
