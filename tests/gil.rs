@@ -106,6 +106,73 @@ fn two_threads_take_turns(python: &str, held: (f64, f64), wait: f64) {
         "{python}: held together {together:.0} ms of {life:.0}"
     );
     assert!(v["gil"]["switches"].as_u64().unwrap() > 10);
+    // Two threads share the reads' budget: each is read hundreds of times a second.
+    let hz = v["gil"]["thread_read_hz"]
+        .as_f64()
+        .expect("gil.thread_read_hz");
+    assert!(hz >= 100.0, "{python}: each thread read {hz} Hz");
+}
+
+/// `n` threads spinning on CPU for `secs` seconds.
+const MANY: &str = r#"
+import sys, threading, time
+n, secs = int(sys.argv[1]), float(sys.argv[2])
+stop = time.time() + secs
+def spin():
+    x = 0
+    while time.time() < stop:
+        for i in range(1000):
+            x += i
+ts = [threading.Thread(target=spin) for _ in range(n)]
+for t in ts: t.start()
+for t in ts: t.join()
+"#;
+
+/// `n` CPU-bound threads on a budget of reads: each holds about 1/n of the
+/// time they all live, they hold it together about the whole time, and each
+/// waits for it most of its life; the rate each thread was read is said.
+fn many_threads_share_it(python: &str, n: u32) {
+    let dir = std::env::temp_dir().join(format!("parlab-gil-many-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("many.py");
+    std::fs::write(&script, MANY).unwrap();
+    let n_arg = n.to_string();
+    let (v, code) = py(&[
+        "--python",
+        python,
+        script.to_str().unwrap(),
+        "--",
+        &n_arg,
+        "3",
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, Some(0));
+    measured(&v);
+    let w = workers(&v);
+    assert_eq!(w.len(), n as usize, "{python}: {n} worker threads");
+    let together: f64 = w.iter().map(|s| s.held * s.life_ms).sum();
+    let main = shares(&v)
+        .into_iter()
+        .find(|s| s.name == "MainThread")
+        .unwrap();
+    // The main thread starts them and then waits: the workers hold the GIL
+    // for about the main thread's life.
+    assert!(
+        (0.75..=1.1).contains(&(together / main.life_ms)),
+        "{python}, {n} threads: held together {together:.0} ms of {:.0}",
+        main.life_ms
+    );
+    let waited = w.iter().map(|s| s.waited * s.life_ms).sum::<f64>()
+        / w.iter().map(|s| s.life_ms).sum::<f64>();
+    let want = 0.8 * (1.0 - 1.0 / n as f64);
+    assert!(
+        waited >= want,
+        "{python}, {n} threads: waited {waited:.2} of their lives (want {want:.2})"
+    );
+    let hz = v["gil"]["thread_read_hz"]
+        .as_f64()
+        .expect("gil.thread_read_hz");
+    assert!(hz > 0.0, "{python}: each thread read {hz} Hz");
 }
 
 /// Two processes: each holds its own GIL nearly all its life.
@@ -293,6 +360,17 @@ fn the_real_gil_on_every_installed_cpython() {
         eprintln!("{exe}");
         two_threads_take_turns(&exe, (0.35, 0.65), 0.25);
         each_process_holds_its_own(&exe, 0.85);
+    }
+}
+
+#[test]
+#[ignore = "long: 64 and 256 threads on every installed CPython"]
+fn many_threads_share_the_real_gil_on_every_installed_cpython() {
+    for exe in installed_cpythons() {
+        for n in [64, 256] {
+            eprintln!("{exe}: {n} threads");
+            many_threads_share_it(&exe, n);
+        }
     }
 }
 

@@ -35,6 +35,37 @@ if __name__ == "__main__":
     print(json.dumps({"wall_ms": (time.perf_counter() - t) * 1e3}))
 "#;
 
+/// `P` processes of `N` threads each spinning on CPU for `S` seconds: what
+/// reading costs as the threads grow.
+const MANY: &str = r#"
+import multiprocessing as mp, sys, threading, time
+
+def spin(stop):
+    x = 0
+    while time.time() < stop:
+        for i in range(1000):
+            x += i
+
+def process(n, stop):
+    ts = [threading.Thread(target=spin, args=(stop,)) for _ in range(n)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+
+if __name__ == "__main__":
+    p, n, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    stop = time.time() + secs
+    if p == 1:
+        process(n, stop)
+    else:
+        ps = [mp.get_context("fork").Process(target=process, args=(n, stop)) for _ in range(p)]
+        for q in ps: q.start()
+        for q in ps: q.join()
+"#;
+
+/// The budgets for the reader's CPU (% of one core) by processes x threads.
+pub const MANY_BUDGETS: [(u32, u32, f64); 4] =
+    [(1, 8, 3.0), (1, 64, 5.0), (1, 256, 5.0), (8, 8, 5.0)];
+
 /// The section's figures, or why there are none.
 pub fn measure(scale: Scale) -> Result<Value> {
     if !cfg!(target_os = "linux") {
@@ -63,6 +94,7 @@ pub fn measure(scale: Scale) -> Result<Value> {
         "model": model(scale)?,
         "cpython": cpython(size)?,
         "reader": reader(scale)?,
+        "reader_many_threads": many(scale)?,
         "pairs": pairs,
         "wall_ratio_reading_on_off": ratios,
     }))
@@ -157,6 +189,48 @@ fn cpython(size: &str) -> Result<Value> {
     let mut v = shares(&two);
     v["speedup_2_threads"] = json!(one / own_wall(&two)?.max(1e-9));
     Ok(v)
+}
+
+/// The reader thread's CPU (% of one core, median of runs and the spread)
+/// and the rate each thread's OS state was read, as the threads grow.
+fn many(scale: Scale) -> Result<Value> {
+    let dir = std::env::temp_dir().join(format!("parlab-bench-many-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let script = dir.join("many.py");
+    std::fs::write(&script, MANY)?;
+    let script = script.to_string_lossy().into_owned();
+    let (runs, secs) = if scale.quick { (1, "1") } else { (3, "4") };
+    let mut out = Vec::new();
+    for (procs, threads, budget) in MANY_BUDGETS {
+        let (mut cpu, mut hz) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let (p, n) = (procs.to_string(), threads.to_string());
+            let f = program(&script, &[&p, &n, secs], python::gil::DEFAULT_HZ)?;
+            let py = f
+                .outcome
+                .extension("python")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let wall = crate::clock::ms(f.outcome.wall_ns).max(1e-9);
+            cpu.push(100.0 * py["reader_cpu_ms"].as_f64().unwrap_or(0.0) / wall);
+            let gil = f.outcome.extension("gil").cloned().unwrap_or(Value::Null);
+            hz.extend(gil["thread_read_hz"].as_f64());
+        }
+        let (lo, hi) = (
+            cpu.iter().copied().fold(f64::INFINITY, f64::min),
+            cpu.iter().copied().fold(0.0, f64::max),
+        );
+        out.push(json!({
+            "processes": procs,
+            "threads_each": threads,
+            "reader_percent_of_one_core": median(cpu),
+            "min_max": [lo, hi],
+            "budget_percent": budget,
+            "thread_read_hz": (!hz.is_empty()).then(|| median(hz)),
+        }));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(json!(out))
 }
 
 /// What reading the GIL costs parlab: the reading's own CPU, and the

@@ -700,6 +700,19 @@ fn gil_lines(v: &Value) -> String {
         f("/reader/reader_on_percent_of_one_core"),
         f("/reader/reader_off_percent_of_one_core")
     );
+    for m in g["reader_many_threads"].as_array().into_iter().flatten() {
+        let n = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
+        s += &format!(
+            "                  {} x {} threads: reader {:.2}% of one core ({:.2}-{:.2}; budget {:.0}%), each thread read {:.0} Hz\n",
+            m["processes"],
+            m["threads_each"],
+            n("reader_percent_of_one_core"),
+            m["min_max"][0].as_f64().unwrap_or(f64::NAN),
+            m["min_max"][1].as_f64().unwrap_or(f64::NAN),
+            n("budget_percent"),
+            n("thread_read_hz"),
+        );
+    }
     s += &format!(
         "                  program's wall, reading on / off (medians of {} pairs): cpu threads {:.3} ({:.3}-{:.3}), processes {:.3} ({:.3}-{:.3})\n",
         g["pairs"],

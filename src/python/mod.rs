@@ -11,6 +11,7 @@
 pub mod gil;
 pub mod os;
 pub mod ring;
+pub mod rota;
 pub mod run;
 
 use crate::UserError;

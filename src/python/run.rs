@@ -7,6 +7,7 @@
 use super::gil::{self, Method};
 use super::os::{OsState, TaskFile};
 use super::ring::{kind, Record, Ring};
+use super::rota::{self, Rota};
 use super::{source_of, PyPlan, Source as ScriptSource};
 use crate::clock::Clock;
 use crate::control::Control;
@@ -407,6 +408,12 @@ struct Driver {
     /// The time of the last record or reading applied: later readings are
     /// never stamped before it.
     applied_to: u64,
+    /// Whose OS state to read at each GIL reading, under a budget.
+    rota: Rota<(u32, u64)>,
+    /// The live threads in a stable order (rebuilt when one starts or ends),
+    /// and each process's GIL holder at the last reading (its thread state).
+    roster: Option<Vec<(u32, u64)>>,
+    holders: HashMap<u32, Option<u64>>,
 }
 
 impl Driver {
@@ -436,6 +443,9 @@ impl Driver {
             open_files: 0,
             samples: 0,
             applied_to: 0,
+            rota: Rota::new(rota::READS_PER_S),
+            roster: None,
+            holders: HashMap::new(),
         }
     }
 
@@ -739,41 +749,57 @@ impl Driver {
         }
     }
 
-    /// The OS's word on each thread of the processes just `read` (their
-    /// GIL's address and holder) but the holders, in one pass over the
-    /// threads. A thread in a wait the probe reported changes less often:
-    /// it is read at a quarter of the rate (enough to see it wait for the
-    /// GIL on its way out).
+    /// The OS's word on threads of the processes just `read` (their GIL's
+    /// address and holder), as many as the rota's budget allows: those
+    /// that just took or lost a GIL first, then the next in turn. A holder
+    /// is asked only whether it waited for a core; any other thread what it
+    /// is doing (on a CPU, asleep on the GIL, in a selector).
     fn read_os(&mut self, read: &HashMap<u32, (u64, Option<u64>)>, t: u64) {
-        let quarter = self.samples.is_multiple_of(4);
-        let mut waits = Vec::new();
-        for (key, th) in self.threads.iter_mut() {
-            let pid = key.0;
-            let Some(&(gil, holder)) = read.get(&pid) else {
+        for (&pid, &(_, holder)) in read {
+            let before = self.holders.insert(pid, holder).flatten();
+            if before != holder {
+                for tstate in [before, holder].into_iter().flatten() {
+                    if let Some(key) = self.thread_of(pid, tstate) {
+                        self.rota.soon(key);
+                    }
+                }
+            }
+        }
+        let roster = self.roster.get_or_insert_with(|| {
+            let mut live: Vec<_> = self
+                .threads
+                .iter()
+                .filter(|(_, th)| !th.ended)
+                .map(|(k, _)| *k)
+                .collect();
+            live.sort_unstable();
+            live
+        });
+        let turn = self.rota.turn(t, roster, |k| read.contains_key(&k.0));
+        let (mut reads, mut waits) = (0, Vec::new());
+        for key in turn {
+            let Some(th) = self.threads.get_mut(&key).filter(|th| !th.ended) else {
                 continue;
             };
-            if th.ended {
-                continue;
-            }
+            let (gil, holder) = read[&key.0];
             let files = &mut self.open_files;
+            reads += 1;
             if th.tstate != 0 && holder == Some(th.tstate) {
                 // The holder computes: on a core, or waiting for one.
-                waits.push((*key, th.waited_for_a_core(*key, files)));
+                waits.push((key, th.waited_for_a_core(key, files)));
                 continue;
             }
-            if !th.waits.is_empty() && !quarter {
-                continue;
-            }
-            let os = th.syscall(*key, files);
+            let os = th.syscall(key, files);
             if os != OsState::Unknown {
                 let on_cpu = os == OsState::OnCpu;
                 if on_cpu {
-                    waits.push((*key, th.waited_for_a_core(*key, files)));
+                    reads += 1;
+                    waits.push((key, th.waited_for_a_core(key, files)));
                 }
                 self.pending.push((
                     t,
                     Seen::Os {
-                        key: *key,
+                        key,
                         on_cpu,
                         on_gil: os.on_gil(gil),
                         polling: os.polling(),
@@ -781,9 +807,18 @@ impl Driver {
                 ));
             }
         }
+        self.rota.spent(reads);
         for (key, w) in waits {
             self.waited(key, t, w);
         }
+    }
+
+    /// The live thread of `pid` whose thread state is `tstate`.
+    fn thread_of(&self, pid: u32, tstate: u64) -> Option<(u32, u64)> {
+        self.threads
+            .iter()
+            .find(|(k, th)| k.0 == pid && th.tstate == tstate && !th.ended)
+            .map(|(k, _)| *k)
     }
 
     /// Reading `pid`'s GIL failed while it ran: from `t` on it is inferred.
@@ -808,9 +843,12 @@ impl Driver {
         }
     }
 
-    /// Sleep until the next GIL reading or tick, whichever is first.
+    /// Sleep until the next GIL reading, or the next tick where the GIL is
+    /// not read. Readings come more often than ticks: a tick's work waits
+    /// for the reading after it is due (a wake-up, a context switch, is
+    /// most of what the reader costs).
     fn sleep_until_next(&self, tick: Instant) {
-        let wake = self.pace.as_ref().map_or(tick, |p| p.next.min(tick));
+        let wake = self.pace.as_ref().map_or(tick, |p| p.next);
         let now = Instant::now();
         if wake > now {
             std::thread::sleep(wake - now);
@@ -856,6 +894,7 @@ impl Driver {
                     _ => r.text.clone(),
                 };
                 self.threads.insert(key, Thread::new(lane, r.b));
+                self.roster = None;
                 self.announce(key, name, role, t);
             }
             kind::PROCESS_NAME => {
@@ -867,6 +906,7 @@ impl Driver {
             kind::THREAD_END => {
                 if let Some(th) = self.threads.get_mut(&key).filter(|th| !th.ended) {
                     th.ended = true;
+                    self.roster = None;
                     self.open_files -= [th.os.take(), th.sched.take()]
                         .iter()
                         .filter(|f| f.is_some())
@@ -1195,6 +1235,12 @@ impl Driver {
         if let Some(hz) = rate {
             json["sample_hz"] = json!((hz * 10.0).round() / 10.0);
         }
+        let thread_hz = (method == Method::Measured)
+            .then(|| self.rota.thread_hz())
+            .flatten();
+        if let Some(hz) = thread_hz {
+            json["thread_read_hz"] = json!((hz * 10.0).round() / 10.0);
+        }
         let mut summary = vec![match rate {
             Some(hz) if method == Method::Measured => {
                 format!("measured: read from each interpreter {hz:.0} times a second")
@@ -1236,6 +1282,12 @@ impl Driver {
                 ));
                 json["inferred_pids"] = json!(unread);
             }
+        }
+        if let Some(hz) = thread_hz.filter(|&hz| hz < 100.0) {
+            summary.push(format!(
+                "each thread's OS state read {hz:.0} times a second (a budget of {:.0} reads a second shared by all)",
+                rota::READS_PER_S
+            ));
         }
         if let Some(at) = with_gil.iter().filter_map(|(_, i)| i.failed_at).min() {
             json["inferred_from_ms"] = json!(crate::clock::ms(at));
