@@ -240,6 +240,11 @@ fn body(f: &Finished) -> String {
         None if o.cancelled && o.failures.is_empty() => {
             out += "result     none: the run was cancelled\n"
         }
+        // A program's result is its last JSON line: one that printed none
+        // and failed nothing did not fail.
+        None if spec.is_none() && o.failures.is_empty() => {
+            out += "result     none: the program printed no JSON line\n"
+        }
         None => out += "result     none: the run failed\n",
     }
     let mut extensions: Vec<_> = o.extensions.iter().collect();
