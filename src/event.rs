@@ -357,9 +357,10 @@ impl Probe {
         self.record_at(t, kind);
     }
 
-    /// Record an event at a known time. Any event first settles the time
-    /// since the last check of a watched lane (see [`Self::settle`]): one
-    /// stamped now would otherwise hide the wait that ended now.
+    /// Record an event at a known time. A state change, or any event of a
+    /// computing lane, first settles the time since the last check of a
+    /// watched lane (see [`Self::settle`]): one stamped now would otherwise
+    /// hide the wait that ended now.
     pub fn record_at(&mut self, t: u64, kind: EventKind) {
         if !self.enabled {
             return;
@@ -376,8 +377,19 @@ impl Probe {
         // a read at most a millisecond; elsewhere only computing, whose
         // off-CPU time is that wait.
         let mut t = t;
-        if due || (state.is_some() && !precise && self.on_core.is_some()) {
-            t = self.settle(t, state.is_none() && self.computing);
+        // A state change settles when due, and always when it starts or
+        // stops computing (time off the CPU is blocked only while computing);
+        // so does any event of a computing lane (a task's end), which would
+        // otherwise stamp over the wait.
+        let settles = match state {
+            Some(s) => {
+                let turn = (s == WorkerState::Running) != self.computing;
+                self.on_core.is_some() && (due || turn || !precise)
+            }
+            None => due && self.computing,
+        };
+        if settles {
+            t = self.settle(t, state.is_none());
         }
         self.push(t, kind);
         if let Some(s) = state {
