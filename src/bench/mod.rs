@@ -874,6 +874,15 @@ pub fn table(v: &Value) -> String {
             each.join(", ")
         );
         s += &format!(
+            "                  an empty script: parlab py adds {:.1} ms ({:.1}-{:.1}; budget {:.0} ms) to python's {:.1} ms (medians of {} pairs)\n",
+            f("/python/empty_script/added_ms"),
+            f("/python/empty_script/min_max/0"),
+            f("/python/empty_script/min_max/1"),
+            f("/python/empty_script/budget_ms"),
+            f("/python/empty_script/plain_ms"),
+            v["python"]["empty_script"]["pairs"],
+        );
+        s += &format!(
             "                  one record {:.0} ns in CPython; reading the program {:.2}% of one core (the /proc sampler {:.2}%)\n",
             f("/python/event_ns"),
             f("/python/reader/reader_percent_of_one_core"),

@@ -71,12 +71,64 @@ pub fn measure(scale: Scale) -> Result<Value> {
         );
     }
     let reader = reader_cost(unit)?;
+    let start = start_cost(
+        &dir,
+        &interpreter.executable,
+        if scale.quick { 3 } else { 9 },
+    )?;
     Ok(json!({
         "python": interpreter.version,
         "pairs": pairs,
+        "empty_script": start,
         "wall_ratio": ratios,
         "event_ns": event_cost(&dir, if scale.quick { 20_000 } else { 500_000 })?,
         "reader": reader,
+    }))
+}
+
+/// What `parlab py` adds around a program: an empty script as a whole
+/// process under `parlab py --python EXE` and under `EXE` alone, in
+/// alternating pairs; the median of the differences, in ms, and the spread.
+fn start_cost(dir: &std::path::Path, exe: &str, pairs: usize) -> Result<Value> {
+    let empty = dir.join("empty.py");
+    std::fs::write(&empty, "")?;
+    let parlab = std::env::current_exe()?;
+    let time = |under: bool| -> Result<f64> {
+        let mut cmd = if under {
+            let mut c = Command::new(&parlab);
+            c.args(["py", "--no-config", "--python", exe]);
+            c
+        } else {
+            Command::new(exe)
+        };
+        cmd.arg(&empty)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let t = std::time::Instant::now();
+        cmd.status()?;
+        Ok(t.elapsed().as_secs_f64() * 1e3)
+    };
+    let (mut diffs, mut plains) = (Vec::new(), Vec::new());
+    for i in 0..pairs {
+        let (a, b) = if i % 2 == 0 {
+            (time(true)?, time(false)?)
+        } else {
+            let b = time(false)?;
+            (time(true)?, b)
+        };
+        diffs.push(a - b);
+        plains.push(b);
+    }
+    let (lo, hi) = (
+        diffs.iter().copied().fold(f64::INFINITY, f64::min),
+        diffs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    Ok(json!({
+        "added_ms": median(diffs),
+        "min_max": [lo, hi],
+        "plain_ms": median(plains),
+        "budget_ms": 30.0,
+        "pairs": pairs,
     }))
 }
 

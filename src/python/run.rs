@@ -487,8 +487,15 @@ impl Driver {
             if self.pace.as_mut().is_some_and(|p| p.due(now)) {
                 self.sample_gil();
             }
-            if now.duration_since(last_tick) < TICK {
-                self.sleep_until_next(last_tick + TICK);
+            // Once the program closed its output it is likely gone: look a
+            // millisecond apart, not a tick (a run ends sooner).
+            let tick = if readers.iter().all(|r| r.is_finished()) {
+                Duration::from_millis(1)
+            } else {
+                TICK
+            };
+            if now.duration_since(last_tick) < tick {
+                self.sleep_until_next(last_tick + tick);
                 continue;
             }
             last_tick = now;
