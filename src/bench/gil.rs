@@ -5,7 +5,7 @@
 //! threads each, and the program's own wall time with reading on ÷ off,
 //! alternating pairs).
 
-use super::{median, spec, Scale};
+use super::{median, min_max, percent_of_one_core, spec, Scale};
 use crate::headless::{self, Finished};
 use crate::python::{self, PyPlan};
 use anyhow::{Context, Result};
@@ -115,11 +115,7 @@ fn paired(pairs: usize, mut wall: impl FnMut(bool) -> Result<f64>) -> Result<Val
         }
         r.push(on / off.max(1e-9));
     }
-    let (lo, hi) = (
-        r.iter().copied().fold(f64::INFINITY, f64::min),
-        r.iter().copied().fold(0.0, f64::max),
-    );
-    Ok(json!({ "median": median(r), "min_max": [lo, hi] }))
+    Ok(json!({ "min_max": min_max(&r), "median": median(r) }))
 }
 
 fn program(script: &str, args: &[&str], hz: u32) -> Result<Finished> {
@@ -206,25 +202,16 @@ fn many(scale: Scale) -> Result<Value> {
         for _ in 0..runs {
             let (p, n) = (procs.to_string(), threads.to_string());
             let f = program(&script, &[&p, &n, secs], python::gil::DEFAULT_HZ)?;
-            let py = f
-                .outcome
-                .extension("python")
-                .cloned()
-                .unwrap_or(Value::Null);
-            let wall = crate::clock::ms(f.outcome.wall_ns).max(1e-9);
-            cpu.push(100.0 * py["reader_cpu_ms"].as_f64().unwrap_or(0.0) / wall);
+            cpu.push(percent_of_one_core(&f, "reader_cpu_ms"));
             let gil = f.outcome.extension("gil").cloned().unwrap_or(Value::Null);
             hz.extend(gil["thread_read_hz"].as_f64());
         }
-        let (lo, hi) = (
-            cpu.iter().copied().fold(f64::INFINITY, f64::min),
-            cpu.iter().copied().fold(0.0, f64::max),
-        );
+        let spread = min_max(&cpu);
         out.push(json!({
             "processes": procs,
             "threads_each": threads,
             "reader_percent_of_one_core": median(cpu),
-            "min_max": [lo, hi],
+            "min_max": spread,
             "budget_percent": budget,
             "thread_read_hz": (!hz.is_empty()).then(|| median(hz)),
         }));
@@ -241,14 +228,7 @@ fn reader(scale: Scale) -> Result<Value> {
     let script = dir.join("two_by_two.py");
     std::fs::write(&script, TWO_BY_TWO)?;
     let n = if scale.quick { "100000" } else { "3000000" };
-    let percent = |f: &Finished, key: &str| {
-        let py = f
-            .outcome
-            .extension("python")
-            .cloned()
-            .unwrap_or(Value::Null);
-        100.0 * py[key].as_f64().unwrap_or(0.0) / crate::clock::ms(f.outcome.wall_ns).max(1e-9)
-    };
+    let percent = percent_of_one_core;
     let script = script.to_string_lossy().into_owned();
     let on = program(&script, &[n], python::gil::DEFAULT_HZ)?;
     let off = program(&script, &[n], 0)?;

@@ -61,6 +61,22 @@ impl Scale {
     }
 }
 
+/// The smallest and the largest: a figure's spread.
+pub(crate) fn min_max(v: &[f64]) -> [f64; 2] {
+    [
+        v.iter().copied().fold(f64::INFINITY, f64::min),
+        v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    ]
+}
+
+/// A program's `extension("python")[key]` (a CPU time in ms) as a share of
+/// its wall time, in % of one core.
+pub(crate) fn percent_of_one_core(f: &crate::headless::Finished, key: &str) -> f64 {
+    let py = f.outcome.extension("python");
+    let ms = py.and_then(|p| p[key].as_f64()).unwrap_or(0.0);
+    100.0 * ms / crate::clock::ms(f.outcome.wall_ns).max(1e-9)
+}
+
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]

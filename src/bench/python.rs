@@ -3,7 +3,7 @@
 //! and spread), one probe record's cost inside CPython, and parlab's CPU
 //! reading the program (of which the /proc sampler).
 
-use super::{median, Scale};
+use super::{median, min_max, percent_of_one_core, Scale};
 use crate::headless;
 use crate::python::{self, PyPlan};
 use anyhow::{Context, Result};
@@ -67,7 +67,7 @@ pub fn measure(scale: Scale) -> Result<Value> {
         }
         ratios.insert(
             name.clone(),
-            json!({ "median": median(r.clone()), "min_max": [r.iter().copied().fold(f64::INFINITY, f64::min), r.iter().copied().fold(0.0, f64::max)] }),
+            json!({ "min_max": min_max(&r), "median": median(r) }),
         );
     }
     let reader = reader_cost(unit)?;
@@ -119,13 +119,9 @@ fn start_cost(dir: &std::path::Path, exe: &str, pairs: usize) -> Result<Value> {
         diffs.push(a - b);
         plains.push(b);
     }
-    let (lo, hi) = (
-        diffs.iter().copied().fold(f64::INFINITY, f64::min),
-        diffs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-    );
     Ok(json!({
+        "min_max": min_max(&diffs),
         "added_ms": median(diffs),
-        "min_max": [lo, hi],
         "plain_ms": median(plains),
         "budget_ms": 30.0,
         "pairs": pairs,
@@ -202,15 +198,9 @@ fn reader_cost(unit: &str) -> Result<Value> {
         ],
     )?;
     let f = headless::drain(Box::new(python::start(plan)?), || false, None, None)?;
-    let py = f
-        .outcome
-        .extension("python")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let wall = crate::clock::ms(f.outcome.wall_ns).max(1e-9);
     Ok(json!({
-        "reader_percent_of_one_core": 100.0 * py["reader_cpu_ms"].as_f64().unwrap_or(0.0) / wall,
-        "sampler_percent_of_one_core": 100.0 * py["sampler_cpu_ms"].as_f64().unwrap_or(0.0) / wall,
+        "reader_percent_of_one_core": percent_of_one_core(&f, "reader_cpu_ms"),
+        "sampler_percent_of_one_core": percent_of_one_core(&f, "sampler_cpu_ms"),
         "threads": f.lab.lanes.len(),
     }))
 }

@@ -2,7 +2,7 @@
 //! median and spread), bytes per event on disk, a many-event recording
 //! opened and sought, and the UI's time replaying at 16× beside live.
 
-use super::{kernel_iters_per_us, median, spec, Scale};
+use super::{kernel_iters_per_us, median, min_max, spec, Scale};
 use crate::clock::{ms, Clock};
 use crate::event::{Event, EventKind, Role, WorkerState};
 use crate::headless;
@@ -22,14 +22,6 @@ pub fn measure(scale: Scale) -> Result<Value> {
         "big_file": big_file(scale)?,
         "ui": ui(scale)?,
     }))
-}
-
-/// The smallest and the largest: a figure's spread.
-fn min_max(v: &[f64]) -> [f64; 2] {
-    [
-        v.iter().copied().fold(f64::INFINITY, f64::min),
-        v.iter().copied().fold(0.0, f64::max),
-    ]
 }
 
 fn scratch(name: &str) -> PathBuf {
