@@ -58,6 +58,9 @@ pub fn drain(
         r.begin(source.meta());
     }
     // The inbox disconnects once every worker has finished and flushed.
+    // A signal is heard between receipts, not only when nothing came: a
+    // steady stream of batches never leaves the inbox empty for 50 ms.
+    let mut stopping = false;
     loop {
         match source
             .events()
@@ -71,15 +74,15 @@ pub fn drain(
                     lab.apply(batch)
                 }
             }
-            Err(Empty::Timeout) => {
-                if let Some(r) = record.as_deref_mut() {
-                    r.flush_if_old();
-                }
-                if stop() {
-                    source.control().cancel();
-                }
-            }
+            Err(Empty::Timeout) => {}
             Err(Empty::Disconnected) => break,
+        }
+        if let Some(r) = record.as_deref_mut() {
+            r.flush_if_old();
+        }
+        if !stopping && stop() {
+            stopping = true;
+            source.control().cancel();
         }
     }
     let meta = source.meta().clone();

@@ -602,8 +602,9 @@ fn drawn_wall(screen: &str) -> Option<f64> {
 }
 
 /// Without real-time priority (as a teacher runs it), the lab stays live
-/// beside 1024 busy threads: the Summary's wall moves in most half-seconds
-/// and `q` is heard. A timing check, alone on the machine: the ignored
+/// beside 1024 busy threads: the Summary's wall moves in at least a quarter
+/// of 16 half-seconds (the issue saw it frozen for a whole run) and `q` is
+/// heard. A timing check, alone on the machine: the ignored
 /// suite. How long the rare stalls last is a benchmark's figure
 /// (`parlab bench --only frame_under_load`), not a test's.
 #[test]
@@ -629,15 +630,15 @@ fn the_lab_stays_live_beside_1024_threads_without_raised_priority() {
     s.wait_for("wall ");
     let mut last = drawn_wall(&s.contents());
     let mut moved = 0;
-    for _ in 0..12 {
+    for _ in 0..16 {
         std::thread::sleep(Duration::from_millis(500));
         let now = drawn_wall(&s.contents());
         moved += usize::from(now > last);
         last = now;
     }
     assert!(
-        moved >= 6,
-        "the wall moved in {moved} of 12 half-seconds:\n{}",
+        moved >= 4,
+        "the wall moved in {moved} of 16 half-seconds:\n{}",
         s.contents()
     );
     s.press("q");
