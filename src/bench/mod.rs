@@ -742,6 +742,41 @@ fn gil_lines(v: &Value) -> String {
     s
 }
 
+/// The python section's lines: the probe's cost on the program and around it.
+fn python_lines(v: &Value) -> String {
+    let f = |p: &str| v.pointer(p).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let mut s = String::new();
+    if let Some(Value::Object(ratios)) = v.pointer("/python/wall_ratio") {
+        let each: Vec<String> = ratios
+            .iter()
+            .map(|(k, r)| format!("{k} {:.3}", r["median"].as_f64().unwrap_or(f64::NAN)))
+            .collect();
+        s += &format!(
+            "python probe      wall under parlab py / plain python3 {} (medians): {}\n",
+            v["python"]["python"].as_str().unwrap_or("?"),
+            each.join(", ")
+        );
+        s += &format!(
+            "                  an empty script: parlab py adds {:.1} ms ({:.1}-{:.1}; budget {:.0} ms) to python's {:.1} ms (medians of {} pairs)\n",
+            f("/python/empty_script/added_ms"),
+            f("/python/empty_script/min_max/0"),
+            f("/python/empty_script/min_max/1"),
+            f("/python/empty_script/budget_ms"),
+            f("/python/empty_script/plain_ms"),
+            v["python"]["empty_script"]["pairs"],
+        );
+        s += &format!(
+            "                  one record {:.0} ns in CPython; reading the program {:.2}% of one core (the /proc sampler {:.2}%)\n",
+            f("/python/event_ns"),
+            f("/python/reader/reader_percent_of_one_core"),
+            f("/python/reader/sampler_percent_of_one_core")
+        );
+    } else if let Some(n) = v.pointer("/python/note").and_then(Value::as_str) {
+        s += &format!("python probe      {n}\n");
+    }
+    s
+}
+
 /// The human table.
 pub fn table(v: &Value) -> String {
     let f = |p: &str| v.pointer(p).and_then(Value::as_f64).unwrap_or(f64::NAN);
@@ -879,34 +914,7 @@ pub fn table(v: &Value) -> String {
         f("/recording/ui/pump_us/replay_1x"),
         f("/recording/ui/pump_us/replay_16x")
     );
-    if let Some(Value::Object(ratios)) = v.pointer("/python/wall_ratio") {
-        let each: Vec<String> = ratios
-            .iter()
-            .map(|(k, r)| format!("{k} {:.3}", r["median"].as_f64().unwrap_or(f64::NAN)))
-            .collect();
-        s += &format!(
-            "python probe      wall under parlab py / plain python3 {} (medians): {}\n",
-            v["python"]["python"].as_str().unwrap_or("?"),
-            each.join(", ")
-        );
-        s += &format!(
-            "                  an empty script: parlab py adds {:.1} ms ({:.1}-{:.1}; budget {:.0} ms) to python's {:.1} ms (medians of {} pairs)\n",
-            f("/python/empty_script/added_ms"),
-            f("/python/empty_script/min_max/0"),
-            f("/python/empty_script/min_max/1"),
-            f("/python/empty_script/budget_ms"),
-            f("/python/empty_script/plain_ms"),
-            v["python"]["empty_script"]["pairs"],
-        );
-        s += &format!(
-            "                  one record {:.0} ns in CPython; reading the program {:.2}% of one core (the /proc sampler {:.2}%)\n",
-            f("/python/event_ns"),
-            f("/python/reader/reader_percent_of_one_core"),
-            f("/python/reader/sampler_percent_of_one_core")
-        );
-    } else if let Some(n) = v.pointer("/python/note").and_then(Value::as_str) {
-        s += &format!("python probe      {n}\n");
-    }
+    s += &python_lines(v);
     s += &gil_lines(v);
     s += &format!(
         "lecture           7 tasks (sum {:.0} ms, longest {:.0} ms): sequential {:.0} ms, threads {:.0} ms\n",
