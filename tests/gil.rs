@@ -173,6 +173,14 @@ fn many_threads_share_it(python: &str, n: u32) {
         .as_f64()
         .expect("gil.thread_read_hz");
     assert!(hz > 0.0, "{python}: each thread read {hz} Hz");
+    // One thread computes at a time: read less often, a thread last seen on
+    // a CPU must not stay drawn computing (it summed 2.3 cores once).
+    let computing: f64 = shares(&v).iter().map(|s| s.running_ms).sum();
+    assert!(
+        computing <= 1.25 * main.life_ms,
+        "{python}, {n} threads: computing {computing:.0} ms in {:.0}",
+        main.life_ms
+    );
 }
 
 /// Two processes: each holds its own GIL nearly all its life.

@@ -13,6 +13,19 @@
 /// read about a thousand times a second each, as before the budget.
 pub const READS_PER_S: f64 = 1000.0;
 
+/// Below this per-thread rate the Summary says how often threads were read.
+pub const SAY_BELOW_HZ: f64 = 100.0;
+
+/// The Summary's words on the rate each thread's OS state was read, where
+/// it fell below [`SAY_BELOW_HZ`].
+pub fn rate_words(thread_hz: f64) -> Option<String> {
+    (thread_hz < SAY_BELOW_HZ).then(|| {
+        format!(
+            "each thread's OS state read {thread_hz:.0} times a second (a budget of {READS_PER_S:.0} reads a second shared by all)"
+        )
+    })
+}
+
 /// Unused reads carried over at most: a reading that came late (a busy
 /// machine) catches up a little, never in a burst.
 const MAX_CREDIT_S: f64 = 0.005;

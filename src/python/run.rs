@@ -800,6 +800,9 @@ impl Driver {
             if os != OsState::Unknown {
                 let on_cpu = os == OsState::OnCpu;
                 if on_cpu {
+                    // On a CPU without the GIL is mostly a moment on the way
+                    // to waiting for it: read it again soon, not in a turn.
+                    self.rota.soon(key);
                     reads += 1;
                     waits.push((key, th.waited_for_a_core(key, files)));
                 }
@@ -1290,12 +1293,7 @@ impl Driver {
                 json["inferred_pids"] = json!(unread);
             }
         }
-        if let Some(hz) = thread_hz.filter(|&hz| hz < 100.0) {
-            summary.push(format!(
-                "each thread's OS state read {hz:.0} times a second (a budget of {:.0} reads a second shared by all)",
-                rota::READS_PER_S
-            ));
-        }
+        summary.extend(thread_hz.and_then(rota::rate_words));
         if let Some(at) = with_gil.iter().filter_map(|(_, i)| i.failed_at).min() {
             json["inferred_from_ms"] = json!(crate::clock::ms(at));
             summary.push(format!(

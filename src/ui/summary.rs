@@ -127,6 +127,13 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
     if let Some(line) = gil_line(app, info, theme) {
         lines.push(line);
     }
+    let read_hz = app
+        .outcome
+        .as_ref()
+        .and_then(|o| o.extension("gil")?["thread_read_hz"].as_f64());
+    if let Some(words) = read_hz.and_then(crate::python::rota::rate_words) {
+        lines.push(Line::styled(words, theme.dim()));
+    }
     let cores = crate::sampler::logical_cores();
     if let Some(words) = crate::report::core_words(&app.lab, cores, app.running()) {
         lines.push(Line::from(words));
