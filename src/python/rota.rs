@@ -73,11 +73,21 @@ impl<K: Copy + PartialEq> Rota<K> {
         let live = roster.iter().filter(|k| eligible(k)).count();
         self.thread_ns += live as f64 * dt * 1e9;
         self.credit = (self.credit + self.per_s * dt).min(self.per_s * MAX_CREDIT_S);
-        let mut chosen: Vec<K> = std::mem::take(&mut self.first)
-            .into_iter()
-            .filter(|k| roster.contains(k) && eligible(k))
-            .collect();
         let want = (self.credit.max(0.0) as usize).min(live);
+        // The just-changed first, within the budget too: the rest wait for
+        // the next turn (unbudgeted, they would starve everyone else).
+        let (mut chosen, mut later) = (Vec::new(), Vec::new());
+        for k in std::mem::take(&mut self.first) {
+            if !(roster.contains(&k) && eligible(&k)) {
+                continue;
+            }
+            if chosen.len() < want {
+                chosen.push(k);
+            } else {
+                later.push(k);
+            }
+        }
+        self.first = later;
         let mut looked = 0;
         while chosen.len() < want && looked < roster.len() {
             let k = roster[self.cursor % roster.len()];
