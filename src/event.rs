@@ -311,9 +311,11 @@ pub struct Probe {
     enabled: bool,
     /// The time of the last event recorded: none is stamped before it.
     last_t: u64,
-    /// When the lane was last checked for a wait for a core, and that wait
-    /// then ([`crate::runqueue`]); none while it is not watched.
-    on_core: Option<(u64, crate::runqueue::Account)>,
+    /// When the lane was last checked for a wait for a core, its account
+    /// then ([`crate::runqueue`]), and whether it has computed ever since
+    /// (time blocked since then was blocked computing); none while it is
+    /// not watched.
+    on_core: Option<(u64, crate::runqueue::Account, bool)>,
     /// The thread's own account, opened on the thread at its first state.
     own: Option<crate::runqueue::OwnThread>,
     /// The lane computes (its last state was `running`): the work's check
@@ -371,32 +373,32 @@ impl Probe {
         };
         let due = self
             .on_core
-            .is_some_and(|(at, _)| t.saturating_sub(at) >= CORE_CHECK_NS);
+            .is_some_and(|(at, ..)| t.saturating_sub(at) >= CORE_CHECK_NS);
         let precise = self.own().precise();
         // Where the OS counts run-queue time (Linux) every state is watched,
-        // a read at most a millisecond; elsewhere only computing, whose
-        // off-CPU time is that wait.
-        let mut t = t;
-        // A state change settles when due, and always when it starts or
-        // stops computing (time off the CPU is blocked only while computing);
-        // so does any event of a computing lane (a task's end), which would
-        // otherwise stamp over the wait.
-        let settles = match state {
-            Some(s) => {
-                let turn = (s == WorkerState::Running) != self.computing;
-                self.on_core.is_some() && (due || turn || !precise)
-            }
+        // a read at most a millisecond apart; elsewhere only computing, whose
+        // off-CPU time is that wait. Any event of a computing lane settles
+        // too (a task's end), or it would stamp over the wait.
+        let settled = match state {
+            Some(_) => self.on_core.is_some() && (due || !precise),
             None => due && self.computing,
         };
-        if settles {
-            t = self.settle(t, state.is_none());
-        }
+        let t = if settled {
+            self.settle(t, state.is_none())
+        } else {
+            t
+        };
         self.push(t, kind);
         if let Some(s) = state {
             self.computing = s == WorkerState::Running;
+            let computing = self.computing;
             self.on_core = match self.on_core {
-                Some(check) if precise => Some(check),
-                _ if precise || s == WorkerState::Running => Some((t, self.own().account(t))),
+                // A check older than this change spans another state: time
+                // blocked since it is not known to be blocked computing.
+                Some((at, account, since)) if precise => {
+                    Some((at, account, computing && (settled || since)))
+                }
+                _ if precise || computing => Some((t, self.own().account(t), computing)),
                 _ => None,
             };
         }
@@ -431,14 +433,18 @@ impl Probe {
     /// the time the stretch ends: the reading itself may wait for a core (a
     /// system call is where the OS preempts), so it ends after the reading.
     fn settle(&mut self, now: u64, resume: bool) -> u64 {
-        let Some((at, before)) = self.on_core else {
+        let Some((at, before, computed)) = self.on_core else {
             return now;
         };
         let account = self.own().account(now);
         let end = self.clock.now().max(now);
-        self.on_core = Some((end, account));
+        self.on_core = Some((end, account, self.computing));
         let (waited, blocked) = account.since(before, end.saturating_sub(at));
-        let blocked = if self.computing { blocked } else { 0 };
+        let blocked = if self.computing && computed {
+            blocked
+        } else {
+            0
+        };
         let noise = crate::runqueue::NOISE_NS;
         if waited < noise && blocked < noise {
             return now;
@@ -490,7 +496,7 @@ impl Probe {
         if self.computing
             && self
                 .on_core
-                .is_some_and(|(at, _)| now.saturating_sub(at) >= CORE_CHECK_NS)
+                .is_some_and(|(at, ..)| now.saturating_sub(at) >= CORE_CHECK_NS)
         {
             self.settle(now, true);
         }
