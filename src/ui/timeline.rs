@@ -326,14 +326,21 @@ pub fn grid(
             column.push((mix, best(&mix, owed, None)));
         }
         // Too many drawn running for the time they ran: those owed least
-        // show their next state.
+        // show their next state. A lane that ran the whole cell has no
+        // other state to show (it would go blank), so it keeps its place.
         let cap = (on_cores - 1e-6).ceil().max(0.0) as usize;
-        let mut first: Vec<usize> = (0..lanes.len())
+        let mut first: Vec<(usize, Option<WorkerState>)> = (0..lanes.len())
             .filter(|&i| column[i].1 == Some(WorkerState::Running))
+            .map(|i| (i, best(&column[i].0, &owed[i], Some(WorkerState::Running))))
             .collect();
-        first.sort_by(|&a, &b| owed[b][running].total_cmp(&owed[a][running]));
-        for &i in first.iter().skip(cap) {
-            column[i].1 = best(&column[i].0, &owed[i], Some(WorkerState::Running));
+        first.sort_by(|&(a, a_else), &(b, b_else)| {
+            (a_else.is_some().cmp(&b_else.is_some()))
+                .then(owed[b][running].total_cmp(&owed[a][running]))
+        });
+        for &(i, other) in first.iter().skip(cap) {
+            if other.is_some() {
+                column[i].1 = other;
+            }
         }
         for (i, (_, shown)) in column.into_iter().enumerate() {
             if let Some(s) = shown {
@@ -477,6 +484,74 @@ mod tests {
                     .count() as f64
                     / row.iter().flatten().count() as f64;
                 assert!((share - 0.25).abs() <= 0.10, "{zoom} ms a cell: {share:.2}");
+            }
+        }
+    }
+
+    /// Eight lanes on two cores whose slices run 1 to 120 ms (a busy or
+    /// slow host): a lane that ran a whole cell is drawn running, never
+    /// blank, no column draws more running than the cores allow, and each
+    /// lane's share drawn running matches its share of life.
+    #[test]
+    fn long_slices_never_blank_a_cell_nor_skew_a_lane() {
+        let total = 3_000usize;
+        let mut states = vec![vec![WorkerState::Ready; total]; 8];
+        let mut queue: std::collections::VecDeque<usize> = (2..8).collect();
+        let mut cores = [(0usize, 0usize), (1, 0)];
+        let mut seed = 12345u64;
+        for (t, _) in (0..total).enumerate() {
+            for core in cores.iter_mut() {
+                if core.1 == 0 {
+                    queue.push_back(core.0);
+                    core.0 = queue.pop_front().unwrap();
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    core.1 = 1 + (seed >> 33) as usize % 120;
+                }
+                states[core.0][t] = WorkerState::Running;
+                core.1 -= 1;
+            }
+        }
+        let lanes: Vec<Lane> = states
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let mut lane = Lane::new(i as u32);
+                for (t, &s) in row.iter().enumerate() {
+                    if t == 0 || row[t - 1] != s {
+                        lane.enter(t as u64 * MS, s);
+                    }
+                }
+                lane.end(total as u64 * MS);
+                lane
+            })
+            .collect();
+        let refs: Vec<Vec<&Lane>> = lanes.iter().map(|l| vec![l]).collect();
+        for zoom in [1u64, 5, 20, 50, 200] {
+            let n = (total as u64 / zoom) as u16;
+            let drawn = grid(&refs, 0, zoom * MS, n, total as u64 * MS);
+            for c in 0..n as usize {
+                let running = drawn
+                    .iter()
+                    .filter(|row| row[c] == Some(WorkerState::Running))
+                    .count();
+                assert!(running <= 2, "{zoom} ms a cell, column {c}: {running}");
+            }
+            for (row, truth) in drawn.iter().zip(&states) {
+                assert!(row.iter().all(Option::is_some), "{zoom} ms: a blank cell");
+                let ran = truth.iter().filter(|s| **s == WorkerState::Running).count() as f64
+                    / total as f64;
+                let share = row
+                    .iter()
+                    .filter(|s| **s == Some(WorkerState::Running))
+                    .count() as f64
+                    / row.len() as f64;
+                let slack = 0.10f64.max(1.0 / row.len() as f64);
+                assert!(
+                    (share - ran).abs() <= slack,
+                    "{zoom} ms a cell: ran {ran:.2}, drawn {share:.2}"
+                );
             }
         }
     }
