@@ -251,6 +251,7 @@ fn every_program(python: &Path) {
         "condition",
         "barrier",
         "timer",
+        "queue",
         "deadlock",
     ] {
         let (v, _) = run(
@@ -272,6 +273,7 @@ fn every_program(python: &Path) {
             "condition" => assert_eq!(v["taken"], v["produced"]),
             "barrier" => assert_eq!(v["rounds_in_order"], true),
             "timer" => assert_eq!(v["fired"].as_array().map(Vec::len), Some(1)),
+            "queue" => assert_eq!((&v["got"], &v["left"]), (&v["expected"], &0.into())),
             _ => assert_eq!(v["deadlocked"], true, "{v}"),
         }
     }

@@ -1,14 +1,17 @@
 """Synchronisation, one demo at a time: Lock, RLock, Semaphore, Event,
-Condition, Barrier and Timer from `threading`, and a deadlock from two locks
-taken in opposite orders (each thread gives up after --timeout and says so).
+Condition, Barrier and Timer from `threading`, a queue.Queue's put and get,
+and a deadlock from two locks taken in opposite orders (each thread gives up
+after --timeout and says so). One thread (--threads 1) shows what a lock or
+a queue costs when no other thread wants it.
 The last line of stdout is the result as one JSON object.
 """
 import argparse
 import json
+import queue
 import threading
 import time
 
-DEMOS = ["lock", "rlock", "semaphore", "event", "condition", "barrier", "timer", "deadlock"]
+DEMOS = ["lock", "rlock", "semaphore", "event", "condition", "barrier", "timer", "queue", "deadlock"]
 
 
 def lock_demo(threads, rounds, _timeout):
@@ -39,6 +42,21 @@ def rlock_demo(threads, rounds, _timeout):
 
     run_all([threading.Thread(target=outer) for _ in range(threads)])
     return {"expected": threads * rounds, "counter": box[0]}
+
+
+def queue_demo(threads, rounds, _timeout):
+    """Each thread puts --rounds items into one queue.Queue, then gets as many."""
+    q, got = queue.Queue(), [0] * threads
+
+    def work(i):
+        for n in range(rounds):
+            q.put(n)
+        for _ in range(rounds):
+            q.get()
+            got[i] += 1
+
+    run_all([threading.Thread(target=work, args=(i,)) for i in range(threads)])
+    return {"expected": threads * rounds, "got": sum(got), "left": q.qsize()}
 
 
 def semaphore_demo(threads, _rounds, _timeout):
@@ -168,8 +186,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=1000, help="rounds per thread [default: 1000]")
     ap.add_argument("--timeout", type=float, default=1.0, help="deadlock: seconds before a thread gives up [default: 1]")
     args = ap.parse_args()
-    if args.threads < 2 or args.rounds < 1 or args.timeout <= 0:
-        ap.error("--threads must be at least 2, --rounds at least 1, --timeout above 0")
+    if args.threads < 1 or args.rounds < 1 or args.timeout <= 0:
+        ap.error("--threads must be at least 1, --rounds at least 1, --timeout above 0")
     start = time.perf_counter()
     out = globals()[f"{args.demo}_demo"](args.threads, args.rounds, args.timeout)
     out = {"demo": args.demo, **out, "wall_ms": round((time.perf_counter() - start) * 1000, 3)}

@@ -31,7 +31,7 @@ VERSION = 1
 
 # Kinds.
 HELLO, THREAD_START, THREAD_END, TASK_START, TASK_END, ENTER, LEAVE = 1, 2, 3, 4, 5, 6, 7
-QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME, CACHE = 8, 9, 10, 11
+QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME, CACHE, QUEUE_AT = 8, 9, 10, 11, 12
 _TOTALS = struct.Struct("<QQ")
 # States, numbered as parlab's.
 LOCK_WAIT, IO, QUEUE_FULL, QUEUE_EMPTY = 2, 3, 4, 5
@@ -39,6 +39,11 @@ LOCK_WAIT, IO, QUEUE_FULL, QUEUE_EMPTY = 2, 3, 4, 5
 # The GIL, read from outside (parlab's `--gil-sample-hz`): each thread's
 # PyThreadState address, so parlab maps the GIL's holder to a lane.
 _GIL = os.environ.get("PARLAB_GIL") == "1"
+# Where parlab reads the GIL it also reads, from outside, what the probe
+# would otherwise pay for on every operation: which thread sleeps on a lock
+# (the OS names the futex) and a queue's length and traffic (its deque's
+# words). Elsewhere the probe records them from inside.
+_OUTSIDE = _GIL and sys.platform.startswith("linux")
 _ADDRS = struct.Struct("<QQQ")
 
 # Python's own library: where `os` came from (as sysconfig says, without
@@ -243,6 +248,22 @@ def waiting(state, fn):
     return probed
 
 
+def _tagged_wait(fn):
+    """A condition's wait, shown as the state its owner tagged it with (a
+    queue's: empty or full), else as a lock wait."""
+
+    @functools.wraps(fn)
+    def probed(self, *args, **kwargs):
+        state = getattr(self, "_parlab_state", LOCK_WAIT)
+        emit(ENTER, state=state)
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            emit(LEAVE, state=state)
+
+    return probed
+
+
 def _is_stdlib(filename):
     """Python's own library (site-packages is the program's side)."""
     name = os.path.normcase(filename)
@@ -370,33 +391,13 @@ def _patch_threading():
         return waiting(LOCK_WAIT, join)(self, timeout)
 
     Thread.join = probed_join
-    for cls, name in ((threading.Condition, "wait"), (threading.Condition, "wait_for"),
-                      (threading.Barrier, "wait")):
-        setattr(cls, name, waiting(LOCK_WAIT, getattr(cls, name)))
-
-    event_wait = threading.Event.wait
-
-    def probed_event_wait(self, timeout=None):
-        if self.is_set():
-            return True
-        return waiting(LOCK_WAIT, event_wait)(self, timeout)
-
-    threading.Event.wait = probed_event_wait
-
-    sem_acquire = threading.Semaphore.acquire
-
-    def probed_sem_acquire(self, blocking=True, timeout=None):
-        if sem_acquire(self, False):
-            return True
-        if not blocking:
-            return False
-        return waiting(LOCK_WAIT, sem_acquire)(self, True, timeout)
-
-    threading.Semaphore.acquire = probed_sem_acquire
-    threading.Semaphore.__enter__ = probed_sem_acquire
-
-    threading.Lock = make_lock
-    threading.RLock = make_rlock
+    # An event's, a semaphore's, a barrier's and a queue's waits all sleep in
+    # a condition's wait: a queue tags its two conditions (empty, full).
+    for name in ("wait", "wait_for"):
+        setattr(threading.Condition, name, _tagged_wait(getattr(threading.Condition, name)))
+    if not _OUTSIDE:  # else locks stay CPython's own: parlab sees their waits from outside
+        threading.Lock = make_lock
+        threading.RLock = make_rlock
 
 
 # ---- modules patched when the program imports them ----------------------
@@ -426,7 +427,7 @@ def _patch_subprocess(module):
     Popen.communicate = waiting(IO, Popen.communicate)
 
 
-def _queue_id(q):
+def _queue_id(q, watched=None):
     qid = getattr(q, "_parlab_id", None)
     if qid is None:
         qid = len(_queues) + 1
@@ -434,9 +435,83 @@ def _queue_id(q):
         maxsize = getattr(q, "maxsize", None)
         if maxsize is None:
             maxsize = getattr(q, "_maxsize", 0)
-        _queues.append((qid, type(q).__name__, maxsize if maxsize and maxsize > 0 else 0, q))
+        _queues.append((qid, type(q).__name__, maxsize if maxsize and maxsize > 0 else 0, q, watched))
         emit(QUEUE_NEW, a=qid, b=maxsize if maxsize and maxsize > 0 else 0, text=_text(type(q).__name__))
     return qid
+
+
+_DEQUE = None
+
+
+def _deque_words():
+    """Where a deque keeps its length and its count of changes (appends plus
+    pops: a queue's puts plus gets), as byte offsets; found by watching one
+    deque change, so no table per version or build. () if not found."""
+    global _DEQUE
+    if _DEQUE is None:
+        _DEQUE = ()
+        try:
+            import collections
+            import ctypes
+
+            d = collections.deque()
+
+            def words():
+                return struct.unpack("<16q", ctypes.string_at(id(d), 128))
+
+            before = words()
+            for i in range(3):
+                d.append(i)
+            mid = words()
+            d.popleft()
+            after = words()
+            seen = list(zip(before, mid, after))
+            size = [i * 8 for i, w in enumerate(seen) if w == (0, 3, 2)]
+            count = [i * 8 for i, w in enumerate(seen) if w == (0, 3, 4)]
+            if len(size) == 1 and len(count) == 1:
+                _DEQUE = (size[0], count[0])
+        except Exception:
+            pass
+    return _DEQUE
+
+
+def _traffic(container):
+    """A watched deque's puts and gets so far, from its words."""
+    import ctypes
+
+    size_at, count_at = _DEQUE
+    size = struct.unpack_from("<q", ctypes.string_at(id(container) + size_at, 8))[0]
+    count = struct.unpack_from("<q", ctypes.string_at(id(container) + count_at, 8))[0]
+    return (count + size) // 2, (count - size) // 2
+
+
+def _tag_conditions(q):
+    """A wait on the queue's conditions is the queue's: empty or full."""
+    for name, state in (("not_empty", QUEUE_EMPTY), ("not_full", QUEUE_FULL)):
+        cond = getattr(q, name, None)
+        if cond is not None:
+            try:
+                cond._parlab_state = state
+            except AttributeError:
+                pass
+
+
+def _watch_queues(cls, words):
+    """The program's deque-backed queues, read from outside: put and get stay
+    CPython's own; parlab reads the deque's length and count of changes."""
+    init = cls.__init__
+
+    def probed_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._parlab_own = own = _made_by_the_program()
+        container = getattr(self, "queue", None)
+        if own and type(container).__name__ == "deque":
+            qid = _queue_id(self, container)
+            emit(QUEUE_AT, a=qid, b=id(container), state=words[0] | words[1] << 8)
+        if own:
+            _tag_conditions(self)
+
+    cls.__init__ = probed_init
 
 
 def _depth(q):
@@ -461,7 +536,9 @@ def _patch_queue_class(cls):
 
     def probed_init(self, *args, **kwargs):
         init(self, *args, **kwargs)
-        self._parlab_own = _made_by_the_program()
+        self._parlab_own = own = _made_by_the_program()
+        if own:
+            _tag_conditions(self)
 
     def probed_put(self, item, block=True, timeout=None):
         if not getattr(self, "_parlab_own", False):
@@ -510,7 +587,13 @@ def _empty(q):
 
 
 def _patch_queue(module):
-    _patch_queue_class(module.Queue)  # LifoQueue and PriorityQueue inherit it
+    words = _deque_words() if _OUTSIDE else ()
+    if words:
+        _watch_queues(module.Queue, words)
+        for cls in (module.LifoQueue, module.PriorityQueue):
+            _patch_queue_class(cls)  # a list keeps no count of changes: recorded
+    else:
+        _patch_queue_class(module.Queue)  # LifoQueue and PriorityQueue inherit it
 
 
 def _patch_mp_queues(module):
@@ -735,8 +818,15 @@ def _at_exit():
         caches.append({"function": getattr(fn, "__qualname__", "?"), "module": getattr(fn, "__module__", "?"),
                        "hits": info.hits, "misses": info.misses, "maxsize": info.maxsize,
                        "currsize": info.currsize})
-    queues = [{"id": qid, "kind": kind, "maxsize": maxsize, "depth": _depth(q)}
-              for qid, kind, maxsize, q in _queues]
+    queues = []
+    for qid, kind, maxsize, q, watched in _queues:
+        queue = {"id": qid, "kind": kind, "maxsize": maxsize, "depth": _depth(q)}
+        if watched is not None:
+            try:
+                queue["produced"], queue["consumed"] = _traffic(watched)
+            except Exception:
+                pass
+        queues.append(queue)
     try:
         mp = sys.modules.get("multiprocessing")
         method = mp.get_start_method(allow_none=True) if mp else None

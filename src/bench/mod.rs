@@ -747,9 +747,22 @@ fn python_lines(v: &Value) -> String {
     let f = |p: &str| v.pointer(p).and_then(Value::as_f64).unwrap_or(f64::NAN);
     let mut s = String::new();
     if let Some(Value::Object(ratios)) = v.pointer("/python/wall_ratio") {
+        // A row with a budget says it, its spread and its pairs.
         let each: Vec<String> = ratios
             .iter()
-            .map(|(k, r)| format!("{k} {:.3}", r["median"].as_f64().unwrap_or(f64::NAN)))
+            .map(|(k, r)| {
+                let m = |p: &str| r.pointer(p).and_then(Value::as_f64).unwrap_or(f64::NAN);
+                match r["budget"].as_f64() {
+                    Some(b) => format!(
+                        "{k} {:.3} ({:.3}-{:.3}, {} pairs; budget {b:.2})",
+                        m("/median"),
+                        m("/min_max/0"),
+                        m("/min_max/1"),
+                        r["pairs"]
+                    ),
+                    None => format!("{k} {:.3}", m("/median")),
+                }
+            })
             .collect();
         s += &format!(
             "python probe      wall under parlab py / plain python3 {} (medians): {}\n",

@@ -46,8 +46,9 @@ pub fn measure(scale: Scale) -> Result<Value> {
             unit,
         ],
     ));
-    let pairs = if scale.quick { 1 } else { 5 };
-    for (name, args) in &cases {
+    let cases = cases.into_iter().map(|(n, a)| (n, a, None, 5));
+    for (name, args, budget, full) in cases.chain(sync_cases(scale)) {
+        let pairs = if scale.quick { 1 } else { full };
         let mut r = Vec::new();
         for i in 0..pairs {
             let (mut probed, mut plain) = (0.0, 0.0);
@@ -65,10 +66,11 @@ pub fn measure(scale: Scale) -> Result<Value> {
             }
             r.push(probed / plain);
         }
-        ratios.insert(
-            name.clone(),
-            json!({ "min_max": min_max(&r), "median": median(r) }),
-        );
+        let mut row = json!({ "min_max": min_max(&r), "median": median(r), "pairs": pairs });
+        if let Some(b) = budget {
+            row["budget"] = json!(b);
+        }
+        ratios.insert(name, row);
     }
     let reader = reader_cost(unit)?;
     let start = start_cost(
@@ -78,12 +80,85 @@ pub fn measure(scale: Scale) -> Result<Value> {
     )?;
     Ok(json!({
         "python": interpreter.version,
-        "pairs": pairs,
         "empty_script": start,
         "wall_ratio": ratios,
         "event_ns": event_cost(&dir, if scale.quick { 20_000 } else { 500_000 })?,
         "reader": reader,
     }))
+}
+
+/// Programs that lock and queue a lot, with the ratio each must stay
+/// within, measured in 7 pairs: what the probe costs is the lock's and the
+/// queue's own path (parlab reads their waits and depths from outside).
+fn sync_cases(scale: Scale) -> Vec<(String, Vec<&'static str>, Option<f64>, usize)> {
+    let q = scale.quick;
+    let case = |name: &str, args: Vec<&'static str>, budget: f64| {
+        (name.to_string(), args, Some(budget), 7)
+    };
+    vec![
+        case(
+            "races_lock",
+            vec![
+                "lecture:races",
+                "--lock",
+                "--increments",
+                if q { "10000" } else { "100000" },
+            ],
+            1.10,
+        ),
+        case(
+            "lock_two_threads",
+            vec![
+                "lecture:locks",
+                "--demo",
+                "lock",
+                "--threads",
+                "2",
+                "--rounds",
+                if q { "20000" } else { "300000" },
+            ],
+            1.10,
+        ),
+        case(
+            "lock_uncontended",
+            vec![
+                "lecture:locks",
+                "--demo",
+                "lock",
+                "--threads",
+                "1",
+                "--rounds",
+                if q { "20000" } else { "600000" },
+            ],
+            1.05,
+        ),
+        case(
+            "queue_one_thread",
+            vec![
+                "lecture:locks",
+                "--demo",
+                "queue",
+                "--threads",
+                "1",
+                "--rounds",
+                if q { "10000" } else { "100000" },
+            ],
+            1.10,
+        ),
+        case(
+            "producer_consumer",
+            vec![
+                "lecture:producer_consumer",
+                "--rate",
+                "0",
+                "--work-ms",
+                "0",
+                "--items",
+                if q { "2000" } else { "20000" },
+            ],
+            1.10,
+        ),
+    ]
 }
 
 /// What `parlab py` adds around a program: an empty script as a whole

@@ -49,6 +49,13 @@ impl OsState {
         matches!(self, OsState::Blocked { arg, .. } if (gil..gil + SPAN).contains(&arg))
     }
 
+    /// Asleep on a futex other than the GIL's: a lock (a `threading.Lock`,
+    /// an `RLock`, a multiprocessing lock), as every CPython waits on one.
+    pub fn on_lock(self, gil: Option<u64>) -> bool {
+        matches!(self, OsState::Blocked { nr, .. } if FUTEX.contains(&nr))
+            && !gil.is_some_and(|g| self.on_gil(g))
+    }
+
     /// Blocked waiting for I/O on file descriptors: `select`, `poll`,
     /// `epoll` in any of their forms (what every selector and event loop
     /// waits in).
@@ -56,6 +63,13 @@ impl OsState {
         matches!(self, OsState::Blocked { nr, .. } if POLLING.contains(&nr))
     }
 }
+
+/// The futex waits, by number (`futex_waitv`: Linux 5.16).
+#[cfg(target_os = "linux")]
+#[allow(clippy::unnecessary_cast)] // c_long is i32 on 32-bit targets
+const FUTEX: &[i64] = &[libc::SYS_futex as i64, 449];
+#[cfg(not(target_os = "linux"))]
+const FUTEX: &[i64] = &[];
 
 /// The system calls of the `select` / `poll` / `epoll` family, by number.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

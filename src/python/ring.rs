@@ -25,6 +25,7 @@ pub mod kind {
     pub const QUEUE_DEPTH: u16 = 9;
     pub const PROCESS_NAME: u16 = 10;
     pub const CACHE: u16 = 11;
+    pub const QUEUE_AT: u16 = 12;
 }
 
 /// One record.

@@ -6,6 +6,7 @@
 
 use super::gil::{self, Method};
 use super::os::{OsState, TaskFile};
+use super::queues;
 use super::ring::{kind, Record, Ring};
 use super::rota::{self, Rota};
 use super::{source_of, PyPlan, Source as ScriptSource};
@@ -166,6 +167,13 @@ struct Thread {
     on_gil: bool,
     /// Blocked in `select` / `poll` / `epoll`, as the OS says: waiting for I/O.
     polling: bool,
+    /// Asleep on a futex not the GIL's, as the OS says: a lock.
+    locked: bool,
+    /// Tasks it is in (a thread's target, a pool's call), and whether it is
+    /// the program's main thread: where a lock wait is the program's own (a
+    /// pool's thread asleep between tasks waits for work: idle).
+    tasks: u32,
+    main: bool,
     /// Its system call, read while it does not hold the GIL.
     os: Option<TaskFile>,
     /// Its time on a CPU and waiting for one, read while the OS says it
@@ -188,6 +196,9 @@ impl Thread {
             holds: false,
             on_gil: false,
             polling: false,
+            locked: false,
+            tasks: 0,
+            main: false,
             os: None,
             sched: None,
             last_sched: None,
@@ -237,6 +248,7 @@ impl Thread {
             Some(&w) => w,
             None if self.on_cpu => computing,
             None if self.polling => WorkerState::Io,
+            None if self.locked && (self.tasks > 0 || self.main) => WorkerState::LockWait,
             None => WorkerState::Idle,
         }
     }
@@ -304,6 +316,14 @@ enum Seen {
         on_cpu: bool,
         on_gil: bool,
         polling: bool,
+        locked: bool,
+    },
+    /// A queue's traffic since the last reading (the first queue's).
+    Queue {
+        lane: LaneId,
+        puts: u64,
+        gets: u64,
+        depth: u64,
     },
     /// A runnable thread waits for a core from here (or no longer).
     Ready { key: (u32, u64), ready: bool },
@@ -384,7 +404,9 @@ struct Driver {
     next_task: u32,
     first_queue: Option<(u32, u32)>,
     /// The first queue's traffic: puts, gets, deepest, who put, who got.
-    queue_stats: QueueStats,
+    queue_stats: queues::Stats,
+    /// Queues read from outside.
+    watched: Vec<queues::Watched>,
     batch: Batch,
     sent: u64,
     last_stdout: Option<String>,
@@ -429,7 +451,8 @@ impl Driver {
             tasks: HashMap::new(),
             next_task: 0,
             first_queue: None,
-            queue_stats: QueueStats::default(),
+            queue_stats: queues::Stats::default(),
+            watched: Vec::new(),
             batch: Vec::new(),
             sent: 0,
             last_stdout: None,
@@ -633,11 +656,31 @@ impl Driver {
                 on_cpu,
                 on_gil,
                 polling,
+                locked,
             } => {
                 if let Some(th) = self.threads.get_mut(&key) {
-                    (th.on_cpu, th.on_gil, th.polling) = (on_cpu, on_gil, polling);
+                    (th.on_cpu, th.on_gil, th.polling, th.locked) =
+                        (on_cpu, on_gil, polling, locked);
                 }
                 self.show(key, t);
+            }
+            Seen::Queue {
+                lane,
+                puts,
+                gets,
+                depth,
+            } => {
+                let depth = depth.min(u32::MAX as u64) as u32;
+                let q = &mut self.queue_stats;
+                (q.puts, q.gets) = (q.puts + puts, q.gets + gets);
+                q.max_depth = q.max_depth.max(depth);
+                // The model counts one event an operation, as recorded ones.
+                for _ in 0..puts {
+                    self.push(t, lane, EventKind::QueuePut { task: 0, depth });
+                }
+                for _ in 0..gets {
+                    self.push(t, lane, EventKind::QueueGet { task: 0, depth });
+                }
             }
             Seen::Ready { key, ready } => {
                 if let Some(th) = self.threads.get_mut(&key) {
@@ -730,6 +773,7 @@ impl Driver {
             .filter(|(_, i)| !i.ended)
             .filter_map(|(p, i)| Some((*p, i.gil?)))
             .collect();
+        self.read_queues(t);
         let mut read = HashMap::with_capacity(pids.len());
         for (pid, addr) in pids {
             match gil::read_word(pid, addr) {
@@ -813,6 +857,7 @@ impl Driver {
                         on_cpu,
                         on_gil: os.on_gil(gil),
                         polling: os.polling(),
+                        locked: os.on_lock(Some(gil)),
                     },
                 ));
             }
@@ -821,6 +866,37 @@ impl Driver {
         for (key, w) in waits {
             self.waited(key, t, w);
         }
+    }
+
+    /// The first queue's traffic since its last reading, where it is read
+    /// from outside. A queue that can no longer be read (its process ended,
+    /// or it was freed) is read no more.
+    fn read_queues(&mut self, t: u64) {
+        let first = self.first_queue;
+        let mut traffic = Vec::new();
+        self.watched.retain_mut(|q| {
+            if first != Some((q.pid, q.qid)) {
+                return false; // only the first queue is shown
+            }
+            match q.read() {
+                // Counts only grow: anything else is no longer its deque.
+                Ok(now) if now.puts < q.last.puts || now.gets < q.last.gets => false,
+                Ok(now) => {
+                    if now != q.last {
+                        traffic.push(Seen::Queue {
+                            lane: q.lane,
+                            puts: now.puts.saturating_sub(q.last.puts),
+                            gets: now.gets.saturating_sub(q.last.gets),
+                            depth: now.depth,
+                        });
+                        q.last = now;
+                    }
+                    true
+                }
+                Err(_) => false,
+            }
+        });
+        self.pending.extend(traffic.into_iter().map(|s| (t, s)));
     }
 
     /// The live thread of `pid` whose thread state is `tstate`.
@@ -903,7 +979,9 @@ impl Driver {
                     (Role::Process, Some(n)) => n.clone(),
                     _ => r.text.clone(),
                 };
-                self.threads.insert(key, Thread::new(lane, r.b));
+                let mut thread = Thread::new(lane, r.b);
+                thread.main = key == (self.root, self.root as u64);
+                self.threads.insert(key, thread);
                 self.roster = None;
                 self.announce(key, name, role, t);
             }
@@ -937,6 +1015,9 @@ impl Driver {
                 };
                 let task = self.next_task;
                 self.next_task += 1;
+                if let Some(th) = self.threads.get_mut(&key) {
+                    th.tasks += 1;
+                }
                 self.tasks.insert((pid, r.a), task);
                 self.push(t, lane, EventKind::Task { task, name: r.text });
                 self.push(t, lane, EventKind::TaskStart { task });
@@ -947,6 +1028,9 @@ impl Driver {
                 };
                 if let Some(task) = self.tasks.remove(&(pid, r.a)) {
                     self.push(t, lane, EventKind::TaskEnd { task, ok: r.b == 1 });
+                }
+                if let Some(th) = self.threads.get_mut(&key) {
+                    th.tasks = th.tasks.saturating_sub(1);
                 }
             }
             kind::ENTER | kind::LEAVE => {
@@ -969,6 +1053,16 @@ impl Driver {
                 if let Some(lane) = self.threads.get(&key).map(|th| th.lane) {
                     self.push(t, lane, EventKind::QueueBound { capacity: r.b });
                 }
+            }
+            kind::QUEUE_AT => {
+                let Some(lane) = self.threads.get(&key).map(|th| th.lane) else {
+                    return;
+                };
+                if self.first_queue == Some((pid, r.a)) {
+                    self.queue_stats.watched = true;
+                }
+                self.watched
+                    .push(queues::Watched::from_record(pid, &r, lane));
             }
             kind::CACHE => {
                 let Some(lane) = self.threads.get(&key).map(|th| th.lane) else {
@@ -1073,7 +1167,11 @@ impl Driver {
             let Some(th) = self.threads.get_mut(&key) else {
                 continue;
             };
-            let polling = !on_cpu && th.waits.is_empty() && th.syscall(key, files).polling();
+            let os = if !on_cpu && th.waits.is_empty() {
+                th.syscall(key, files)
+            } else {
+                OsState::Unknown
+            };
             let waited = on_cpu.then(|| th.waited_for_a_core(key, files)).flatten();
             self.pending.push((
                 t,
@@ -1081,7 +1179,8 @@ impl Driver {
                     key,
                     on_cpu,
                     on_gil: false,
-                    polling,
+                    polling: os.polling(),
+                    locked: os.on_lock(None),
                 },
             ));
             self.waited(key, t, waited);
@@ -1201,7 +1300,7 @@ impl Driver {
         extensions.push(python);
         extensions.extend(self.gil_extension(end.saturating_sub(t0)));
         extensions.extend(cache_extension(&exits));
-        extensions.extend(queue_extensions(&exits, &self.queue_stats));
+        extensions.extend(queues::extensions(&exits, &self.queue_stats));
         let dropped: u64 = self.rings.values().map(|r| r.dropped).sum();
         Ok(Outcome {
             result,
@@ -1454,76 +1553,6 @@ fn cache_extension(exits: &[(u32, Value)]) -> Option<Extension> {
     })
 }
 
-/// The first queue's traffic, as the probe reported it.
-#[derive(Default)]
-struct QueueStats {
-    puts: u64,
-    gets: u64,
-    max_depth: u32,
-    putters: std::collections::BTreeSet<LaneId>,
-    getters: std::collections::BTreeSet<LaneId>,
-}
-
-/// The program's first queue.Queue as `queue`, and all of them as `queues`.
-fn queue_extensions(exits: &[(u32, Value)], stats: &QueueStats) -> Vec<Extension> {
-    let queues: Vec<Value> = exits
-        .iter()
-        .flat_map(|(pid, v)| {
-            v["queues"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |mut q| {
-                    q["pid"] = json!(pid);
-                    q
-                })
-        })
-        .collect();
-    let Some(first) = queues.first() else {
-        return Vec::new();
-    };
-    let capacity = match first["maxsize"].as_u64() {
-        Some(0) | None => Value::Null,
-        Some(n) => json!(n),
-    };
-    let discipline = match first["kind"].as_str() {
-        Some("LifoQueue") => "lifo",
-        Some("PriorityQueue") => "priority",
-        _ => "fifo",
-    };
-    let queue = Extension {
-        key: "queue".into(),
-        json: json!({
-            "kind": first["kind"],
-            "discipline": discipline,
-            "capacity": capacity,
-            "producers": stats.putters.len(),
-            "consumers": stats.getters.len(),
-            "max_depth": stats.max_depth,
-            "produced": stats.puts,
-            "consumed": stats.gets,
-            "final_depth": first["depth"],
-        }),
-        summary: vec![format!(
-            "{} of maxsize {}, {} left at the end",
-            first["kind"].as_str().unwrap_or("Queue"),
-            first["maxsize"],
-            first["depth"]
-        )],
-    };
-    let all = Extension {
-        key: "queues".into(),
-        json: Value::Array(queues.clone()),
-        summary: vec![format!(
-            "{} queue{}",
-            queues.len(),
-            if queues.len() == 1 { "" } else { "s" }
-        )],
-    };
-    vec![queue, all]
-}
-
 /// Each line of a pipe, stamped as it arrives.
 fn read_lines<R: Read + Send + 'static>(
     pipe: Option<R>,
@@ -1604,6 +1633,7 @@ mod tests {
                 on_cpu: true,
                 on_gil: false,
                 polling: false,
+                locked: false,
             },
         ));
         d.pending.push((
@@ -1613,6 +1643,7 @@ mod tests {
                 on_cpu: false,
                 on_gil: false,
                 polling: false,
+                locked: false,
             },
         ));
         // The fake pid has no /proc: sampling only asks for the inference
@@ -1667,6 +1698,7 @@ mod tests {
                     on_cpu,
                     on_gil: false,
                     polling,
+                    locked: false,
                 },
             ));
         }
