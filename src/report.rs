@@ -2,7 +2,7 @@
 //! (schema in `tests/run.schema.json`) and the human summary.
 
 use crate::clock::ms;
-use crate::event::{Role, WorkerState};
+use crate::event::WorkerState;
 use crate::headless::Finished;
 use crate::model::Lab;
 use crate::python::gil::Method;
@@ -116,11 +116,11 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) 
             .collect();
         q.insert(
             "producer_blocked_ms".into(),
-            json!(ms(lab.state_ns(Role::Producer, WorkerState::QueueFull))),
+            json!(ms(lab.state_ns(WorkerState::QueueFull))),
         );
         q.insert(
             "consumer_blocked_ms".into(),
-            json!(ms(lab.state_ns(Role::Consumer, WorkerState::QueueEmpty))),
+            json!(ms(lab.state_ns(WorkerState::QueueEmpty))),
         );
         q.insert("depth".into(), Value::Array(depth));
     }
@@ -260,8 +260,8 @@ fn body(f: &Finished) -> String {
         if e.key == "queue" {
             out += &format!(
                 "           producers blocked {:.1} ms (queue_full), consumers blocked {:.1} ms (queue_empty)\n",
-                ms(f.lab.state_ns(Role::Producer, WorkerState::QueueFull)),
-                ms(f.lab.state_ns(Role::Consumer, WorkerState::QueueEmpty))
+                ms(f.lab.state_ns(WorkerState::QueueFull)),
+                ms(f.lab.state_ns(WorkerState::QueueEmpty))
             );
         }
     }

@@ -5,7 +5,7 @@
 pub mod lane;
 
 use crate::clock::{ms, wall_clock_hms};
-use crate::event::{Batch, CacheOp, Event, EventKind, LaneId, Role, WorkerState};
+use crate::event::{Batch, CacheOp, Event, EventKind, LaneId, WorkerState};
 use crate::workload::TaskSpec;
 use lane::Lane;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -470,11 +470,11 @@ impl Lab {
             .count()
     }
 
-    /// Time all lanes of a role spent in a state.
-    pub fn state_ns(&self, role: Role, state: WorkerState) -> u64 {
+    /// Time all lanes spent in `state` (a lane blocked on a full queue is
+    /// a producer whatever its role: a Python program's threads are threads).
+    pub fn state_ns(&self, state: WorkerState) -> u64 {
         self.lanes
             .iter()
-            .filter(|l| l.role == role)
             .map(|l| l.state_ns_at(state, self.now))
             .sum()
     }
@@ -496,6 +496,7 @@ impl Lab {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Role;
 
     fn ev(t: u64, lane: LaneId, kind: EventKind) -> Event {
         Event { t, lane, kind }
