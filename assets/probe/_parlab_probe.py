@@ -26,6 +26,9 @@ DIR = os.environ.get("PARLAB_PROBE_DIR", "")
 REC = struct.Struct("<QQHHIQ24sQ")
 HEADER = 64
 CAP = 1 << 15
+# After the records, a byte per thread (its slot, said in its THREAD_START):
+# the wait it is in where the OS sees only a futex (a queue's condition).
+SLOTS = 1024
 MAGIC = b"PLPROBE1"
 VERSION = 1
 
@@ -42,7 +45,8 @@ _GIL = os.environ.get("PARLAB_GIL") == "1"
 # Where parlab reads the GIL it also reads, from outside, what the probe
 # would otherwise pay for on every operation: which thread sleeps on a lock
 # (the OS names the futex) and a queue's length and traffic (its deque's
-# words). Elsewhere the probe records them from inside.
+# words).
+# Elsewhere the probe records them from inside.
 _OUTSIDE = _GIL and sys.platform.startswith("linux")
 _ADDRS = struct.Struct("<QQQ")
 
@@ -66,19 +70,29 @@ class _Ring:
     def __init__(self):
         pid = os.getpid()
         path = os.path.join(DIR, f"ring-{pid}.bin")
-        size = HEADER + CAP * REC.size
+        size = HEADER + CAP * REC.size + SLOTS
         fd = os.open(path + ".new", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.ftruncate(fd, size)
             self.mm = mmap.mmap(fd, size)
         finally:
             os.close(fd)
-        self.mm[0:24] = struct.pack("<8sIIII", MAGIC, VERSION, pid, REC.size, CAP)
+        self.mm[0:28] = struct.pack("<8sIIIII", MAGIC, VERSION, pid, REC.size, CAP, SLOTS)
         os.replace(path + ".new", path)  # parlab sees a ring only once its header is in
         self.next = itertools.count().__next__  # atomic under the GIL
 
 
 _ring = None
+_SLOT_AT = HEADER + CAP * REC.size
+_next_slot = itertools.count().__next__
+_tls = threading.local()
+
+
+def _take_slot():
+    """This thread's slot (+1; 0: none left), said in its THREAD_START."""
+    slot = _next_slot()
+    _tls.slot = slot if slot < SLOTS else None
+    return slot + 1 if slot < SLOTS else 0
 _next_task = itertools.count(1).__next__
 _caches = []
 _queues = []
@@ -368,7 +382,7 @@ def _patch_threading():
         own = getattr(self, "_parlab_own", False)
 
         def probed_run():
-            emit(THREAD_START, b=_tstate(), text=_text(self.name))
+            emit(THREAD_START, a=_take_slot(), b=_tstate(), text=_text(self.name))
             _name_thread(self.name)
             if not own or (target is None and type(self).run is Thread.run):
                 return run()
@@ -393,9 +407,9 @@ def _patch_threading():
     Thread.join = probed_join
     # An event's, a semaphore's, a barrier's and a queue's waits all sleep in
     # a condition's wait: a queue tags its two conditions (empty, full).
-    for name in ("wait", "wait_for"):
-        setattr(threading.Condition, name, _tagged_wait(getattr(threading.Condition, name)))
-    if not _OUTSIDE:  # else locks stay CPython's own: parlab sees their waits from outside
+    if not _OUTSIDE:  # else a lock wait is seen from outside; a queue's are slotted
+        for name in ("wait", "wait_for"):
+            setattr(threading.Condition, name, _tagged_wait(getattr(threading.Condition, name)))  # else locks stay CPython's own: parlab sees their waits from outside
         threading.Lock = make_lock
         threading.RLock = make_rlock
 
@@ -404,7 +418,16 @@ def _patch_threading():
 
 
 def _patch_time(module):
-    module.sleep = waiting(IO, module.sleep)
+    sleep = module.sleep
+    probed = waiting(IO, sleep)
+
+    @functools.wraps(sleep)
+    def probed_sleep(secs):
+        # sleep(0) yields the GIL and does not wait: no records (a loop of
+        # them would pay two records each).
+        return probed(secs) if secs > 0 else sleep(secs)
+
+    module.sleep = probed_sleep
 
 
 def _patch_select(module):
@@ -486,14 +509,35 @@ def _traffic(container):
 
 
 def _tag_conditions(q):
-    """A wait on the queue's conditions is the queue's: empty or full."""
+    """A wait on the queue's conditions is the queue's: empty or full. Read
+    from outside, the wait goes in the thread's slot (two byte writes); else
+    the condition is tagged for the recorded wait."""
     for name, state in (("not_empty", QUEUE_EMPTY), ("not_full", QUEUE_FULL)):
         cond = getattr(q, name, None)
-        if cond is not None:
-            try:
+        if cond is None:
+            continue
+        try:
+            if _OUTSIDE:
+                cond.wait = _slotted(cond.wait, state)  # wait_for calls it too
+            else:
                 cond._parlab_state = state
-            except AttributeError:
-                pass
+        except AttributeError:
+            pass
+
+
+def _slotted(wait, state):
+    def probed(timeout=None):
+        slot, ring = getattr(_tls, "slot", None), _ring
+        if slot is None or ring is None:
+            return wait(timeout)
+        at = _SLOT_AT + slot
+        ring.mm[at] = state
+        try:
+            return wait(timeout)
+        finally:
+            ring.mm[at] = 0
+
+    return probed
 
 
 def _watch_queues(cls, words):
@@ -795,10 +839,12 @@ def _hello(parent):
     })
     runtime, interp, interval = _interpreter() if gil else (0, 0, 0)
     emit(HELLO, a=parent, b=runtime, text=_ADDRS.pack(interp, interval, 1 if gil else 0))
-    emit(THREAD_START, b=_tstate(), text=_text(_current().name))
+    emit(THREAD_START, a=_take_slot(), b=_tstate(), text=_text(_current().name))
 
 
 def _after_fork():
+    global _next_slot
+    _next_slot = itertools.count().__next__
     _caches.clear()
     _queues.clear()
     me = _current()

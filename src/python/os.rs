@@ -62,7 +62,26 @@ impl OsState {
     pub fn polling(self) -> bool {
         matches!(self, OsState::Blocked { nr, .. } if POLLING.contains(&nr))
     }
+
+    /// Waiting outside the program's CPU work: for I/O ([`Self::polling`]),
+    /// asleep, or for a child process: what the probe records from inside
+    /// where it wraps the call, seen also where it does not (a C extension's).
+    pub fn io(self) -> bool {
+        self.polling() || matches!(self, OsState::Blocked { nr, .. } if SLEEPING.contains(&nr))
+    }
 }
+
+/// Sleeps and waits for a child, by number.
+#[cfg(target_os = "linux")]
+#[allow(clippy::unnecessary_cast)] // c_long is i32 on 32-bit targets
+const SLEEPING: &[i64] = &[
+    libc::SYS_nanosleep as i64,
+    libc::SYS_clock_nanosleep as i64,
+    libc::SYS_wait4 as i64,
+    libc::SYS_waitid as i64,
+];
+#[cfg(not(target_os = "linux"))]
+const SLEEPING: &[i64] = &[];
 
 /// The futex waits, by number (`futex_waitv`: Linux 5.16).
 #[cfg(target_os = "linux")]

@@ -54,6 +54,8 @@ pub struct Ring {
     file: File,
     pub pid: u32,
     cap: u64,
+    /// Thread slots after the records.
+    slots: u32,
     next: u64,
     /// Records overwritten before they were read.
     pub dropped: u64,
@@ -81,8 +83,8 @@ impl Ring {
     /// The ring at `path`, once its header is complete (the probe renames it into place then).
     pub fn open(path: &Path) -> Option<Self> {
         let file = File::open(path).ok()?;
-        let mut h = [0u8; 24];
-        if read_at(&file, &mut h, 0).ok()? < 24 || &h[..8] != MAGIC {
+        let mut h = [0u8; 28];
+        if read_at(&file, &mut h, 0).ok()? < 28 || &h[..8] != MAGIC {
             return None;
         }
         let (pid, rec, cap) = (u32_at(&h, 12), u32_at(&h, 16), u32_at(&h, 20));
@@ -90,9 +92,22 @@ impl Ring {
             file,
             pid,
             cap: cap as u64,
+            slots: u32_at(&h, 24),
             next: 0,
             dropped: 0,
         })
+    }
+
+    /// What thread slot `i` says it waits in, as the probe numbers states
+    /// (0: none): a byte after the records, written as a wait the OS sees
+    /// only as a futex (a queue's condition) begins and cleared as it ends.
+    pub fn slot(&self, i: u32) -> Option<u8> {
+        if i >= self.slots {
+            return None;
+        }
+        let mut b = [0u8; 1];
+        let at = HEADER + self.cap * REC as u64 + i as u64;
+        (read_at(&self.file, &mut b, at).ok()? == 1).then_some(b[0])
     }
 
     /// Every record written since the last read, in order.

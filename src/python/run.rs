@@ -165,10 +165,14 @@ struct Thread {
     holds: bool,
     /// Asleep on the GIL (measured), or taken to be waiting for it (inferred).
     on_gil: bool,
-    /// Blocked in `select` / `poll` / `epoll`, as the OS says: waiting for I/O.
-    polling: bool,
-    /// Asleep on a futex not the GIL's, as the OS says: a lock.
-    locked: bool,
+    /// Blocked in `select` / `poll` / `epoll`, asleep or waiting for a
+    /// child, as the OS says: io.
+    io: bool,
+    /// Asleep on a futex not the GIL's, as the OS says: a lock, or the
+    /// wait its slot names (a queue's condition).
+    locked: Option<WorkerState>,
+    /// Its slot in its process's ring, as the probe said.
+    slot: Option<u32>,
     /// Tasks it is in (a thread's target, a pool's call), and whether it is
     /// the program's main thread: where a lock wait is the program's own (a
     /// pool's thread asleep between tasks waits for work: idle).
@@ -195,8 +199,9 @@ impl Thread {
             on_cpu: false,
             holds: false,
             on_gil: false,
-            polling: false,
-            locked: false,
+            io: false,
+            locked: None,
+            slot: None,
             tasks: 0,
             main: false,
             os: None,
@@ -247,11 +252,34 @@ impl Thread {
         match self.waits.first() {
             Some(&w) => w,
             None if self.on_cpu => computing,
-            None if self.polling => WorkerState::Io,
-            None if self.locked && (self.tasks > 0 || self.main) => WorkerState::LockWait,
-            None => WorkerState::Idle,
+            None if self.io => WorkerState::Io,
+            // A pool's thread asleep between tasks waits for work: idle.
+            None => match self.locked {
+                Some(WorkerState::LockWait) if self.tasks == 0 && !self.main => WorkerState::Idle,
+                Some(w) => w,
+                None => WorkerState::Idle,
+            },
         }
     }
+}
+
+/// What a thread the OS finds asleep on a futex (not the GIL's) waits in:
+/// the wait its ring slot names (a queue's condition), else a lock.
+fn lock_wait(
+    rings: &HashMap<u32, Ring>,
+    pid: u32,
+    slot: Option<u32>,
+    os: OsState,
+    gil: Option<u64>,
+) -> Option<WorkerState> {
+    if !os.on_lock(gil) {
+        return None;
+    }
+    let named = slot
+        .and_then(|i| rings.get(&pid)?.slot(i))
+        .filter(|&b| b != 0)
+        .and_then(crate::wire::state_of);
+    Some(named.unwrap_or(WorkerState::LockWait))
 }
 
 /// Read a thread's `/proc` file `name` with `read`: the file kept open in
@@ -315,8 +343,8 @@ enum Seen {
         key: (u32, u64),
         on_cpu: bool,
         on_gil: bool,
-        polling: bool,
-        locked: bool,
+        io: bool,
+        locked: Option<WorkerState>,
     },
     /// A queue's traffic since the last reading (the first queue's).
     Queue {
@@ -655,12 +683,11 @@ impl Driver {
                 key,
                 on_cpu,
                 on_gil,
-                polling,
+                io,
                 locked,
             } => {
                 if let Some(th) = self.threads.get_mut(&key) {
-                    (th.on_cpu, th.on_gil, th.polling, th.locked) =
-                        (on_cpu, on_gil, polling, locked);
+                    (th.on_cpu, th.on_gil, th.io, th.locked) = (on_cpu, on_gil, io, locked);
                 }
                 self.show(key, t);
             }
@@ -856,8 +883,8 @@ impl Driver {
                         key,
                         on_cpu,
                         on_gil: os.on_gil(gil),
-                        polling: os.polling(),
-                        locked: os.on_lock(Some(gil)),
+                        io: os.io(),
+                        locked: lock_wait(&self.rings, key.0, th.slot, os, Some(gil)),
                     },
                 ));
             }
@@ -981,6 +1008,7 @@ impl Driver {
                 };
                 let mut thread = Thread::new(lane, r.b);
                 thread.main = key == (self.root, self.root as u64);
+                thread.slot = r.a.checked_sub(1);
                 self.threads.insert(key, thread);
                 self.roster = None;
                 self.announce(key, name, role, t);
@@ -1179,8 +1207,8 @@ impl Driver {
                     key,
                     on_cpu,
                     on_gil: false,
-                    polling: os.polling(),
-                    locked: os.on_lock(None),
+                    io: os.io(),
+                    locked: lock_wait(&self.rings, key.0, th.slot, os, None),
                 },
             ));
             self.waited(key, t, waited);
@@ -1632,8 +1660,8 @@ mod tests {
                 key: (pid, pid as u64),
                 on_cpu: true,
                 on_gil: false,
-                polling: false,
-                locked: false,
+                io: false,
+                locked: None,
             },
         ));
         d.pending.push((
@@ -1642,8 +1670,8 @@ mod tests {
                 key: (pid, 7),
                 on_cpu: false,
                 on_gil: false,
-                polling: false,
-                locked: false,
+                io: false,
+                locked: None,
             },
         ));
         // The fake pid has no /proc: sampling only asks for the inference
@@ -1690,15 +1718,15 @@ mod tests {
     fn a_thread_waiting_in_a_selector_is_io() {
         let (mut d, mut rx) = driver(1);
         let pid = 4_000_000;
-        for (t, on_cpu, polling) in [(1, false, true), (2, true, false)] {
+        for (t, on_cpu, io) in [(1, false, true), (2, true, false)] {
             d.pending.push((
                 t,
                 Seen::Os {
                     key: (pid, 7),
                     on_cpu,
                     on_gil: false,
-                    polling,
-                    locked: false,
+                    io,
+                    locked: None,
                 },
             ));
         }
