@@ -158,3 +158,46 @@ fn parse(r: &[u8]) -> Record {
         raw: text.try_into().expect("24 bytes"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::kind;
+
+    /// The probe numbers its record kinds by hand, in lines of the form
+    /// `A, B = 1, 2`: every kind it names is the number parlab reads.
+    #[test]
+    fn the_probes_record_kinds_are_these() {
+        let ours = [
+            ("HELLO", kind::HELLO),
+            ("THREAD_START", kind::THREAD_START),
+            ("THREAD_END", kind::THREAD_END),
+            ("TASK_START", kind::TASK_START),
+            ("TASK_END", kind::TASK_END),
+            ("ENTER", kind::ENTER),
+            ("LEAVE", kind::LEAVE),
+            ("QUEUE_NEW", kind::QUEUE_NEW),
+            ("QUEUE_DEPTH", kind::QUEUE_DEPTH),
+            ("PROCESS_NAME", kind::PROCESS_NAME),
+            ("CACHE", kind::CACHE),
+            ("QUEUE_AT", kind::QUEUE_AT),
+        ];
+        let probe = include_str!("../../assets/probe/_parlab_probe.py");
+        let mut seen = Vec::new();
+        for line in probe.lines() {
+            let Some((names, values)) = line.split_once(" = ") else {
+                continue;
+            };
+            for (name, value) in names.split(',').zip(values.split(',')) {
+                if let Some((_, k)) = ours.iter().find(|(n, _)| *n == name.trim()) {
+                    assert_eq!(value.trim().parse::<u16>().ok(), Some(*k), "{name}");
+                    seen.push(name.trim());
+                }
+            }
+        }
+        assert_eq!(
+            seen.len(),
+            ours.len(),
+            "the probe names each kind: {seen:?}"
+        );
+    }
+}
