@@ -220,6 +220,11 @@ pub trait BatchSink: Send + Sync {
     fn lane_sink(&self) -> Option<Arc<dyn BatchSink>> {
         None
     }
+
+    /// An emptied batch to fill again, if the receiver gave one back.
+    fn spare(&self) -> Option<Batch> {
+        None
+    }
 }
 
 /// Batches waiting for the model before new ones are dropped (and counted):
@@ -282,6 +287,10 @@ impl BatchSink for ChannelSink {
             sent: self.sent.clone(),
             dropped: self.dropped.clone(),
         }))
+    }
+
+    fn spare(&self) -> Option<Batch> {
+        self.tx.spare()
     }
 }
 
@@ -508,7 +517,11 @@ impl Probe {
     /// Send what is buffered.
     pub fn flush(&mut self) {
         if !self.buf.is_empty() {
-            let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH_EVENTS));
+            let next = self
+                .sink
+                .spare()
+                .unwrap_or_else(|| Vec::with_capacity(BATCH_EVENTS));
+            let batch = std::mem::replace(&mut self.buf, next);
             self.sink.deliver(batch);
         }
     }

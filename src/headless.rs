@@ -67,11 +67,12 @@ pub fn drain(
             .recv_timeout(std::time::Duration::from_millis(50))
         {
             Ok(batches) => {
-                for batch in batches {
+                for mut batch in batches {
                     if let Some(r) = record.as_deref_mut() {
                         r.events(&batch);
                     }
-                    lab.apply(batch)
+                    lab.apply_from(&mut batch);
+                    source.events().recycle(batch);
                 }
             }
             Err(Empty::Timeout) => {}

@@ -12,6 +12,13 @@
 //! sender is mid-push, taking its batches on the next pass. One lane's
 //! batches keep their order; batches of different lanes arrive in time
 //! order within a pass.
+//!
+//! The receiver never frees what a sender allocated either: it copies a
+//! box's batches out (the box's own buffer stays with it) and gives each
+//! emptied batch back ([`Inbox::recycle`]) for a sender to fill again
+//! ([`Outbox::spare`]). With glibc, freeing another thread's memory takes
+//! that thread's arena lock; a lowered worker preempted while holding it
+//! held the UI for seconds.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -52,7 +59,12 @@ struct Shared<T> {
     /// A receiver parked in [`Inbox::recv_timeout`], for a sender to wake.
     parked: Mutex<Option<Thread>>,
     waiting: AtomicBool,
+    /// Emptied batches given back, for senders to fill again.
+    spare: Mutex<Vec<T>>,
 }
+
+/// Emptied batches kept for reuse; past this the receiver frees them.
+const SPARE_MAX: usize = 4096;
 
 impl<T> Default for Shared<T> {
     fn default() -> Self {
@@ -64,6 +76,7 @@ impl<T> Default for Shared<T> {
             receiving: AtomicBool::default(),
             parked: Mutex::default(),
             waiting: AtomicBool::default(),
+            spare: Mutex::default(),
         }
     }
 }
@@ -114,6 +127,11 @@ impl<T> Outbox<T> {
     /// Batches sent by every end and not yet received.
     pub fn backlog(&self) -> usize {
         self.shared.backlog.load(Ordering::Relaxed)
+    }
+
+    /// An emptied batch the receiver gave back, if one is free right now.
+    pub fn spare(&self) -> Option<T> {
+        self.shared.spare.try_lock().ok()?.pop()
     }
 
     /// Whether the receiving end has gone.
@@ -177,7 +195,7 @@ impl<T: Stamp> Inbox<T> {
             let closed = slot.closed.load(Ordering::Acquire);
             match slot.batches.try_lock() {
                 Ok(mut q) => {
-                    runs.push(std::mem::take(&mut *q));
+                    runs.push(q.drain(..).collect());
                     !closed
                 }
                 Err(_) => true,
@@ -194,7 +212,7 @@ impl<T: Stamp> Inbox<T> {
         let mut runs = Vec::new();
         self.boxes.retain(|slot| {
             let closed = slot.closed.load(Ordering::Acquire);
-            runs.push(std::mem::take(&mut *lock(&slot.batches)));
+            runs.push(lock(&slot.batches).drain(..).collect());
             !closed
         });
         self.taken(runs)
@@ -250,6 +268,17 @@ impl<T: Stamp> Inbox<T> {
     /// Batches sent and not yet received.
     pub fn backlog(&self) -> usize {
         self.shared.backlog.load(Ordering::Relaxed)
+    }
+
+    /// Give an emptied batch back for a sender to fill again, unless a
+    /// sender holds the spares right now or enough are kept (then it is
+    /// freed here).
+    pub fn recycle(&self, batch: T) {
+        if let Ok(mut spare) = self.shared.spare.try_lock() {
+            if spare.len() < SPARE_MAX {
+                spare.push(batch);
+            }
+        }
     }
 
     /// Whether every sender has gone.
@@ -336,6 +365,30 @@ mod tests {
 
     fn batch(lane: u32, t: u64) -> B {
         B { lane, t }
+    }
+
+    /// The receiver keeps nothing a sender allocated: a box's own buffer
+    /// stays with the box, and an emptied batch goes back to the senders.
+    #[test]
+    fn the_receiver_gives_back_what_the_senders_allocated() {
+        let (out, mut inbox) = channel::<B>();
+        for t in 0..10 {
+            out.send(batch(0, t)).unwrap();
+        }
+        let cap = |inbox: &Inbox<B>| lock(&inbox.boxes[0].batches).capacity();
+        let got = inbox.try_recv_all();
+        assert_eq!(got.len(), 10);
+        assert!(cap(&inbox) >= 10, "the box keeps its buffer");
+        assert!(out.spare().is_none());
+        for b in got {
+            inbox.recycle(b);
+        }
+        assert_eq!(out.spare(), Some(batch(0, 9)));
+        // A sender holding the spares: the receiver frees, never waits.
+        let held = lock(&inbox.shared.spare);
+        inbox.recycle(batch(1, 1));
+        drop(held);
+        assert_eq!((0..20).filter_map(|_| out.spare()).count(), 9);
     }
 
     #[test]

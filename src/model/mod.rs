@@ -181,6 +181,13 @@ impl Lab {
         }
     }
 
+    /// Apply a batch, leaving it empty for its sender to fill again.
+    pub fn apply_from(&mut self, batch: &mut Batch) {
+        for e in batch.drain(..) {
+            self.apply_event(e);
+        }
+    }
+
     /// Where lane `id` is: a scan while there are few lanes (cheaper than
     /// hashing, and a replay applies millions of events), else the index.
     fn position(&self, id: LaneId) -> Option<usize> {

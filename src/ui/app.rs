@@ -975,9 +975,16 @@ impl App {
         }
         let Some(run) = &mut self.run else { return };
         let batches = run.events().try_recv_all();
-        for batch in batches {
+        let mut emptied = Vec::with_capacity(batches.len());
+        for mut batch in batches {
             self.keep(&batch);
-            self.lab.apply(batch);
+            self.lab.apply_from(&mut batch);
+            emptied.push(batch);
+        }
+        if let Some(run) = &mut self.run {
+            for batch in emptied {
+                run.events().recycle(batch);
+            }
         }
         if let Some(r) = &self.recorder {
             lock(r).flush_if_old();
