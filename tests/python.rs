@@ -139,12 +139,10 @@ fn lru_cache_counters_are_cache_info_exactly() {
     );
 }
 
-#[test]
-fn producer_consumer_fills_queue_and_shows_who_waits() {
-    if !python3_ok() {
-        return;
-    }
-    let (v, _) = py(&[
+/// `lecture:producer_consumer` of 10 items under `parlab py FLAGS`.
+fn small_producer_consumer(flags: &[&str]) -> Value {
+    let mut all = flags.to_vec();
+    all.extend([
         "lecture:producer_consumer",
         "--",
         "--items",
@@ -154,6 +152,15 @@ fn producer_consumer_fills_queue_and_shows_who_waits() {
         "--rate",
         "200",
     ]);
+    py(&all).0
+}
+
+#[test]
+fn producer_consumer_fills_queue_and_shows_who_waits() {
+    if !python3_ok() {
+        return;
+    }
+    let v = small_producer_consumer(&[]);
     let q = &v["queue"];
     assert_eq!(q["capacity"], 4);
     assert_eq!(q["kind"], "Queue");
@@ -433,18 +440,7 @@ fn a_recorded_queue_says_who_put_and_who_got() {
     if !python3_ok() {
         return;
     }
-    let (v, _) = py(&[
-        "--gil-sample-hz",
-        "0",
-        "lecture:producer_consumer",
-        "--",
-        "--items",
-        "10",
-        "--work-ms",
-        "2",
-        "--rate",
-        "200",
-    ]);
+    let v = small_producer_consumer(&["--gil-sample-hz", "0"]);
     let q = &v["queue"];
     assert_eq!(
         (q["produced"].as_u64(), q["consumed"].as_u64()),
