@@ -1076,22 +1076,7 @@ impl Driver {
                 }
                 self.show(key, t);
             }
-            kind::QUEUE_NEW if self.first_queue.is_none() => {
-                self.first_queue = Some((pid, r.a));
-                if let Some(lane) = self.threads.get(&key).map(|th| th.lane) {
-                    self.push(t, lane, EventKind::QueueBound { capacity: r.b });
-                }
-            }
-            kind::QUEUE_AT => {
-                let Some(lane) = self.threads.get(&key).map(|th| th.lane) else {
-                    return;
-                };
-                if self.first_queue == Some((pid, r.a)) {
-                    self.queue_stats.watched = true;
-                }
-                self.watched
-                    .push(queues::Watched::from_record(pid, &r, lane));
-            }
+            kind::QUEUE_NEW | kind::QUEUE_AT | kind::QUEUE_DEPTH => self.queue_record(key, &r, t),
             kind::CACHE => {
                 let Some(lane) = self.threads.get(&key).map(|th| th.lane) else {
                     return;
@@ -1107,25 +1092,42 @@ impl Driver {
                     },
                 );
             }
-            kind::QUEUE_DEPTH => {
-                let Some(lane) = self.threads.get(&key).map(|th| th.lane) else {
-                    return;
+            _ => {}
+        }
+    }
+
+    /// A record about a queue: made (its bound), where to read it from
+    /// outside, or one recorded put or get.
+    fn queue_record(&mut self, key: (u32, u64), r: &Record, t: u64) {
+        let pid = key.0;
+        let Some(lane) = self.threads.get(&key).map(|th| th.lane) else {
+            return;
+        };
+        let first = self.first_queue == Some((pid, r.a));
+        match r.kind {
+            kind::QUEUE_NEW if self.first_queue.is_none() => {
+                self.first_queue = Some((pid, r.a));
+                self.push(t, lane, EventKind::QueueBound { capacity: r.b });
+            }
+            kind::QUEUE_AT => {
+                self.queue_stats.watched |= first;
+                self.watched
+                    .push(queues::Watched::from_record(pid, r, lane));
+            }
+            kind::QUEUE_DEPTH if first => {
+                let depth = r.b.min(u32::MAX as u64) as u32;
+                let q = &mut self.queue_stats;
+                q.max_depth = q.max_depth.max(depth);
+                let kind = if r.state == 2 {
+                    q.gets += 1;
+                    q.getters.insert(lane);
+                    EventKind::QueueGet { task: 0, depth }
+                } else {
+                    q.puts += 1;
+                    q.putters.insert(lane);
+                    EventKind::QueuePut { task: 0, depth }
                 };
-                if self.first_queue == Some((pid, r.a)) {
-                    let depth = r.b.min(u32::MAX as u64) as u32;
-                    let q = &mut self.queue_stats;
-                    q.max_depth = q.max_depth.max(depth);
-                    let kind = if r.state == 2 {
-                        q.gets += 1;
-                        q.getters.insert(lane);
-                        EventKind::QueueGet { task: 0, depth }
-                    } else {
-                        q.puts += 1;
-                        q.putters.insert(lane);
-                        EventKind::QueuePut { task: 0, depth }
-                    };
-                    self.push(t, lane, kind);
-                }
+                self.push(t, lane, kind);
             }
             _ => {}
         }
