@@ -223,22 +223,7 @@ pub fn find(explicit: Option<&Path>, no_config: bool) -> Result<Option<(PathBuf,
         .map(|p| (p, Found::User)))
 }
 
-/// `~/.config/parlab/config.toml` (Linux, `$XDG_CONFIG_HOME` honoured),
-/// `~/Library/Application Support/parlab/config.toml` (macOS), `%APPDATA%\parlab\config.toml` (Windows).
-pub fn platform_config() -> Option<PathBuf> {
-    let home = || std::env::var_os("HOME").map(PathBuf::from);
-    let dir = if cfg!(target_os = "macos") {
-        home()?.join("Library/Application Support")
-    } else if cfg!(windows) {
-        PathBuf::from(std::env::var_os("APPDATA")?)
-    } else {
-        match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-            Some(x) => PathBuf::from(x),
-            None => home()?.join(".config"),
-        }
-    };
-    Some(dir.join("parlab").join("config.toml"))
-}
+pub use crate::folders::platform_config;
 
 /// Load the config in force. A folder's own `parlab.toml` that the user has
 /// not trusted loads all but its settings that name a program to run.
@@ -657,6 +642,44 @@ fn not_for(key: &str, workload: &str, strategy: &str) -> UserError {
         "--{} does not apply to {to} (it applies to {})",
         key.replace('_', "-"),
         owners.join(", ")
+    ))
+}
+
+/// `parlab trust [FILE] [--list] [--revoke FILE]`: what it prints.
+pub fn trust_command(file: Option<&Path>, list: bool, revoke: Option<&Path>) -> Result<String> {
+    let mut store = crate::trust::Store::load()?;
+    if list {
+        return Ok(store.list());
+    }
+    if let Some(path) = revoke {
+        return Ok(if store.revoke(path)? {
+            format!("no longer trusted: {}\n", path.display())
+        } else {
+            return Err(UserError::new(format!(
+                "'{}' is not trusted: `parlab trust --list` shows what is",
+                path.display()
+            ))
+            .into());
+        });
+    }
+    let path = file.unwrap_or(Path::new("parlab.toml"));
+    if !path.is_file() {
+        return Err(UserError::new(format!(
+            "no file '{}' to trust (parlab trust [FILE], default ./parlab.toml)",
+            path.display()
+        ))
+        .into());
+    }
+    // Only a config that parses is worth trusting.
+    let text = std::fs::read(path).map_err(|e| {
+        UserError::new(format!("cannot read config file '{}': {e}", path.display()))
+    })?;
+    parse(&String::from_utf8_lossy(&text), &path.display().to_string())?;
+    let e = store.trust(path)?;
+    Ok(format!(
+        "trusted {} (sha256 {}); it must be trusted again after any change\n",
+        e.path.display(),
+        &e.sha256[..12]
     ))
 }
 

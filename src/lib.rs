@@ -20,6 +20,7 @@ pub mod engine;
 pub mod event;
 pub mod export;
 pub mod fault;
+pub mod folders;
 pub mod headless;
 pub mod inbox;
 pub mod ipc;

@@ -67,7 +67,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Trust(t)) => {
-            let said = parlab::trust::command(t.file.as_deref(), t.list, t.revoke.as_deref())?;
+            let said =
+                parlab::config::trust_command(t.file.as_deref(), t.list, t.revoke.as_deref())?;
             out!("{said}");
             return Ok(ExitCode::SUCCESS);
         }

@@ -33,7 +33,7 @@ pub struct Store {
 /// Where the store lives: beside the user's own config file.
 pub fn store_path() -> Option<PathBuf> {
     Some(
-        crate::config::platform_config()?
+        crate::folders::platform_config()?
             .parent()?
             .join("trusted.toml"),
     )
@@ -98,8 +98,6 @@ impl Store {
     pub fn trust(&mut self, path: &Path) -> Result<Entry> {
         let abs = absolute(path)?;
         let text = std::fs::read(&abs).with_context(|| format!("cannot read {}", abs.display()))?;
-        // Only a config that parses is worth trusting.
-        crate::config::parse(&String::from_utf8_lossy(&text), &abs.display().to_string())?;
         let entry = Entry {
             path: abs.clone(),
             sha256: digest(&text),
@@ -139,37 +137,4 @@ impl Store {
             })
             .collect()
     }
-}
-
-/// `parlab trust [FILE] [--list] [--revoke FILE]`: what it prints.
-pub fn command(file: Option<&Path>, list: bool, revoke: Option<&Path>) -> Result<String> {
-    let mut store = Store::load()?;
-    if list {
-        return Ok(store.list());
-    }
-    if let Some(path) = revoke {
-        return Ok(if store.revoke(path)? {
-            format!("no longer trusted: {}\n", path.display())
-        } else {
-            return Err(UserError::new(format!(
-                "'{}' is not trusted: `parlab trust --list` shows what is",
-                path.display()
-            ))
-            .into());
-        });
-    }
-    let path = file.unwrap_or(Path::new("parlab.toml"));
-    if !path.is_file() {
-        return Err(UserError::new(format!(
-            "no file '{}' to trust (parlab trust [FILE], default ./parlab.toml)",
-            path.display()
-        ))
-        .into());
-    }
-    let e = store.trust(path)?;
-    Ok(format!(
-        "trusted {} (sha256 {}); it must be trusted again after any change\n",
-        e.path.display(),
-        &e.sha256[..12]
-    ))
 }
