@@ -36,6 +36,7 @@ pub mod report;
 pub mod runqueue;
 pub mod sampler;
 pub mod signals;
+pub mod simulated_gil;
 pub mod source;
 pub mod strategy;
 pub mod sweep;

@@ -2,7 +2,6 @@
 //! named as in the lecture; each owns its workers and joins them all.
 
 pub mod async_loop;
-pub mod gil;
 pub mod pool;
 pub mod process_pool;
 pub mod queue;
@@ -14,8 +13,8 @@ use crate::clock::Clock;
 use crate::control::{Cancelled, Control, Knob};
 use crate::event::{BatchSink, EventKind, LaneId, Probe, Role, WorkerState};
 use crate::param::{Param, Values};
+use crate::simulated_gil::Gil;
 use crate::workload::{CacheInfo, TaskCtx, TaskSpec, Workload, WorkloadSpec};
-use gil::Gil;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::panic::AssertUnwindSafe;

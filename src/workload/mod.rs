@@ -13,7 +13,7 @@ pub mod sleep;
 use crate::control::{Cancelled, Control};
 use crate::event::{Probe, WorkerState};
 use crate::param::{Param, Values};
-use crate::strategy::gil::Gil;
+use crate::simulated_gil::Gil;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
