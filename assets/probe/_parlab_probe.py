@@ -45,8 +45,7 @@ _GIL = os.environ.get("PARLAB_GIL") == "1"
 # Where parlab reads the GIL it also reads, from outside, what the probe
 # would otherwise pay for on every operation: which thread sleeps on a lock
 # (the OS names the futex) and a queue's length and traffic (its deque's
-# words).
-# Elsewhere the probe records them from inside.
+# words). Elsewhere the probe records them from inside.
 _OUTSIDE = _GIL and sys.platform.startswith("linux")
 _ADDRS = struct.Struct("<QQQ")
 
@@ -86,6 +85,9 @@ _ring = None
 _SLOT_AT = HEADER + CAP * REC.size
 _next_slot = itertools.count().__next__
 _tls = threading.local()
+_next_task = itertools.count(1).__next__
+_caches = []
+_queues = []
 
 
 def _take_slot():
@@ -93,9 +95,6 @@ def _take_slot():
     slot = _next_slot()
     _tls.slot = slot if slot < SLOTS else None
     return slot + 1 if slot < SLOTS else 0
-_next_task = itertools.count(1).__next__
-_caches = []
-_queues = []
 
 
 def emit(kind, a=0, b=0, text=b"", state=0):
@@ -409,7 +408,7 @@ def _patch_threading():
     # a condition's wait: a queue tags its two conditions (empty, full).
     if not _OUTSIDE:  # else a lock wait is seen from outside; a queue's are slotted
         for name in ("wait", "wait_for"):
-            setattr(threading.Condition, name, _tagged_wait(getattr(threading.Condition, name)))  # else locks stay CPython's own: parlab sees their waits from outside
+            setattr(threading.Condition, name, _tagged_wait(getattr(threading.Condition, name)))
         threading.Lock = make_lock
         threading.RLock = make_rlock
 

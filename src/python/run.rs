@@ -899,12 +899,8 @@ impl Driver {
     /// from outside. A queue that can no longer be read (its process ended,
     /// or it was freed) is read no more.
     fn read_queues(&mut self, t: u64) {
-        let first = self.first_queue;
         let mut traffic = Vec::new();
         self.watched.retain_mut(|q| {
-            if first != Some((q.pid, q.qid)) {
-                return false; // only the first queue is shown
-            }
             match q.read() {
                 // Counts only grow: anything else is no longer its deque.
                 Ok(now) if now.puts < q.last.puts || now.gets < q.last.gets => false,
@@ -1109,8 +1105,9 @@ impl Driver {
                 self.first_queue = Some((pid, r.a));
                 self.push(t, lane, EventKind::QueueBound { capacity: r.b });
             }
-            kind::QUEUE_AT => {
-                self.queue_stats.watched |= first;
+            // Only the first queue is shown: only it is read.
+            kind::QUEUE_AT if first => {
+                self.queue_stats.watched = true;
                 self.watched
                     .push(queues::Watched::from_record(pid, r, lane));
             }
