@@ -597,7 +597,7 @@ fn the_cache_and_queue_panels_get_a_programs_figures() {
 }
 
 /// An event loop waiting for its sleeps is io, not idle: within 10 % of
-/// the sleeps' overlap (the longest sleep); a CPU-bound coroutine's stall
+/// the sleeps' overlap (the longest sleep; 15 % where sampled at 100 Hz); a CPU-bound coroutine's stall
 /// is running. Reading the GIL on (1 kHz) or off (the 100 Hz OS sample).
 fn an_event_loop_waits_as_io(python: &str) {
     let loop_lane = |v: &serde_json::Value| {
@@ -623,8 +623,12 @@ fn an_event_loop_waits_as_io(python: &str) {
             assert_eq!(code, Some(0), "{v}");
             let overlap = v["result"]["longest_units"].as_f64().unwrap() * 40.0;
             let io = loop_lane(&v)["io"].as_f64().unwrap();
+            // Read at 1 kHz the grain is 1 ms; sampled at 100 Hz it is
+            // 10 ms, and the ~36 samples of the overlap each catch the
+            // loop's callbacks running with their share: ±15 %.
+            let within = if hz == "0" { 0.15 } else { 0.1 };
             assert!(
-                (io - overlap).abs() <= 0.1 * overlap,
+                (io - overlap).abs() <= within * overlap,
                 "{python} {script} at {hz} Hz: io {io} ms against {overlap} ms of sleeps: {v}"
             );
         }
