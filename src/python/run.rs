@@ -53,6 +53,7 @@ fn run_dir() -> Result<PathBuf> {
 
 /// Start the program; returns once it runs (its pid known).
 pub fn start(plan: PyPlan) -> Result<PyRun> {
+    crate::child::adopt_orphans();
     let dir = run_dir()?;
     let script = match source_of(&plan.program.script)? {
         ScriptSource::Bundled(s) => {
@@ -583,8 +584,11 @@ impl Driver {
             }
         };
         let end = self.clock.now();
-        // Whatever the program left running in its group goes with it.
+        // Whatever the program left running in its group goes with it,
+        // reaped here where it was orphaned to parlab.
         crate::child::kill_group(&mut child);
+        let _ = child.wait();
+        crate::child::reap_group(child.id());
         for r in readers {
             let _ = r.join();
         }
