@@ -54,6 +54,8 @@ pub enum Command {
     },
     /// Write a recording for another tool: Perfetto / chrome://tracing, or the run JSON
     Export(ExportArgs),
+    /// List the lessons, or open the lab on one: steps a class predicts, runs and sees revealed
+    Lesson(LessonArgs),
     /// A worker process, started by parlab itself
     #[command(hide = true)]
     Worker,
@@ -254,6 +256,39 @@ pub struct BenchArgs {
     /// Before timing, wait up to this long for other programs to use less than the config's disturbed_threshold; 0 waits not
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_wait)]
     pub wait_quiet: f64,
+}
+
+/// `parlab lesson`.
+#[derive(Debug, Args)]
+pub struct LessonArgs {
+    /// A bundled lesson, one in the config folder's lessons/, or a lesson file [default: list them]
+    #[arg(value_name = "NAME|FILE")]
+    pub name: Option<String>,
+    /// Run every step without the TUI and say whether each claim held on this machine (exit 1 if one did not)
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: print one JSON object instead of a line a step
+    #[arg(long, requires = "check")]
+    pub json: bool,
+    /// Multiply the lesson's sizes ([vars]) by this: 0.1 for a quick look
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
+    pub scale: f64,
+    /// Run every step now and keep their runs in one recording, to play the lesson later with --recorded
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["check", "recorded"])]
+    pub prepare: Option<std::path::PathBuf>,
+    /// Walk the lesson on the runs of a recording made with --prepare, not live runs
+    #[arg(long, value_name = "FILE")]
+    pub recorded: Option<std::path::PathBuf>,
+    /// After the lesson in the lab, write each step with the class's hands, the measured answer and the caption (Markdown)
+    #[arg(long, value_name = "FILE.md", conflicts_with = "check")]
+    pub report: Option<std::path::PathBuf>,
+}
+
+fn parse_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 10.0 => Ok(x),
+        _ => Err("must be a number above 0 and at most 10".into()),
+    }
 }
 
 /// `parlab run`.

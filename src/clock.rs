@@ -87,6 +87,22 @@ pub fn wall_clock_hms(at: std::time::SystemTime) -> String {
     format!("{h:02}:{m:02}:{s:02}.{millis:03}")
 }
 
+/// `YYYY-MM-DD HH:MM UTC` of `secs` since the Unix epoch (a recording's date).
+pub fn utc_minute(secs: u64) -> String {
+    // Days to a civil date (Howard Hinnant's algorithm, proleptic Gregorian).
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, min, _) = utc_hms(secs as i64);
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{min:02} UTC")
+}
+
 #[cfg(unix)]
 fn local_hms(secs: i64) -> (i32, i32, i32) {
     let t: libc::time_t = secs as libc::time_t;
@@ -121,6 +137,13 @@ mod tests {
         let b = c.now();
         assert!(b >= a);
         assert!(a < 1_000_000_000);
+    }
+
+    #[test]
+    fn utc_minute_is_the_calendar_date() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_minute(1_796_472_000), "2026-12-05 12:00 UTC");
+        assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00 UTC");
     }
 
     #[test]

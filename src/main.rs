@@ -287,9 +287,111 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             out!("{}", list());
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Lesson(l)) => lesson(&config, l),
         Some(Command::Worker | Command::Trust(_) | Command::Lecture { .. }) => {
             unreachable!("handled above")
         }
+    }
+}
+
+/// `parlab lesson`: list them; check one headless; prepare its recording;
+/// or open the lab on it.
+fn lesson(config: &config::Config, l: parlab::cli::LessonArgs) -> anyhow::Result<ExitCode> {
+    use parlab::lesson::{check, walk::Walk};
+    let Some(name) = &l.name else {
+        out!("{}", parlab::lesson::list());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut walk = Walk::new(parlab::lesson::find(name)?, config, l.scale)?;
+    let recorded = match &l.recorded {
+        Some(file) => lesson_runs(file, &walk)?,
+        None => Vec::new(),
+    };
+    if !l.check && l.prepare.is_none() {
+        let on = l.recorded.as_ref().map(|f| {
+            let when = recorded.first().map(|r| r.header.meta.started);
+            recorded_on(f, when)
+        });
+        return parlab::ui::main(
+            config,
+            config.to_spec(&RunArgs::default())?,
+            parlab::presets::load_all(),
+            |app| {
+                app.open_lesson(walk, recorded, on, l.report.clone());
+                Ok(())
+            },
+        );
+    }
+    let mut recorded = recorded
+        .iter()
+        .map(replayed)
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter();
+    let mut record = l.prepare.as_deref().map(Recorder::create).transpose()?;
+    parlab::signals::listen();
+    parlab::strategy::silence_worker_panics();
+    let threshold = config.run.disturbed_threshold;
+    let start = |launch| -> anyhow::Result<serde_json::Value> {
+        let f = match recorded.next() {
+            Some(f) => f,
+            None => headless::run_launch(
+                launch,
+                || parlab::signals::received().is_some(),
+                threshold,
+                record.as_mut(),
+            )?,
+        };
+        if let Some(sig) = parlab::signals::received() {
+            anyhow::bail!(UserError::new(format!("lesson stopped by signal {sig}")));
+        }
+        Ok(report::to_json(&f))
+    };
+    let json = l.json;
+    check::run(&mut walk, start, |w| {
+        if !json {
+            outln!("{}", check::line(w));
+        }
+    })?;
+    said_recording(record.as_ref());
+    if json {
+        outln!("{}", check::to_json(&walk));
+    } else {
+        outln!("{}", check::tally(&walk));
+    }
+    Ok(if check::passed(&walk) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The runs of a recording made with `parlab lesson --prepare`, one a step
+/// that runs, in order.
+fn lesson_runs(
+    file: &Path,
+    walk: &parlab::lesson::walk::Walk,
+) -> anyhow::Result<Vec<recording::RecordedRun>> {
+    let rec = open_all(&[file.to_path_buf()])?.remove(0);
+    let wanted = walk.runs_wanted();
+    if rec.runs.len() != wanted {
+        return Err(UserError::new(format!(
+            "--recorded {}: it holds {} runs, lesson '{}' runs {wanted} (record it with parlab lesson {} --prepare FILE)",
+            file.display(),
+            rec.runs.len(),
+            walk.lesson.name(),
+            walk.lesson.name(),
+        ))
+        .into());
+    }
+    Ok(rec.runs)
+}
+
+/// `file, 2026-12-05 14:03 UTC`: where and when a lesson's runs were recorded.
+fn recorded_on(file: &Path, when: Option<std::time::SystemTime>) -> String {
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    match when.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) {
+        Some(d) => format!("{name}, {}", parlab::clock::utc_minute(d.as_secs())),
+        None => name.into_owned(),
     }
 }
 

@@ -3,12 +3,11 @@
 //! them). The bundled ones live in `assets/presets/` and are embedded; users
 //! add their own in `<config folder>/parlab/presets/*.toml`.
 
-use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::launch::Launch;
 use crate::source::Plan;
 use crate::UserError;
 use anyhow::Result;
-use clap::Parser;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -99,30 +98,15 @@ impl Preset {
                     Some(py) => ("py", py),
                     None => ("run", &r.args),
                 };
-                let python = r
+                let args: Vec<String> = r
                     .python
                     .iter()
-                    .flat_map(|p| ["--python".to_string(), p.clone()]);
-                let argv = ["parlab", sub]
-                    .into_iter()
-                    .map(String::from)
-                    .chain(python)
-                    .chain(rest.iter().cloned());
-                let cli = Cli::try_parse_from(argv).map_err(|e| {
-                    let first = e.to_string().lines().next().unwrap_or("").to_string();
-                    at(first.trim_start_matches("error: ").to_string())
-                })?;
-                match cli.command {
-                    Some(Command::Run(cmd)) => config
-                        .to_spec(&cmd.args)
-                        .map(Plan::Native)
-                        .map_err(|e| at(format!("{e:#}")).into()),
-                    Some(Command::Py(cmd)) => config
-                        .py_plan(&cmd.program)
-                        .map(|p| Plan::Python(p.program))
-                        .map_err(|e| at(format!("{e:#}")).into()),
-                    _ => unreachable!("parsed as run or py"),
-                }
+                    .flat_map(|p| ["--python".to_string(), p.clone()])
+                    .chain(rest.iter().cloned())
+                    .collect();
+                Launch::parse(config, sub, &args)
+                    .map(|l| l.plan())
+                    .map_err(|why| at(why).into())
             })
             .collect()
     }

@@ -15,7 +15,7 @@ def plus_one(value):
     return value + 1
 
 
-def counter_demo(threads, increments, locked):
+def counter_demo(threads, increments, locked, plain=False):
     box, lock = [0], threading.Lock()
     go = threading.Barrier(threads)
 
@@ -25,6 +25,8 @@ def counter_demo(threads, increments, locked):
             if locked:
                 with lock:
                     box[0] += 1
+            elif plain:
+                box[0] += 1  # no call: since 3.10 CPython does not switch threads inside it
             else:
                 value = box[0]  # read
                 value = plus_one(value)  # add: a call, where the interpreter may switch threads
@@ -38,10 +40,11 @@ def counter_demo(threads, increments, locked):
     for t in ts:
         t.join()
     expected = threads * increments
-    return {"locked": locked, "expected": expected, "counter": box[0], "lost": expected - box[0]}
+    return {"locked": locked, "update": "plain" if plain else "call", "expected": expected,
+            "counter": box[0], "lost": expected - box[0]}
 
 
-def dict_demo(_threads, increments, _locked):
+def dict_demo(_threads, increments, _locked, _plain=False):
     """One thread iterates a dict while another inserts into it."""
     shared = {i: i for i in range(1000)}
     errors = []
@@ -80,11 +83,14 @@ def main():
     ap.add_argument("--threads", type=int, default=4, help="counter: threads [default: 4]")
     ap.add_argument("--increments", type=int, default=100_000, help="additions per thread (dict: insertions) [default: 100000]")
     ap.add_argument("--lock", action="store_true", help="counter: take a lock around each addition")
+    ap.add_argument("--update", choices=["call", "plain"], default="call",
+                    help="counter: read, call plus_one, write; or a plain += 1 [default: call]")
     args = ap.parse_args()
     if args.threads < 1 or args.increments < 1:
         ap.error("--threads and --increments must be at least 1")
     start = time.perf_counter()
-    out = (counter_demo if args.demo == "counter" else dict_demo)(args.threads, args.increments, args.lock)
+    out = (counter_demo if args.demo == "counter" else dict_demo)(args.threads, args.increments, args.lock,
+                                                                args.update == "plain")
     out = {"demo": args.demo, **out, "wall_ms": round((time.perf_counter() - start) * 1000, 3)}
     print(json.dumps(out), flush=True)
 

@@ -406,6 +406,8 @@ pub struct App {
     pub compare: bool,
     /// The time being typed after `:` in a replay.
     pub time_input: Option<String>,
+    /// The lesson being walked, if the lab opened on one.
+    pub lesson: Option<super::lesson::LessonRun>,
 }
 
 /// Work with effects outside the app's state, done by its loop.
@@ -421,6 +423,8 @@ pub enum Effect {
     StartRecording,
     /// Read a program's script from its file, for the Source view.
     ReadScript(String),
+    /// Write this text to this file (a lesson's report), saying so only if it fails.
+    Write(std::path::PathBuf, String),
 }
 
 impl App {
@@ -474,6 +478,7 @@ impl App {
             marked: Vec::new(),
             compare: false,
             time_input: None,
+            lesson: None,
         }
     }
 
@@ -792,16 +797,22 @@ impl App {
 
     /// Run a Python program in the lab: no stdin (the lab has the terminal).
     fn launch_program(&mut self, program: crate::python::Program) {
-        let plan = crate::python::PyPlan {
-            stdin_null: true,
+        self.launch_plan(crate::python::PyPlan {
             timeout: self.program_timeout,
             gil_hz: self.gil_hz,
             ..crate::python::PyPlan::of(program)
-        };
+        });
+    }
+
+    /// Run a Python program as `plan` says, with no stdin (the lab has the terminal).
+    pub(crate) fn launch_plan(&mut self, mut plan: crate::python::PyPlan) {
+        plan.stdin_null = true;
         let window = crate::sampler::Window::open();
         self.begin(window, crate::python::start(plan));
     }
-    fn launch(&mut self, spec: RunSpec) {
+
+    /// Run natively with `spec`, unless the config's trust refuses it.
+    pub(crate) fn launch(&mut self, spec: RunSpec) {
         if let Err(refused) = self.config.check_trusted(&spec) {
             self.pending.clear();
             self.message = Some(refused.to_string());
@@ -966,6 +977,7 @@ impl App {
 
     /// Drain every pending event into the lab; collect the run once it ends.
     pub fn pump(&mut self) {
+        self.pump_lesson();
         self.pump_sweep();
         self.pump_playback();
         if let Some(s) = &self.sampler {

@@ -5,11 +5,13 @@
 pub mod amdahl;
 pub mod app;
 pub mod cache;
+pub mod caption;
 pub mod chart;
 pub mod compare;
 pub mod cpu;
 pub mod form;
 pub mod help;
+pub mod lesson;
 pub mod log;
 pub mod queue;
 pub mod replaying;
@@ -46,6 +48,8 @@ pub struct Screen {
     /// In the small layout: the tab bar's tabs.
     pub tabs: Vec<(Panel, Rect)>,
     pub status: Rect,
+    /// A lesson's caption, at the top.
+    pub caption: Option<Rect>,
     /// Too small for anything but a message.
     pub too_small: bool,
 }
@@ -55,6 +59,19 @@ const SETTINGS_H: u16 = 4;
 
 /// The layout: every panel at once on a large screen, tabs on a small one.
 pub fn layout(area: Rect, app: &App) -> Screen {
+    if app.lesson.is_some() && area.width >= MIN_SIZE.0 && area.height >= MIN_SIZE.1 {
+        let h = caption::height(app, area.width, area.height);
+        let [cap, rest] = Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(area);
+        return Screen {
+            caption: Some(cap),
+            ..panels_layout(rest, app)
+        };
+    }
+    panels_layout(area, app)
+}
+
+/// The panels' layout in `area`.
+fn panels_layout(area: Rect, app: &App) -> Screen {
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         Screen {
             too_small: true,
@@ -113,6 +130,7 @@ fn full_layout(area: Rect, lanes: usize) -> Screen {
         ],
         tabs: Vec::new(),
         status,
+        caption: None,
         too_small: false,
     }
 }
@@ -140,6 +158,7 @@ fn tab_layout(area: Rect, shown: Panel) -> Screen {
         panels: vec![(Panel::Settings, settings), (shown, content)],
         tabs,
         status,
+        caption: None,
         too_small: false,
     }
 }
@@ -211,6 +230,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             r,
         );
     }
+    if let Some(r) = screen.caption {
+        caption::render(frame, r, app, theme);
+    }
     help::status(frame, screen.status, app, theme);
     source::overlay(frame, area, app, theme);
     if app.help {
@@ -264,6 +286,11 @@ pub fn perform_effects(app: &mut App) {
             app::Effect::ExportTrace(run) => {
                 let trace = crate::export::trace(&[&*run], "the lab");
                 app.message = Some(write_out(&stamped("trace", "json"), format!("{trace}\n")));
+            }
+            app::Effect::Write(path, text) => {
+                if let Err(e) = std::fs::write(&path, text) {
+                    app.message = Some(format!("{}: cannot write it: {e}", path.display()));
+                }
             }
             app::Effect::ReadScript(path) => {
                 // Only if it is still the program loaded.
@@ -330,8 +357,10 @@ where
         loop {
             match input.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Input::Key(k)) => {
-                    if let Some(a) = app::action_for(k, app.typing()) {
-                        app.apply(a);
+                    if !app.lesson_key(k) {
+                        if let Some(a) = app::action_for(k, app.typing()) {
+                            app.apply(a);
+                        }
                     }
                     if idle {
                         break;

@@ -280,6 +280,11 @@ impl App {
 }
 
 /// A row of the Runs panel for a replayed run.
+/// A recorded run as a row of the Runs panel (`file`: where it came from).
+pub(super) fn row_for(run: RecordedRun, file: String) -> Option<RunRow> {
+    row_of(&Playback::new(run, file))
+}
+
 fn row_of(pb: &Playback) -> Option<RunRow> {
     let meta = &pb.run.header.meta;
     let outcome = pb.outcome.clone();
