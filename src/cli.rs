@@ -270,6 +270,9 @@ pub struct LessonArgs {
     /// With --check: print one JSON object instead of a line a step
     #[arg(long, requires = "check")]
     pub json: bool,
+    /// The interpreter of its Python steps [default: the config's [python] executable, else python3]
+    #[arg(long, value_name = "EXE")]
+    pub python: Option<String>,
     /// Multiply the lesson's sizes ([vars]) by this: 0.1 for a quick look
     #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
     pub scale: f64,

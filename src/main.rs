@@ -302,7 +302,12 @@ fn lesson(config: &config::Config, l: parlab::cli::LessonArgs) -> anyhow::Result
         out!("{}", parlab::lesson::list());
         return Ok(ExitCode::SUCCESS);
     };
-    let mut walk = Walk::new(parlab::lesson::find(name)?, config, l.scale)?;
+    let mut walk = Walk::new(
+        parlab::lesson::find(name)?,
+        config,
+        l.scale,
+        l.python.as_deref(),
+    )?;
     let recorded = match &l.recorded {
         Some(file) => lesson_runs(file, &walk)?,
         None => Vec::new(),

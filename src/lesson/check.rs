@@ -171,7 +171,7 @@ mod tests {
     fn every_bundled_lesson_renders_on_runs_of_the_right_shape() {
         for lesson in bundled() {
             let name = lesson.name();
-            let Ok(mut walk) = Walk::new(lesson, &Config::default(), 0.05) else {
+            let Ok(mut walk) = Walk::new(lesson, &Config::default(), 0.05, None) else {
                 eprintln!("SKIPPED: {name} needs python3, which is not here");
                 continue;
             };

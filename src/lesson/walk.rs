@@ -50,8 +50,9 @@ pub struct Walk {
 impl Walk {
     /// Start at the first step. Every step's command line is checked now
     /// (flags, scripts, trust): a bad one is refused with its file, line and
-    /// key before anything runs. `scale` shrinks the lesson's `vars`.
-    pub fn new(lesson: Lesson, config: &Config, scale: f64) -> Result<Self> {
+    /// key before anything runs. `scale` shrinks the lesson's `vars`;
+    /// `python` runs its Python steps that name no interpreter of their own.
+    pub fn new(lesson: Lesson, config: &Config, scale: f64, python: Option<&str>) -> Result<Self> {
         let ctx = Context {
             cores: crate::sampler::logical_cores(),
             vars: lesson.vars_scaled(scale),
@@ -60,7 +61,7 @@ impl Walk {
         let launches = lesson
             .steps
             .iter()
-            .map(|step| launch_of(&lesson, step, &ctx, config))
+            .map(|step| launch_of(&lesson, step, &ctx, config, python))
             .collect::<Result<Vec<_>>>()?;
         let n = lesson.steps.len();
         Ok(Self {
@@ -183,10 +184,14 @@ fn launch_of(
     step: &Step,
     ctx: &Context,
     config: &Config,
+    python: Option<&str>,
 ) -> Result<Option<Launch>> {
-    let Some((sub, args)) = text::args(lesson, step, ctx)? else {
+    let Some((sub, mut args)) = text::args(lesson, step, ctx)? else {
         return Ok(None);
     };
+    if let Some(exe) = python.filter(|_| sub == "py" && !args.iter().any(|a| a == "--python")) {
+        args.splice(0..0, ["--python".to_string(), exe.to_string()]);
+    }
     let (_, spanned) = step.command().expect("a step with arguments runs");
     Launch::parse(config, sub, &args)
         .map(Some)
@@ -217,7 +222,7 @@ expect = "runs.a.wall_ms > 0"
             "t.toml",
         )
         .unwrap();
-        Walk::new(l, &Config::default(), 1.0).unwrap()
+        Walk::new(l, &Config::default(), 1.0, None).unwrap()
     }
 
     #[test]
@@ -250,7 +255,7 @@ expect = "runs.a.wall_ms > 0"
             "t.toml",
         )
         .unwrap();
-        let e = Walk::new(l, &Config::default(), 1.0)
+        let e = Walk::new(l, &Config::default(), 1.0, None)
             .err()
             .unwrap()
             .to_string();
@@ -263,7 +268,7 @@ expect = "runs.a.wall_ms > 0"
             "t.toml",
         )
         .unwrap();
-        let e = Walk::new(l, &Config::default(), 1.0)
+        let e = Walk::new(l, &Config::default(), 1.0, None)
             .err()
             .unwrap()
             .to_string();

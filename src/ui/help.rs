@@ -50,6 +50,23 @@ pub const REPLAY_KEYS: [(&str, &str); 6] = [
     (":", "replay: go to a time typed (2.5, 1500ms, 1:02)"),
 ];
 
+/// The keys of a lesson, listed first in its help.
+pub const LESSON_KEYS: [(&str, &str); 4] = [
+    (
+        "Enter / PgDn",
+        "lesson: run the step, then reveal it, then the next",
+    ),
+    ("PgUp", "lesson: back a step"),
+    (
+        "a-d",
+        "lesson: count a raised hand for a choice (question open)",
+    ),
+    (
+        "v / m / c / z",
+        "every key of the lab still works in a lesson",
+    ),
+];
+
 /// The main keys and the run's state.
 pub fn status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(t) = &app.time_input {
@@ -88,7 +105,12 @@ pub fn status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         ""
     };
-    let mut keys = String::from(" Enter start · s stop · p pause · Tab panel · arrows · +/- workers · g GIL · w sweep · 1-8 presets");
+    let mut keys = String::from(if app.lesson.is_some() {
+        " lesson: Enter/PgDn next · PgUp back · a-d hands ·"
+    } else {
+        ""
+    });
+    keys += " Enter start · s stop · p pause · Tab panel · arrows · +/- workers · g GIL · w sweep · 1-8 presets";
     for k in app.run.iter().flat_map(|r| r.control().knobs()) {
         keys += &format!(" · {}/{} {}", k.down, k.up, k.what);
     }
@@ -111,15 +133,21 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         &[]
     };
-    let h = ((replay.len() + KEYS.len() + knobs.len()) as u16 + 2).min(area.height);
+    let lesson: &[(&str, &str)] = if app.lesson.is_some() {
+        &LESSON_KEYS
+    } else {
+        &[]
+    };
+    let h = ((lesson.len() + replay.len() + KEYS.len() + knobs.len()) as u16 + 2).min(area.height);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
         w,
         h,
     );
-    let lines: Vec<Line> = replay
+    let lines: Vec<Line> = lesson
         .iter()
+        .chain(replay)
         .chain(KEYS.iter())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .chain(knobs)
