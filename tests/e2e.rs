@@ -734,3 +734,91 @@ fn a_programs_helpers_fold_into_one_row_that_h_unfolds() {
         assert!(s.wait_exit().success());
     }
 }
+
+/// A lesson of two native steps, for walking in the lab.
+const LESSON: &str = r#"
+title = "Threads under the simulated GIL"
+[[step]]
+id = "seq"
+title = "one worker"
+say = "One worker computes Collatz lengths."
+run = ["--workload", "collatz", "--size", "3000000", "--tasks", "4", "--strategy", "sequential"]
+reveal = "One worker took {{ runs.seq.wall_ms | ms }}."
+[[step]]
+id = "gil"
+title = "two threads"
+say = "Two threads under the simulated GIL."
+ask = "How long will two threads take?"
+choices = ["half as long", "about as long", "longer"]
+run = ["--workload", "collatz", "--size", "3000000", "--tasks", "4", "--strategy", "threads", "--workers", "2", "--gil"]
+answer = "{{ 0 if runs.gil.wall_ms < 0.75 * runs.seq.wall_ms else (1 if runs.gil.wall_ms < 1.25 * runs.seq.wall_ms else 2) }}"
+reveal = "Two threads took {{ (runs.gil.wall_ms / runs.seq.wall_ms) | round(2) }}x one."
+expect = "runs.gil.tasks == 4"
+focus = "summary"
+"#;
+
+/// Walk a lesson in the lab at 80x24 and 200x60: Enter runs a step and
+/// reveals it, PgDn goes on, `a`-`d` count hands, PgUp goes back; the
+/// report holds the hands; the same lesson from its prepared recording.
+#[test]
+fn a_lesson_is_walked_in_the_lab_with_hands_reveal_and_back() {
+    let dir = std::env::temp_dir().join(format!("parlab-e2e-lesson-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("lesson.toml");
+    std::fs::write(&file, LESSON).unwrap();
+    let rec = dir.join("lesson.parlab");
+    let prepared = common::parlab(&[
+        "lesson",
+        file.to_str().unwrap(),
+        "--prepare",
+        rec.to_str().unwrap(),
+    ]);
+    assert!(
+        prepared.status.success(),
+        "{}",
+        String::from_utf8_lossy(&prepared.stderr)
+    );
+    for (rows, cols) in [(24, 80), (60, 200)] {
+        for recorded in [false, true] {
+            let report = dir.join(format!("report-{cols}-{recorded}.md"));
+            let mut args = vec![
+                "lesson",
+                file.to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ];
+            if recorded {
+                args.extend(["--recorded", rec.to_str().unwrap()]);
+            }
+            let mut s = Session::start(&args, rows, cols);
+            s.wait_for("1/2");
+            s.wait_for("One worker computes Collatz lengths.");
+            if recorded {
+                s.wait_for("recorded: lesson.parlab");
+            }
+            s.press("\r");
+            s.wait_for("One worker took");
+            s.press("\x1b[6~"); // PgDn: the next step, its question open
+            s.wait_for("2/2");
+            s.wait_for("How long will two threads take?");
+            s.press("bba");
+            s.wait_for("b) about as long  ████████████ 2");
+            s.press("\x1b[6~"); // PgDn runs it
+            s.wait_for("Two threads took");
+            s.wait_for("← measured");
+            s.wait_for("the lecture's claim held");
+            s.press("\x1b[5~"); // PgUp: back to step 1's reveal
+            s.wait_for("1/2");
+            s.wait_for("One worker took");
+            s.press("q");
+            assert!(s.wait_exit().success());
+            std::thread::sleep(Duration::from_millis(100));
+            s.assert_restored();
+            let md = std::fs::read_to_string(&report).expect("the report is written");
+            assert!(md.contains("| b) about as long | 2 |"), "{md}");
+            assert!(md.contains("| a) half as long | 1 |"), "{md}");
+            assert!(md.contains("Claim: held"), "{md}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 /// The caption's rows for a screen `width` wide, borders included: what
-/// its text needs, at least two lines of it, at most a third of `height`.
+/// its text needs, at least two lines of it, at most two fifths of `height`.
 pub fn height(app: &App, width: u16, height: u16) -> u16 {
     let Some(l) = &app.lesson else { return 0 };
     let inner = width.saturating_sub(2).max(1) as usize;
@@ -21,7 +21,7 @@ pub fn height(app: &App, width: u16, height: u16) -> u16 {
         .iter()
         .map(|(_, t)| t.chars().count().div_ceil(inner).max(1))
         .sum();
-    (needed as u16 + 2).clamp(4, (height / 3).max(4))
+    (needed as u16 + 2).clamp(4, (height * 2 / 5).max(4))
 }
 
 /// The caption's text, line by line, each with what it is (for its style).
@@ -31,8 +31,31 @@ enum Kind {
     Ask,
     Choice { measured: bool },
     Reveal,
-    Verdict(Verdict),
-    Note,
+}
+
+/// The caption's bottom line: what the keys do now, or the verdict.
+fn footer(w: &Walk) -> (Option<Verdict>, &'static str) {
+    match (w.phase, w.judged()) {
+        (Phase::Said, _) if w.step().ask.is_some() => {
+            (None, " a–d count raised hands · Enter runs the step ")
+        }
+        (Phase::Said, _) => (None, " Enter runs the step "),
+        (Phase::Running, _) => (None, " running… "),
+        (Phase::Revealed, Some(j)) => (
+            Some(j.verdict),
+            match j.verdict {
+                Verdict::Held => " ✓ the lecture's claim held on this machine · PgDn next ",
+                Verdict::NotHeld => {
+                    " ✗ the lecture's claim did not hold on this machine · PgDn next "
+                }
+                Verdict::Disturbed => {
+                    " ~ the machine was busy with other work: no check · PgDn next "
+                }
+                Verdict::NoClaim => " PgDn next ",
+            },
+        ),
+        (Phase::Revealed, None) => (None, " PgDn next "),
+    }
 }
 
 fn texts(w: &Walk) -> Vec<(Kind, String)> {
@@ -56,28 +79,8 @@ fn texts(w: &Walk) -> Vec<(Kind, String)> {
             ));
         }
     }
-    match (w.phase, judged) {
-        (Phase::Said, _) if w.step().ask.is_some() => out.push((
-            Kind::Note,
-            "a–d count raised hands; Enter runs the step".into(),
-        )),
-        (Phase::Said, _) => out.push((Kind::Note, "Enter runs the step".into())),
-        (Phase::Running, _) => out.push((Kind::Note, "running…".into())),
-        (Phase::Revealed, Some(j)) => {
-            if !j.caption.is_empty() {
-                out.push((Kind::Reveal, j.caption.clone()));
-            }
-            let said = match j.verdict {
-                Verdict::Held => "✓ the lecture's claim held on this machine",
-                Verdict::NotHeld => "✗ the lecture's claim did not hold on this machine",
-                Verdict::Disturbed => "~ the machine was busy with other work: no check",
-                Verdict::NoClaim => "",
-            };
-            if !said.is_empty() {
-                out.push((Kind::Verdict(j.verdict), said.into()));
-            }
-        }
-        (Phase::Revealed, None) => {}
+    if let Some(j) = judged.filter(|j| !j.caption.is_empty()) {
+        out.push((Kind::Reveal, j.caption.clone()));
     }
     out
 }
@@ -101,18 +104,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let style = match kind {
                 Kind::Say | Kind::Choice { measured: false } | Kind::Reveal => Style::new(),
                 Kind::Ask | Kind::Choice { measured: true } => theme.accent(),
-                Kind::Verdict(Verdict::Held) => theme.accent(),
-                Kind::Verdict(Verdict::NotHeld) => theme.error(),
-                Kind::Verdict(_) | Kind::Note => theme.dim(),
             };
             Line::from(Span::styled(t, style))
         })
         .collect();
+    let (verdict, said) = footer(w);
+    let said_style = match verdict {
+        Some(Verdict::Held) => theme.accent(),
+        Some(Verdict::NotHeld) => theme.error(),
+        _ => theme.dim(),
+    };
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::bordered()
                 .border_style(theme.accent())
-                .title(Span::styled(title, theme.accent())),
+                .title(Span::styled(title, theme.accent()))
+                .title_bottom(Span::styled(said, said_style)),
         ),
         area,
     );

@@ -57,9 +57,16 @@ pub struct Screen {
 /// Rows of the settings form.
 const SETTINGS_H: u16 = 4;
 
-/// The layout: every panel at once on a large screen, tabs on a small one.
+/// The layout: every panel at once on a large screen, tabs on a small one;
+/// a lesson's caption above them.
 pub fn layout(area: Rect, app: &App) -> Screen {
-    if app.lesson.is_some() && area.width >= MIN_SIZE.0 && area.height >= MIN_SIZE.1 {
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        return Screen {
+            too_small: true,
+            ..Screen::default()
+        };
+    }
+    if app.lesson.is_some() {
         let h = caption::height(app, area.width, area.height);
         let [cap, rest] = Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(area);
         return Screen {
@@ -70,14 +77,9 @@ pub fn layout(area: Rect, app: &App) -> Screen {
     panels_layout(area, app)
 }
 
-/// The panels' layout in `area`.
+/// The panels' layout in `area`: all at once if it is large enough.
 fn panels_layout(area: Rect, app: &App) -> Screen {
-    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
-        Screen {
-            too_small: true,
-            ..Screen::default()
-        }
-    } else if area.width >= FULL_SIZE.0 && area.height >= FULL_SIZE.1 {
+    if area.width >= FULL_SIZE.0 && area.height >= FULL_SIZE.1 {
         let rows = if app.compare {
             compare::rows(app)
         } else {
