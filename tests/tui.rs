@@ -748,3 +748,43 @@ fn cells_drawn_running_match_real_runs_at_every_zoom() {
         cells_match_at_every_zoom("CPython threads", &f.lab);
     }
 }
+
+/// `n` puts the caption of the moment under the Timeline: what the lanes
+/// do at its right edge, in the lecture's words; `n` again takes it away.
+#[test]
+fn the_caption_of_the_moment_says_what_the_lanes_do() {
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    let mut app = app(&[
+        "--workload",
+        "collatz",
+        "--size",
+        "4000000",
+        "--tasks",
+        "4",
+        "--strategy",
+        "threads",
+        "--workers",
+        "2",
+        "--gil",
+    ]);
+    app.apply(Action::Narrate);
+    app.apply(Action::Start);
+    run_until(&mut terminal, &mut app, |a| {
+        a.running() && a.lab.lanes.len() >= 2 && a.now_ns() > 100_000_000
+    });
+    let s = screen(&terminal);
+    assert!(s.contains("▸ ") && s.contains(" s: "), "{s}");
+    assert!(
+        s.contains("the GIL") || s.contains(" runs") || s.contains("want a core"),
+        "{s}"
+    );
+    run_until(&mut terminal, &mut app, |a| !a.running());
+    assert!(
+        screen(&terminal).contains(" s, its end: "),
+        "{}",
+        screen(&terminal)
+    );
+    app.apply(Action::Narrate);
+    terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
+    assert!(!screen(&terminal).contains("▸ "));
+}

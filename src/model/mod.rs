@@ -3,6 +3,7 @@
 //! nothing from the UI.
 
 pub mod lane;
+pub mod moment;
 
 use crate::clock::{ms, wall_clock_hms};
 use crate::event::{Batch, CacheOp, Event, EventKind, LaneId, WorkerState};

@@ -99,6 +99,8 @@ pub enum Action {
     Record,
     /// `E`: export the selected run as a Chrome trace.
     ExportTrace,
+    /// `n`: the caption of the moment under the Timeline, on or off.
+    Narrate,
     /// `m`: mark or unmark the selected run for comparison.
     Mark,
     /// `c`: show or leave the marked runs stacked on one time axis.
@@ -171,6 +173,7 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
         KeyCode::Char('E') => Action::ExportTrace,
         KeyCode::Char('R') => Action::Record,
         KeyCode::Char('m') => Action::Mark,
+        KeyCode::Char('n') => Action::Narrate,
         KeyCode::Char('c') => Action::Compare,
         KeyCode::Char('v') => Action::View,
         KeyCode::Char('o') => Action::Source,
@@ -408,6 +411,8 @@ pub struct App {
     pub time_input: Option<String>,
     /// The lesson being walked, if the lab opened on one.
     pub lesson: Option<super::lesson::LessonRun>,
+    /// The caption of the moment under the Timeline (`n`; on in a lesson).
+    pub narrate: bool,
 }
 
 /// Work with effects outside the app's state, done by its loop.
@@ -479,6 +484,7 @@ impl App {
             compare: false,
             time_input: None,
             lesson: None,
+            narrate: false,
         }
     }
 
@@ -584,6 +590,7 @@ impl App {
             ExportTrace => self.export_trace(),
             Record => self.toggle_recording(),
             Mark => self.mark(),
+            Narrate => self.narrate = !self.narrate,
             Compare => self.toggle_compare(),
             View => self.view_selected(),
             Slower | Faster | StepForward | StepBack | ToStart | ToEnd | GoTo => self.steer(action),

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 /// Every key, as the Help overlay lists it.
-pub const KEYS: [(&str, &str); 26] = [
+pub const KEYS: [(&str, &str); 27] = [
     ("Enter", "start a run (or the loaded preset's runs)"),
     ("s", "stop the run"),
     ("p", "pause / resume the run itself"),
@@ -26,6 +26,10 @@ pub const KEYS: [(&str, &str); 26] = [
     ("r", "rerun the selected run (Runs panel)"),
     ("v", "replay the selected run (Runs panel)"),
     ("m / c", "mark 2-4 runs (Runs panel) / compare them"),
+    (
+        "n",
+        "the caption of the moment under the Timeline, in words",
+    ),
     ("e / E", "export the run as JSON / as a Chrome trace"),
     ("R", "record every run to a file; R again stops"),
     ("o", "the Python program's source (parlab tui py)"),

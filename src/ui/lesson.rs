@@ -44,6 +44,7 @@ impl App {
             walk.lesson.steps.len()
         ));
         self.focus = Panel::Timeline;
+        self.narrate = true;
         self.lesson = Some(LessonRun {
             walk,
             recorded: recorded.into(),

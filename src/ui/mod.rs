@@ -83,7 +83,7 @@ fn panels_layout(area: Rect, app: &App) -> Screen {
         let rows = if app.compare {
             compare::rows(app)
         } else {
-            timeline::rows(app).len()
+            timeline::rows(app).len() + usize::from(app.narrate)
         };
         full_layout(area, rows)
     } else {

@@ -177,6 +177,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let (start, cell) = window(app, strip);
     let now = app.now_ns();
     let lab = &app.lab;
+    let inner = match narrated(app, inner, (start, cell, strip), now) {
+        Some((line, rest)) => {
+            let at = Rect::new(inner.x, inner.y + rest.height, inner.width, 1);
+            frame.render_widget(Paragraph::new(Span::styled(line, theme.accent())), at);
+            rest
+        }
+        None => inner,
+    };
     if lab.lanes.is_empty() {
         let hint = if app.running() {
             "starting workers…"
@@ -216,6 +224,36 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
             }
         }
     }
+}
+
+/// The caption of the moment for the Timeline's right edge (`n`, on in a
+/// lesson): its line, and the rows left for the lanes above it.
+fn narrated(
+    app: &App,
+    inner: Rect,
+    (start, cell, strip): (u64, u64, u16),
+    now: u64,
+) -> Option<(String, Rect)> {
+    if !app.narrate || inner.height < 2 {
+        return None;
+    }
+    // The right edge, or now where the run fits with room to spare.
+    let end = (start + cell * strip as u64).min(now).max(1);
+    let t0 = end.saturating_sub(cell.max(20_000_000));
+    let cores = crate::sampler::logical_cores();
+    let said = crate::model::moment::words(&app.lab, t0, end, now, cores, &app.lab.helpers())?;
+    let at = crate::clock::ms(end) / 1e3;
+    let ended = !app.running() && app.playback.is_none() && end >= app.lab.now;
+    Some((
+        format!(
+            "▸ {at:.2} s{}: {said}",
+            if ended { ", its end" } else { "" }
+        ),
+        Rect {
+            height: inner.height - 1,
+            ..inner
+        },
+    ))
 }
 
 /// One lane on one row: its title, then a cell per `cell` ns from `start`,
