@@ -58,6 +58,9 @@ pub fn run_launch(
             let source = Box::new(crate::python::start(plan)?);
             drain(source, stop, Some((window, threshold)), record)
         }
+        crate::launch::Launch::Sweep { .. } => {
+            anyhow::bail!("a sweep is many runs: crate::sweep::run measures it")
+        }
     }
 }
 

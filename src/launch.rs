@@ -9,15 +9,21 @@ use crate::python::PyPlan;
 use crate::source::Plan;
 use clap::Parser;
 
-/// A run ready to start: native settings, or a Python program.
+/// A run ready to start: native settings, a Python program, or a sweep of
+/// native runs over worker counts.
 #[derive(Clone, Debug)]
 pub enum Launch {
     Native(RunSpec),
     Py(PyPlan),
+    Sweep {
+        spec: RunSpec,
+        grid: Vec<u32>,
+        repeat: u32,
+    },
 }
 
 impl Launch {
-    /// `sub` (`run` or `py`) with `args`, on top of `config`; a bad flag, a
+    /// `sub` (`run`, `py` or `sweep`) with `args`, on top of `config`; a bad flag, a
     /// missing script or an untrusted command is the reason, in one line.
     pub fn parse(config: &Config, sub: &str, args: &[String]) -> Result<Self, String> {
         let argv = ["parlab", sub]
@@ -38,15 +44,53 @@ impl Launch {
                 .py_plan(&cmd.program)
                 .map(Launch::Py)
                 .map_err(|e| format!("{e:#}")),
-            _ => Err(format!("'{sub}' is not a run: run or py")),
+            Some(Command::Sweep(cmd)) => {
+                if cmd.program.is_some() {
+                    return Err("a sweep here is of native runs (sweep py is not supported)".into());
+                }
+                let mut args = cmd.args.clone();
+                let grid = match args.workers.take() {
+                    Some(w) => w.0,
+                    None => crate::sweep::default_grid(crate::sampler::logical_cores()),
+                };
+                let spec = config.to_spec(&args).map_err(|e| format!("{e:#}"))?;
+                config.check_trusted(&spec).map_err(|e| format!("{e:#}"))?;
+                if !spec.strategy.desc.takes_workers() {
+                    return Err(format!(
+                        "a sweep varies the workers, which {} does not take",
+                        spec.strategy.name()
+                    ));
+                }
+                Ok(Launch::Sweep {
+                    spec,
+                    grid,
+                    repeat: cmd.repeat,
+                })
+            }
+            _ => Err(format!("'{sub}' is not a run: run, py or sweep")),
         }
     }
 
     /// What runs.
     pub fn plan(&self) -> Plan {
         match self {
-            Launch::Native(s) => Plan::Native(s.clone()),
+            Launch::Native(s) | Launch::Sweep { spec: s, .. } => Plan::Native(s.clone()),
             Launch::Py(p) => Plan::Python(p.program.clone()),
+        }
+    }
+
+    /// How many runs it makes: a sweep's repeats at each worker count (and
+    /// at 1, its base, whether or not the grid names it).
+    pub fn runs(&self) -> usize {
+        match self {
+            Launch::Sweep { grid, repeat, .. } => {
+                let mut counts = grid.clone();
+                counts.push(1);
+                counts.sort_unstable();
+                counts.dedup();
+                counts.len() * *repeat as usize
+            }
+            _ => 1,
         }
     }
 }

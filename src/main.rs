@@ -332,24 +332,27 @@ fn lesson(config: &config::Config, l: parlab::cli::LessonArgs) -> anyhow::Result
         .map(replayed)
         .collect::<anyhow::Result<Vec<_>>>()?
         .into_iter();
-    let mut record = l.prepare.as_deref().map(Recorder::create).transpose()?;
+    let record = l
+        .prepare
+        .as_deref()
+        .map(Recorder::create)
+        .transpose()?
+        .map(std::sync::Mutex::new);
     parlab::signals::listen();
     parlab::strategy::silence_worker_panics();
     let threshold = config.run.disturbed_threshold;
+    let from_file = l.recorded.is_some();
+    let stop = || parlab::signals::received().is_some();
     let start = |launch| -> anyhow::Result<serde_json::Value> {
-        let f = match recorded.next() {
-            Some(f) => f,
-            None => headless::run_launch(
-                launch,
-                || parlab::signals::received().is_some(),
-                threshold,
-                record.as_mut(),
-            )?,
+        let json = if from_file {
+            check::replayed(&launch, &mut recorded)?
+        } else {
+            check::live(launch, &stop, threshold, record.as_ref())?
         };
         if let Some(sig) = parlab::signals::received() {
             anyhow::bail!(UserError::new(format!("lesson stopped by signal {sig}")));
         }
-        Ok(report::to_json(&f))
+        Ok(json)
     };
     let json = l.json;
     check::run(&mut walk, start, |w| {
@@ -357,7 +360,11 @@ fn lesson(config: &config::Config, l: parlab::cli::LessonArgs) -> anyhow::Result
             outln!("{}", check::line(w));
         }
     })?;
-    said_recording(record.as_ref());
+    said_recording(
+        record
+            .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .as_ref(),
+    );
     if json {
         outln!("{}", check::to_json(&walk));
     } else {

@@ -76,6 +76,19 @@ pub struct Sweep {
 }
 
 impl Sweep {
+    /// The sweep of these points: Amdahl's law fitted, with its interval.
+    pub fn of(points: Vec<Point>) -> Self {
+        let fit: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| (p.workers as f64, p.speedup))
+            .collect();
+        Sweep {
+            p: fit_amdahl(&fit),
+            p_interval: p_interval(&points),
+            points,
+        }
+    }
+
     /// Whether a disturbed point is among those fitted.
     pub fn fit_disturbed(&self) -> bool {
         self.points.iter().any(|p| p.disturbed)
@@ -346,15 +359,7 @@ pub fn points_of(
         on_point(&point);
         points.push(point);
     }
-    let fit: Vec<(f64, f64)> = points
-        .iter()
-        .map(|p| (p.workers as f64, p.speedup))
-        .collect();
-    Ok(Sweep {
-        p: fit_amdahl(&fit),
-        p_interval: p_interval(&points),
-        points,
-    })
+    Ok(Sweep::of(points))
 }
 
 /// The sweep as one JSON object.

@@ -103,6 +103,43 @@ fn every_bundled_lesson_checks_on_small_sizes() {
     }
 }
 
+/// Every bundled lesson's templates render on runs as recorded: prepared
+/// at small sizes, then checked from the recording alone.
+#[test]
+fn every_bundled_lesson_renders_on_its_recorded_runs() {
+    if !common::python3_ok() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("parlab-lessons-rec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in NINE {
+        let rec = dir.join(format!("{name}.parlab"));
+        let out = parlab(&[
+            "lesson",
+            name,
+            "--scale",
+            "0.05",
+            "--prepare",
+            rec.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success() || out.status.code() == Some(1),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (v, code) = check_json(&[name, "--scale", "0.05", "--recorded", rec.to_str().unwrap()]);
+        assert!(matches!(code, Some(0) | Some(1)), "{name}: {code:?} {v}");
+        well_formed(&v);
+        for s in v["steps"].as_array().unwrap() {
+            assert!(
+                s["caption"].is_string() && s["verdict"].is_string(),
+                "{name}: {s}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_users_lesson_runs_under_check_and_says_each_step() {
     let file = lesson_file("native.toml", NATIVE);

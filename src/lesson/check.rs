@@ -3,6 +3,7 @@
 
 use super::text::Verdict;
 use super::walk::{Next, Walk};
+use crate::headless::Finished;
 use crate::launch::Launch;
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -26,6 +27,66 @@ pub fn run(
             Next::Shown => {}
             Next::Done => return Ok(()),
         }
+    }
+}
+
+/// Run `launch` to its end and give its JSON: a run's as `--json` prints
+/// it, a sweep's as `parlab sweep --json` does. Every run is kept in
+/// `record`, where there is one.
+pub fn live(
+    launch: Launch,
+    stop: &dyn Fn() -> bool,
+    threshold: f64,
+    record: Option<&std::sync::Mutex<crate::recording::Recorder>>,
+) -> Result<Value> {
+    match launch {
+        Launch::Sweep { spec, grid, repeat } => {
+            let sweep = crate::sweep::run(&spec, &grid, repeat, threshold, record, |_| {})?;
+            Ok(crate::sweep::to_json(
+                &Launch::plan(&Launch::Native(spec)),
+                repeat,
+                &sweep,
+            ))
+        }
+        one => {
+            let mut guard = record.map(|r| r.lock().unwrap_or_else(|p| p.into_inner()));
+            let f = crate::headless::run_launch(one, stop, threshold, guard.as_deref_mut())?;
+            Ok(crate::report::to_json(&f))
+        }
+    }
+}
+
+/// The JSON `launch` gave when it ran, from the runs it recorded (taken
+/// from `runs`, in order): a sweep's from its repeats.
+pub fn replayed(launch: &Launch, runs: &mut impl Iterator<Item = Finished>) -> Result<Value> {
+    let mut next = || {
+        runs.next()
+            .ok_or_else(|| anyhow::anyhow!("the recording holds too few runs"))
+    };
+    match launch {
+        Launch::Sweep { repeat, .. } => {
+            let mut made = Vec::new();
+            for _ in 0..launch.runs() {
+                let f = next()?;
+                let spec = f.meta.native_spec().cloned();
+                let spec = spec.ok_or_else(|| anyhow::anyhow!("a sweep's run is native"))?;
+                made.push((
+                    spec,
+                    f.meta.workers,
+                    crate::clock::ms(f.outcome.wall_ns),
+                    f.load().is_some_and(crate::sampler::Load::disturbed),
+                ));
+            }
+            let (spec, points) = crate::sweep::from_runs(&made)
+                .ok_or_else(|| anyhow::anyhow!("the recorded runs are not this sweep"))?;
+            let sweep = crate::sweep::Sweep::of(points);
+            Ok(crate::sweep::to_json(
+                &crate::source::Plan::Native(spec),
+                *repeat,
+                &sweep,
+            ))
+        }
+        _ => Ok(crate::report::to_json(&next()?)),
     }
 }
 
@@ -198,7 +259,7 @@ mod tests {
     fn shaped(launch: &Launch) -> Value {
         let script = match launch {
             Launch::Py(p) => p.program.script.clone(),
-            Launch::Native(_) => String::new(),
+            Launch::Native(_) | Launch::Sweep { .. } => String::new(),
         };
         let mut v = json!({
             "wall_ms": 100.0,
@@ -212,6 +273,10 @@ mod tests {
                        "fork": {"to_first_line_ms_median": 2.0}, "spawn": {"to_first_line_ms_median": 40.0},
                        "forkserver": {"to_first_line_ms_median": 3.0}},
         });
+        if let Launch::Sweep { .. } = launch {
+            v = json!({"p": 0.5, "p_interval": [0.45, 0.55], "fit_disturbed": false,
+                       "points": [{"workers": 1, "speedup": 1.0}, {"workers": 2, "speedup": 1.33}]});
+        }
         if script.ends_with("races") {
             v["result"]["lost"] = json!(0);
         }

@@ -84,6 +84,9 @@ pub struct Step {
     pub run: Option<Spanned<Vec<String>>>,
     /// `parlab py`'s arguments.
     pub py: Option<Spanned<Vec<String>>>,
+    /// `parlab sweep`'s arguments (native runs over worker counts): its
+    /// JSON, `points` and the fitted `p`, is `runs.ID`.
+    pub sweep: Option<Spanned<Vec<String>>>,
     /// The measured answer: a template rendering a choice's index (0 = first).
     pub answer: Option<Spanned<String>>,
     /// Shown after the run (a template).
@@ -107,13 +110,11 @@ impl Step {
         self.title.as_deref().unwrap_or(self.id())
     }
 
-    /// `("run" | "py", its arguments as written)`, where it runs something.
+    /// `("run" | "py" | "sweep", its arguments as written)`, where it runs something.
     pub fn command(&self) -> Option<(&'static str, &Spanned<Vec<String>>)> {
-        match (&self.run, &self.py) {
-            (Some(r), _) => Some(("run", r)),
-            (None, Some(p)) => Some(("py", p)),
-            (None, None) => None,
-        }
+        [("run", &self.run), ("py", &self.py), ("sweep", &self.sweep)]
+            .into_iter()
+            .find_map(|(key, args)| Some((key, args.as_ref()?)))
     }
 }
 
@@ -186,12 +187,14 @@ impl Lesson {
     }
 
     fn validate_step(&self, step: &Step) -> Result<()> {
-        if let (Some(_), Some(p)) = (&step.run, &step.py) {
+        let commands = [("run", &step.run), ("py", &step.py), ("sweep", &step.sweep)];
+        let mut given = commands.iter().filter_map(|(k, a)| Some((*k, a.as_ref()?)));
+        if let (Some(_), Some((key, second))) = (given.next(), given.next()) {
             return Err(self
                 .error(
-                    p.span(),
-                    "py",
-                    "a step runs `run` (native) or `py` (a program), not both",
+                    second.span(),
+                    key,
+                    "a step runs one of `run` (native), `py` (a program) or `sweep`, not two",
                 )
                 .into());
         }

@@ -274,9 +274,10 @@ fn mentions(text: &str, id: &str) -> bool {
     })
 }
 
-/// A run's machine was measured busy with others' work.
+/// A run's machine was measured busy with others' work (a sweep: a point
+/// it fitted).
 fn disturbed(run: &Value) -> bool {
-    run["machine"]["disturbed"].as_bool() == Some(true)
+    run["machine"]["disturbed"].as_bool() == Some(true) || run["fit_disturbed"] == true
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ impl Walk {
 
     /// How many of its steps run something.
     pub fn runs_wanted(&self) -> usize {
-        self.launches.iter().flatten().count()
+        self.launches.iter().flatten().map(Launch::runs).sum()
     }
 
     /// The current step's choices, rendered (`about {{ cores }}×`).

@@ -420,8 +420,9 @@ pub struct App {
 pub enum Effect {
     /// Write a run's JSON to a new file in the current folder.
     Export(Value),
-    /// Measure a sweep in the background; its points come back through `App::sweep_started`.
-    Sweep(RunSpec, Vec<u32>),
+    /// Measure a sweep (these worker counts, this many repeats a point) in
+    /// the background; its points come back through `App::sweep_started`.
+    Sweep(RunSpec, Vec<u32>, u32),
     /// Write a run as a Chrome trace to a new file in the current folder.
     ExportTrace(Arc<RecordedRun>),
     /// Start recording to a new file in the current folder (the run under way first).
@@ -955,7 +956,7 @@ impl App {
         }
         let grid = crate::sweep::default_grid(crate::sampler::logical_cores());
         self.effects
-            .push(Effect::Sweep(self.spec.clone(), grid.clone()));
+            .push(Effect::Sweep(self.spec.clone(), grid.clone(), 3));
         self.lab.note(format!(
             "sweep: {} workers",
             grid.iter()

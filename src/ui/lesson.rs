@@ -26,6 +26,8 @@ pub struct LessonRun {
     /// run's JSON, revealed once its replay reaches its end.
     rows_before: usize,
     replayed: Option<Value>,
+    /// A sweep measuring for the step: its settings and repeats.
+    sweeping: Option<(crate::engine::RunSpec, u32)>,
 }
 
 impl App {
@@ -52,6 +54,7 @@ impl App {
             report,
             rows_before: 0,
             replayed: None,
+            sweeping: None,
         });
     }
 
@@ -96,20 +99,18 @@ impl App {
     fn lesson_run(&mut self, launch: Launch) {
         let Some(l) = &mut self.lesson else { return };
         l.rows_before = self.history.len();
-        if let Some(run) = l.recorded.pop_front() {
-            let file = l.recorded_on.clone().unwrap_or_default();
-            match super::replaying::row_for(run, file) {
-                Some(row) => {
-                    l.replayed = Some(row.json.clone());
-                    self.history.push(row);
-                    self.selected_run = self.history.len() - 1;
-                    self.play(self.selected_run);
-                }
-                None => l.walk.failed(),
-            }
-            return;
+        if !l.recorded.is_empty() {
+            return self.lesson_replay(&launch);
         }
         match launch {
+            Launch::Sweep { spec, grid, repeat } => {
+                self.spec = spec.clone();
+                self.program = None;
+                self.sweep = None;
+                l.sweeping = Some((spec.clone(), repeat));
+                self.effects.push(Effect::Sweep(spec, grid, repeat));
+                return;
+            }
             Launch::Native(spec) => {
                 self.spec = spec.clone();
                 self.program = None;
@@ -127,10 +128,86 @@ impl App {
         }
     }
 
+    /// Show the step's runs prepared in advance: each a row of the Runs
+    /// panel; one run replays, a sweep's runs fill the Amdahl panel.
+    fn lesson_replay(&mut self, launch: &Launch) {
+        let Some(l) = &mut self.lesson else { return };
+        let file = l.recorded_on.clone().unwrap_or_default();
+        let n = launch.runs().min(l.recorded.len());
+        let rows: Vec<_> = l
+            .recorded
+            .drain(..n)
+            .filter_map(|run| super::replaying::row_for(run, file.clone()))
+            .collect();
+        if rows.len() != launch.runs() {
+            l.walk.failed();
+            self.message = Some("the recording does not hold this step's runs".into());
+            return;
+        }
+        if let Launch::Sweep { repeat, .. } = launch {
+            let made: Vec<_> = rows
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.spec()?.clone(),
+                        r.workers,
+                        r.wall_ms,
+                        r.load.is_some_and(|l| l.disturbed()),
+                    ))
+                })
+                .collect();
+            if let Some((spec, points)) = crate::sweep::from_runs(&made) {
+                let sweep = crate::sweep::Sweep::of(points.clone());
+                l.replayed = Some(crate::sweep::to_json(
+                    &crate::source::Plan::Native(spec.clone()),
+                    *repeat,
+                    &sweep,
+                ));
+                let grid = points.iter().map(|p| p.workers).collect();
+                self.sweep = Some(super::app::SweepState::finished(spec, grid, points));
+            }
+            self.history.extend(rows);
+            self.selected_run = self.history.len() - 1;
+            return;
+        }
+        l.replayed = rows.first().map(|r| r.json.clone());
+        self.history.extend(rows);
+        self.selected_run = self.history.len() - 1;
+        self.play(self.selected_run);
+    }
+
+    /// The JSON of the step's sweep, once it has measured every point.
+    fn swept(&self) -> Option<Option<Value>> {
+        let (spec, repeat) = self.lesson.as_ref()?.sweeping.clone()?;
+        let s = match &self.sweep {
+            Some(s) if !s.running() => s,
+            _ => return Some(None),
+        };
+        let sweep = crate::sweep::Sweep::of(s.points.clone());
+        Some(Some(crate::sweep::to_json(
+            &crate::source::Plan::Native(spec),
+            repeat,
+            &sweep,
+        )))
+    }
+
     /// Called every frame: a step's run that ended is judged and revealed.
     pub fn pump_lesson(&mut self) {
+        let swept = self.swept();
         let Some(l) = &mut self.lesson else { return };
         if l.walk.phase != Phase::Running || self.run.is_some() {
+            return;
+        }
+        if let Some(sweep) = swept {
+            let Some(json) = sweep else { return };
+            l.sweeping = None;
+            match l.walk.ran(json) {
+                Ok(()) => self.lesson_revealed(),
+                Err(e) => {
+                    l.walk.failed();
+                    self.message = Some(format!("{e:#}"));
+                }
+            }
             return;
         }
         let json = match l.replayed.take() {

@@ -303,13 +303,12 @@ pub fn perform_effects(app: &mut App) {
             app::Effect::StartRecording => {
                 app.start_recording(&stamped("recording", crate::recording::EXTENSION));
             }
-            app::Effect::Sweep(spec, grid) => {
-                // Three repeats a point, as `parlab sweep`: a spread and an interval.
+            app::Effect::Sweep(spec, grid, repeat) => {
                 let threshold = app.config.run.disturbed_threshold;
                 let rx = crate::sweep::spawn(
                     spec.clone(),
                     grid.clone(),
-                    3,
+                    repeat,
                     threshold,
                     app.recorder.clone(),
                 );
