@@ -145,18 +145,7 @@ impl App {
             return;
         }
         if let Launch::Sweep { repeat, .. } = launch {
-            let made: Vec<_> = rows
-                .iter()
-                .filter_map(|r| {
-                    Some((
-                        r.spec()?.clone(),
-                        r.workers,
-                        r.wall_ms,
-                        r.load.is_some_and(|l| l.disturbed()),
-                    ))
-                })
-                .collect();
-            if let Some((spec, points)) = crate::sweep::from_runs(&made) {
+            if let Some((spec, points)) = super::replaying::sweep_of(&rows) {
                 let sweep = crate::sweep::Sweep::of(points.clone());
                 l.replayed = Some(crate::sweep::to_json(
                     &crate::source::Plan::Native(spec.clone()),

@@ -41,18 +41,7 @@ impl App {
             }
         }
         // A recorded sweep: its points and fit on the Amdahl panel, from its runs' walls.
-        let runs: Vec<_> = self.history[first..]
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    r.spec()?.clone(),
-                    r.workers,
-                    r.wall_ms,
-                    r.load.is_some_and(|l| l.disturbed()),
-                ))
-            })
-            .collect();
-        if let Some((spec, points)) = crate::sweep::from_runs(&runs) {
+        if let Some((spec, points)) = sweep_of(&self.history[first..]) {
             let grid = points.iter().map(|p| p.workers).collect();
             self.sweep = Some(super::app::SweepState::finished(spec, grid, points));
         }
@@ -280,6 +269,24 @@ impl App {
 }
 
 /// A row of the Runs panel for a replayed run.
+/// The sweep finished rows make, where they are one (see [`crate::sweep::from_runs`]).
+pub(super) fn sweep_of(
+    rows: &[RunRow],
+) -> Option<(crate::engine::RunSpec, Vec<crate::sweep::Point>)> {
+    let runs: Vec<_> = rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.spec()?.clone(),
+                r.workers,
+                r.wall_ms,
+                r.load.is_some_and(|l| l.disturbed()),
+            ))
+        })
+        .collect();
+    crate::sweep::from_runs(&runs)
+}
+
 /// A recorded run as a row of the Runs panel (`file`: where it came from).
 pub(super) fn row_for(run: RecordedRun, file: String) -> Option<RunRow> {
     row_of(&Playback::new(run, file))
