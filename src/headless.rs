@@ -43,27 +43,6 @@ pub fn run_until(
     drain(source, stop, Some((window, threshold)), record)
 }
 
-/// Run a launch (native or a Python program) to its end, or until
-/// `stop()` says so; as [`run_until`].
-pub fn run_launch(
-    launch: crate::launch::Launch,
-    stop: impl Fn() -> bool,
-    threshold: f64,
-    record: Option<&mut Recorder>,
-) -> Result<Finished> {
-    match launch {
-        crate::launch::Launch::Native(spec) => run_until(spec, stop, threshold, record),
-        crate::launch::Launch::Py(plan) => {
-            let window = Window::open();
-            let source = Box::new(crate::python::start(plan)?);
-            drain(source, stop, Some((window, threshold)), record)
-        }
-        crate::launch::Launch::Sweep { .. } => {
-            anyhow::bail!("a sweep is many runs: crate::sweep::run measures it")
-        }
-    }
-}
-
 /// Drain any source to its end, or until `stop()` says so: then stop it,
 /// and still collect what was measured (every worker joined). `measure`:
 /// the window over which this process measures the machine, for a source

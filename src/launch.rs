@@ -71,6 +71,26 @@ impl Launch {
         }
     }
 
+    /// Run it (native or a Python program) to its end, or until `stop()`
+    /// says so; as [`crate::headless::run_until`]. A sweep is many runs:
+    /// [`crate::sweep::run`] measures it.
+    pub fn run(
+        self,
+        stop: impl Fn() -> bool,
+        threshold: f64,
+        record: Option<&mut crate::recording::Recorder>,
+    ) -> anyhow::Result<crate::headless::Finished> {
+        match self {
+            Launch::Native(spec) => crate::headless::run_until(spec, stop, threshold, record),
+            Launch::Py(plan) => {
+                let window = crate::sampler::Window::open();
+                let source = Box::new(crate::python::start(plan)?);
+                crate::headless::drain(source, stop, Some((window, threshold)), record)
+            }
+            Launch::Sweep { .. } => anyhow::bail!("a sweep is many runs: sweep::run measures it"),
+        }
+    }
+
     /// What runs.
     pub fn plan(&self) -> Plan {
         match self {

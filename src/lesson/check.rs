@@ -50,7 +50,7 @@ pub fn live(
         }
         one => {
             let mut guard = record.map(|r| r.lock().unwrap_or_else(|p| p.into_inner()));
-            let f = crate::headless::run_launch(one, stop, threshold, guard.as_deref_mut())?;
+            let f = one.run(stop, threshold, guard.as_deref_mut())?;
             Ok(crate::report::to_json(&f))
         }
     }

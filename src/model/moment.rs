@@ -39,112 +39,113 @@ pub fn words(
     cores: u32,
     helpers: &[bool],
 ) -> Option<String> {
+    let helper = |i: usize| helpers.get(i).copied().unwrap_or(false);
     let mut by_state: [Vec<usize>; WorkerState::COUNT] = Default::default();
-    let mut alive = 0;
-    for (i, lane) in lab.lanes.iter().enumerate() {
-        if helpers.get(i).copied().unwrap_or(false) {
-            continue;
-        }
+    for (i, lane) in lab.lanes.iter().enumerate().filter(|(i, _)| !helper(*i)) {
         if let Some(s) = lane.dominant_state(t0, t1, now) {
             by_state[s.index()].push(i);
-            alive += 1;
         }
     }
-    let helper = |i: usize| helpers.get(i).copied().unwrap_or(false);
     let ended = lab
         .lanes
         .iter()
         .enumerate()
         .filter(|(i, l)| !helper(*i) && l.end_ns.is_some_and(|e| e <= t0))
         .count();
-    if alive == 0 {
+    if by_state.iter().all(Vec::is_empty) {
         return (ended > 0).then(|| format!("all {ended} done"));
     }
-    let of = |s: WorkerState| &by_state[s.index()];
-    let (running, gil, ready) = (
-        of(WorkerState::Running),
-        of(WorkerState::GilWait),
-        of(WorkerState::Ready),
-    );
-    let mut said = Vec::new();
+    let of = |s: WorkerState| by_state[s.index()].as_slice();
+    let waiting = |s: WorkerState, what: &str| {
+        let lanes = of(s);
+        (!lanes.is_empty()).then(|| {
+            format!(
+                "{} {} {what}",
+                names(lab, lanes),
+                verb(lanes.len(), "waits", "wait")
+            )
+        })
+    };
+    let said: Vec<String> = [
+        computing(
+            lab,
+            of(WorkerState::Running),
+            of(WorkerState::GilWait),
+            cores,
+        ),
+        for_a_core(
+            of(WorkerState::Running).len(),
+            of(WorkerState::Ready).len(),
+            cores,
+        ),
+        queue_full(of(WorkerState::QueueFull).len()),
+        waiting(WorkerState::QueueEmpty, "for an item: the queue is empty"),
+        waiting(WorkerState::LockWait, "for a lock"),
+        waiting(WorkerState::Io, "on I/O or asleep"),
+        (!of(WorkerState::Failed).is_empty())
+            .then(|| format!("{} failed", names(lab, of(WorkerState::Failed)))),
+        (ended > 0).then(|| format!("{ended} done")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if said.is_empty() {
+        return Some(format!("{} idle", names(lab, of(WorkerState::Idle))));
+    }
+    Some(said.join("; "))
+}
+
+/// Who holds the GIL and who waits for it; else who runs, and on how many cores.
+fn computing(lab: &Lab, running: &[usize], gil: &[usize], cores: u32) -> Option<String> {
     if !gil.is_empty() {
         let holder = if running.is_empty() {
             "no thread shown".to_string()
         } else {
             names(lab, running)
         };
-        said.push(format!(
+        return Some(format!(
             "{holder} {} the GIL; {} {} for it",
             verb(running.len(), "holds", "hold"),
             names(lab, gil),
             verb(gil.len(), "waits", "wait")
         ));
-    } else if running.len() >= 2 {
-        said.push(format!(
+    }
+    match running {
+        [] => None,
+        [one] => Some(format!("{} runs", lab.lanes[*one].name)),
+        _ => Some(format!(
             "{} run on {} cores at once",
             names(lab, running),
             running.len().min(cores as usize)
-        ));
-    } else if let [one] = running.as_slice() {
-        said.push(format!("{} runs", lab.lanes[*one].name));
+        )),
     }
-    if !ready.is_empty() {
-        let runnable = running.len() + ready.len();
-        said.push(format!(
-            "{runnable} {} want a core, {cores} {}: {} {} for one",
+}
+
+/// `8 threads want a core, 2 cores: 6 wait for one`.
+fn for_a_core(running: usize, ready: usize, cores: u32) -> Option<String> {
+    let runnable = running + ready;
+    (ready > 0).then(|| {
+        format!(
+            "{runnable} {} want a core, {cores} {}: {ready} {} for one",
             if runnable == 1 { "thread" } else { "threads" },
             if cores == 1 { "core" } else { "cores" },
-            ready.len(),
-            verb(ready.len(), "waits", "wait")
-        ));
-    }
-    let full = of(WorkerState::QueueFull);
-    if !full.is_empty() {
-        said.push(format!(
-            "the queue is full: {} {} blocked",
-            full.len(),
-            if full.len() == 1 {
+            verb(ready, "waits", "wait")
+        )
+    })
+}
+
+/// `the queue is full: 2 producers blocked`.
+fn queue_full(blocked: usize) -> Option<String> {
+    (blocked > 0).then(|| {
+        format!(
+            "the queue is full: {blocked} {} blocked",
+            if blocked == 1 {
                 "producer"
             } else {
                 "producers"
             }
-        ));
-    }
-    let empty = of(WorkerState::QueueEmpty);
-    if !empty.is_empty() {
-        said.push(format!(
-            "the queue is empty: {} {} for an item",
-            names(lab, empty),
-            verb(empty.len(), "waits", "wait")
-        ));
-    }
-    let locked = of(WorkerState::LockWait);
-    if !locked.is_empty() {
-        said.push(format!(
-            "{} {} for a lock",
-            names(lab, locked),
-            verb(locked.len(), "waits", "wait")
-        ));
-    }
-    let io = of(WorkerState::Io);
-    if !io.is_empty() {
-        said.push(format!(
-            "{} {} on I/O or asleep",
-            names(lab, io),
-            verb(io.len(), "waits", "wait")
-        ));
-    }
-    let failed = of(WorkerState::Failed);
-    if !failed.is_empty() {
-        said.push(format!("{} failed", names(lab, failed)));
-    }
-    if ended > 0 {
-        said.push(format!("{ended} done"));
-    }
-    if said.is_empty() {
-        said.push(format!("{} idle", names(lab, of(WorkerState::Idle))));
-    }
-    Some(said.join("; "))
+        )
+    })
 }
 
 #[cfg(test)]
