@@ -340,6 +340,11 @@ impl Lab {
                 .rev()
                 .take_while(|p| p.0 > t)
                 .count();
+        // Several operations read at one instant (a queue read from
+        // outside) are one point of the series: counted, not repeated.
+        if at > 0 && self.queue.depth[at - 1] == (t, depth) {
+            return;
+        }
         self.queue.depth.insert(at, (t, depth));
     }
 
@@ -554,6 +559,20 @@ mod tests {
         );
         assert_eq!(line.as_bytes()[0], b'[');
         assert_eq!(&line[13..15], "] ");
+    }
+
+    #[test]
+    fn operations_at_one_instant_are_one_depth_point() {
+        let mut lab = Lab::new(Vec::new(), SystemTime::now());
+        let put = |depth| EventKind::QueuePut { task: 0, depth };
+        lab.apply(vec![
+            ev(5, 0, put(4)),
+            ev(5, 0, put(4)),
+            ev(5, 0, put(4)),
+            ev(6, 0, put(4)),
+        ]);
+        assert_eq!(lab.queue.puts, 4, "every operation counted");
+        assert_eq!(lab.queue.depth, vec![(5, 4), (6, 4)]);
     }
 
     #[test]
