@@ -85,36 +85,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(())
             },
         ),
-        Some(Command::Tui(cmd)) => {
-            let args = &cmd.args;
-            let record = args.record.as_deref().map(Recorder::create).transpose()?;
-            let plan = match &cmd.program {
-                Some(parlab::cli::TuiProgram::Py(p)) => Some(config.py_plan(p)?),
-                None => None,
-            };
-            let program = plan.as_ref().map(|p| p.program.clone());
-            // A script from a file, read now for the Source view (o).
-            let text = program
-                .as_ref()
-                .filter(|p| !p.script.starts_with("lecture:"))
-                .and_then(|p| std::fs::read_to_string(&p.script).ok());
-            parlab::ui::main(
-                &config,
-                config.to_spec(args)?,
-                parlab::presets::load_all(),
-                |app| {
-                    app.recorder = record.map(|r| std::sync::Arc::new(std::sync::Mutex::new(r)));
-                    app.interpreters = interpreters(&config, program.as_ref());
-                    if let Some(plan) = &plan {
-                        app.program_timeout = plan.timeout;
-                        app.gil_hz = plan.gil_hz;
-                    }
-                    app.program = program;
-                    app.program_text = text;
-                    Ok(())
-                },
-            )
-        }
+        Some(Command::Tui(cmd)) => tui(&config, cmd),
         Some(Command::Replay(r)) => {
             let recordings = open_all(&r.files)?;
             if r.json || r.summary {
@@ -138,38 +109,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             )
         }
-        Some(Command::Export(e)) => {
-            let rec = open_all(std::slice::from_ref(&e.file))?.remove(0);
-            let (text, ext) = match e.format {
-                ExportFormat::ChromeTrace => (
-                    format!("{}\n", parlab::export::chrome_trace(&rec)),
-                    "trace.json",
-                ),
-                ExportFormat::Json => {
-                    let mut text = String::new();
-                    for run in &rec.runs {
-                        text += &format!("{}\n", report::to_json(&replayed(run)?));
-                    }
-                    (text, "json")
-                }
-            };
-            let out = e.out.clone().unwrap_or_else(|| e.file.with_extension(ext));
-            if out == Path::new("-") {
-                out!("{text}");
-            } else {
-                std::fs::write(&out, &text).map_err(|err| {
-                    UserError::new(format!("-o {}: cannot write it: {err}", out.display()))
-                })?;
-                eprintln!(
-                    "parlab: wrote {} ({} run{}, {} bytes)",
-                    out.display(),
-                    rec.runs.len(),
-                    if rec.runs.len() == 1 { "" } else { "s" },
-                    text.len()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Export(e)) => export(e),
         Some(Command::Py(cmd)) => {
             let plan = config.py_plan(&cmd.program)?;
             let mut record = cmd.record.as_deref().map(Recorder::create).transpose()?;
@@ -204,74 +144,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             said_recording(record.as_ref());
             finish_run(&finished, cmd.json)
         }
-        Some(Command::Sweep(cmd)) => {
-            let mut args = cmd.args.clone();
-            let grid = match args.workers.take() {
-                Some(w) => w.0,
-                None => parlab::sweep::default_grid(parlab::sampler::logical_cores()),
-            };
-            let threshold = config.run.disturbed_threshold;
-            let record = args
-                .record
-                .as_deref()
-                .map(Recorder::create)
-                .transpose()?
-                .map(std::sync::Mutex::new);
-            let said = |p: &parlab::sweep::Point| {
-                if !cmd.json {
-                    eprintln!(
-                        "  {} workers: {:.1} ms ({:.1}–{:.1}), speedup {:.2}{}",
-                        p.workers,
-                        p.wall_ms,
-                        p.min_ms,
-                        p.max_ms,
-                        p.speedup,
-                        if p.disturbed { ", disturbed" } else { "" }
-                    );
-                }
-            };
-            // What to sweep, checked before the machine is waited on.
-            let (py, plan, grid) = match &cmd.program {
-                Some(parlab::cli::SweepProgram::Py(p)) => {
-                    let py = config.py_plan(&p.program)?;
-                    let plan = Plan::Python(py.program.clone());
-                    (
-                        Some(py),
-                        plan,
-                        p.workers.clone().map(|w| w.0).unwrap_or(grid),
-                    )
-                }
-                None => {
-                    let spec = config.to_spec(&args)?;
-                    config.check_trusted(&spec)?;
-                    (None, Plan::Native(spec), grid)
-                }
-            };
-            let quiet = wait_quiet(cmd.wait_quiet, threshold);
-            let (repeat, record_to) = (cmd.repeat, record.as_ref());
-            let sweep = match (&py, &plan) {
-                (Some(p), _) => {
-                    parlab::sweep::run_python(p, &grid, repeat, threshold, record_to, said)?
-                }
-                (None, Plan::Native(s)) => {
-                    parlab::sweep::run(s, &grid, repeat, threshold, record_to, said)?
-                }
-                (None, Plan::Python(_)) => unreachable!("a program's sweep has its plan"),
-            };
-            said_recording(
-                record
-                    .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
-                    .as_ref(),
-            );
-            if cmd.json {
-                let mut v = parlab::sweep::to_json(&plan, cmd.repeat, &sweep);
-                v["quiet_before"] = serde_json::json!(quiet);
-                outln!("{v}");
-            } else {
-                out!("{}", parlab::sweep::human(&plan, &sweep));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Sweep(cmd)) => sweep(&config, cmd),
         Some(Command::Bench(b)) => {
             let quiet = wait_quiet(b.wait_quiet, config.run.disturbed_threshold);
             let mut v = parlab::bench::measure(parlab::bench::Scale { quick: b.quick }, &b.only)?;
@@ -405,6 +278,140 @@ fn recorded_on(file: &Path, when: Option<std::time::SystemTime>) -> String {
         Some(d) => format!("{name}, {}", parlab::clock::utc_minute(d.as_secs())),
         None => name.into_owned(),
     }
+}
+
+/// `parlab sweep`: a native run's or a program's, at each worker count.
+fn sweep(config: &config::Config, cmd: parlab::cli::SweepCmd) -> anyhow::Result<ExitCode> {
+    let mut args = cmd.args.clone();
+    let grid = match args.workers.take() {
+        Some(w) => w.0,
+        None => parlab::sweep::default_grid(parlab::sampler::logical_cores()),
+    };
+    let threshold = config.run.disturbed_threshold;
+    let record = args
+        .record
+        .as_deref()
+        .map(Recorder::create)
+        .transpose()?
+        .map(std::sync::Mutex::new);
+    let said = |p: &parlab::sweep::Point| {
+        if !cmd.json {
+            eprintln!(
+                "  {} workers: {:.1} ms ({:.1}–{:.1}), speedup {:.2}{}",
+                p.workers,
+                p.wall_ms,
+                p.min_ms,
+                p.max_ms,
+                p.speedup,
+                if p.disturbed { ", disturbed" } else { "" }
+            );
+        }
+    };
+    // What to sweep, checked before the machine is waited on.
+    let (py, plan, grid) = match &cmd.program {
+        Some(parlab::cli::SweepProgram::Py(p)) => {
+            let py = config.py_plan(&p.program)?;
+            let plan = Plan::Python(py.program.clone());
+            (
+                Some(py),
+                plan,
+                p.workers.clone().map(|w| w.0).unwrap_or(grid),
+            )
+        }
+        None => {
+            let spec = config.to_spec(&args)?;
+            config.check_trusted(&spec)?;
+            (None, Plan::Native(spec), grid)
+        }
+    };
+    let quiet = wait_quiet(cmd.wait_quiet, threshold);
+    let (repeat, record_to) = (cmd.repeat, record.as_ref());
+    let sweep = match (&py, &plan) {
+        (Some(p), _) => parlab::sweep::run_python(p, &grid, repeat, threshold, record_to, said)?,
+        (None, Plan::Native(s)) => {
+            parlab::sweep::run(s, &grid, repeat, threshold, record_to, said)?
+        }
+        (None, Plan::Python(_)) => unreachable!("a program's sweep has its plan"),
+    };
+    said_recording(
+        record
+            .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .as_ref(),
+    );
+    if cmd.json {
+        let mut v = parlab::sweep::to_json(&plan, cmd.repeat, &sweep);
+        v["quiet_before"] = serde_json::json!(quiet);
+        outln!("{v}");
+    } else {
+        out!("{}", parlab::sweep::human(&plan, &sweep));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `parlab export`: a recording for another tool.
+fn export(e: parlab::cli::ExportArgs) -> anyhow::Result<ExitCode> {
+    let rec = open_all(std::slice::from_ref(&e.file))?.remove(0);
+    let (text, ext) = match e.format {
+        ExportFormat::ChromeTrace => (
+            format!("{}\n", parlab::export::chrome_trace(&rec)),
+            "trace.json",
+        ),
+        ExportFormat::Json => {
+            let mut text = String::new();
+            for run in &rec.runs {
+                text += &format!("{}\n", report::to_json(&replayed(run)?));
+            }
+            (text, "json")
+        }
+    };
+    let out = e.out.clone().unwrap_or_else(|| e.file.with_extension(ext));
+    if out == Path::new("-") {
+        out!("{text}");
+    } else {
+        std::fs::write(&out, &text).map_err(|err| {
+            UserError::new(format!("-o {}: cannot write it: {err}", out.display()))
+        })?;
+        eprintln!(
+            "parlab: wrote {} ({} run{}, {} bytes)",
+            out.display(),
+            rec.runs.len(),
+            if rec.runs.len() == 1 { "" } else { "s" },
+            text.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `parlab tui`: the lab on these settings, or on a Python program.
+fn tui(config: &config::Config, cmd: parlab::cli::TuiCmd) -> anyhow::Result<ExitCode> {
+    let args = &cmd.args;
+    let record = args.record.as_deref().map(Recorder::create).transpose()?;
+    let plan = match &cmd.program {
+        Some(parlab::cli::TuiProgram::Py(p)) => Some(config.py_plan(p)?),
+        None => None,
+    };
+    let program = plan.as_ref().map(|p| p.program.clone());
+    // A script from a file, read now for the Source view (o).
+    let text = program
+        .as_ref()
+        .filter(|p| !p.script.starts_with("lecture:"))
+        .and_then(|p| std::fs::read_to_string(&p.script).ok());
+    parlab::ui::main(
+        config,
+        config.to_spec(args)?,
+        parlab::presets::load_all(),
+        |app| {
+            app.recorder = record.map(|r| std::sync::Arc::new(std::sync::Mutex::new(r)));
+            app.interpreters = interpreters(config, program.as_ref());
+            if let Some(plan) = &plan {
+                app.program_timeout = plan.timeout;
+                app.gil_hz = plan.gil_hz;
+            }
+            app.program = program;
+            app.program_text = text;
+            Ok(())
+        },
+    )
 }
 
 /// The Pythons the lab's Settings form offers: the program's, the config's,
