@@ -20,6 +20,8 @@ pub enum Launch {
         grid: Vec<u32>,
         repeat: u32,
     },
+    /// A preset's runs, one after another.
+    Preset(Vec<Launch>),
 }
 
 impl Launch {
@@ -87,7 +89,11 @@ impl Launch {
                 let source = Box::new(crate::python::start(plan)?);
                 crate::headless::drain(source, stop, Some((window, threshold)), record)
             }
-            Launch::Sweep { .. } => anyhow::bail!("a sweep is many runs: sweep::run measures it"),
+            Launch::Sweep { .. } | Launch::Preset(_) => {
+                anyhow::bail!(
+                    "many runs: sweep::run measures a sweep, each of a preset's runs runs alone"
+                )
+            }
         }
     }
 
@@ -96,6 +102,8 @@ impl Launch {
         match self {
             Launch::Native(s) | Launch::Sweep { spec: s, .. } => Plan::Native(s.clone()),
             Launch::Py(p) => Plan::Python(p.program.clone()),
+            // A preset file has at least one run (presets::Preset::parse).
+            Launch::Preset(runs) => runs.first().expect("a preset has a run").plan(),
         }
     }
 
@@ -110,6 +118,7 @@ impl Launch {
                 counts.dedup();
                 counts.len() * *repeat as usize
             }
+            Launch::Preset(runs) => runs.iter().map(Launch::runs).sum(),
             _ => 1,
         }
     }

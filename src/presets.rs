@@ -83,6 +83,11 @@ impl Preset {
     /// Each run's plan (native settings on top of the config in force, or a
     /// Python program); a bad flag is named with the preset and its file.
     pub fn plans(&self, config: &Config) -> Result<Vec<Plan>> {
+        Ok(self.launches(config)?.iter().map(Launch::plan).collect())
+    }
+
+    /// Each run ready to start, as [`Self::plans`] checks them.
+    pub fn launches(&self, config: &Config) -> Result<Vec<Launch>> {
         let at =
             |why: String| UserError::new(format!("preset '{}' ({}): {why}", self.name, self.file));
         self.runs
@@ -104,9 +109,7 @@ impl Preset {
                     .flat_map(|p| ["--python".to_string(), p.clone()])
                     .chain(rest.iter().cloned())
                     .collect();
-                Launch::parse(config, sub, &args)
-                    .map(|l| l.plan())
-                    .map_err(|why| at(why).into())
+                Launch::parse(config, sub, &args).map_err(|why| at(why).into())
             })
             .collect()
     }

@@ -325,3 +325,32 @@ fn the_races_lesson_holds_on_every_installed_cpython() {
         assert_eq!(lost > 0, exe.contains("/3.9."), "{exe}: {lost} lost");
     }
 }
+
+/// A step may run a preset: `runs.ID` is the list of its runs' JSON.
+#[test]
+fn a_step_runs_a_preset_and_names_its_runs_as_a_list() {
+    let text = "title = \"p\"\n[[step]]\nid = \"seven\"\nsay = \"Preset 1.\"\npreset = \"1\"\n\
+                reveal = \"{{ runs.seven | length }} runs\"\n\
+                expect = \"runs.seven[2].wall_ms < runs.seven[0].wall_ms\"\n";
+    let file = lesson_file("preset.toml", text);
+    let (v, code) = check_json(&[file.to_str().unwrap()]);
+    well_formed(&v);
+    let runs = &v["steps"][0]["runs"][0];
+    let strategies: Vec<&str> = runs
+        .as_array()
+        .expect("a list of the preset's runs")
+        .iter()
+        .map(|r| r["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(strategies, ["sequential", "threads", "processes"], "{v}");
+    assert_eq!(v["steps"][0]["caption"], "3 runs");
+    assert!(code == Some(0) || v["disturbed"] == 1, "{v}");
+    let bad = lesson_file("badpreset.toml", &text.replace("\"1\"", "\"99\""));
+    let out = parlab(&["lesson", bad.to_str().unwrap(), "--check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("badpreset.toml:5: `preset`") && err.contains("'99'"),
+        "{err}"
+    );
+}

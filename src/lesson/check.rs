@@ -48,6 +48,11 @@ pub fn live(
                 &sweep,
             ))
         }
+        Launch::Preset(runs) => runs
+            .into_iter()
+            .map(|l| live(l, stop, threshold, record))
+            .collect::<Result<Vec<_>>>()
+            .map(Value::Array),
         one => {
             let mut guard = record.map(|r| r.lock().unwrap_or_else(|p| p.into_inner()));
             let f = one.run(stop, threshold, guard.as_deref_mut())?;
@@ -59,6 +64,13 @@ pub fn live(
 /// The JSON `launch` gave when it ran, from the runs it recorded (taken
 /// from `runs`, in order): a sweep's from its repeats.
 pub fn replayed(launch: &Launch, runs: &mut impl Iterator<Item = Finished>) -> Result<Value> {
+    if let Launch::Preset(each) = launch {
+        return each
+            .iter()
+            .map(|l| replayed(l, runs))
+            .collect::<Result<Vec<_>>>()
+            .map(Value::Array);
+    }
     let mut next = || {
         runs.next()
             .ok_or_else(|| anyhow::anyhow!("the recording holds too few runs"))

@@ -87,6 +87,9 @@ pub struct Step {
     /// `parlab sweep`'s arguments (native runs over worker counts): its
     /// JSON, `points` and the fitted `p`, is `runs.ID`.
     pub sweep: Option<Spanned<Vec<String>>>,
+    /// A preset's runs (its number as the lab's keys give it, `"2"`, or its
+    /// name or file): `runs.ID` is the list of their JSON, in order.
+    pub preset: Option<Spanned<String>>,
     /// The measured answer: a template rendering a choice's index (0 = first).
     pub answer: Option<Spanned<String>>,
     /// Shown after the run (a template).
@@ -187,14 +190,19 @@ impl Lesson {
     }
 
     fn validate_step(&self, step: &Step) -> Result<()> {
-        let commands = [("run", &step.run), ("py", &step.py), ("sweep", &step.sweep)];
-        let mut given = commands.iter().filter_map(|(k, a)| Some((*k, a.as_ref()?)));
+        let commands = [
+            ("run", step.run.as_ref().map(Spanned::span)),
+            ("py", step.py.as_ref().map(Spanned::span)),
+            ("sweep", step.sweep.as_ref().map(Spanned::span)),
+            ("preset", step.preset.as_ref().map(Spanned::span)),
+        ];
+        let mut given = commands.iter().filter_map(|(k, a)| Some((*k, a.clone()?)));
         if let (Some(_), Some((key, second))) = (given.next(), given.next()) {
             return Err(self
                 .error(
-                    second.span(),
+                    second,
                     key,
-                    "a step runs one of `run` (native), `py` (a program) or `sweep`, not two",
+                    "a step runs one of `run` (native), `py` (a program), `sweep` or `preset`, not two",
                 )
                 .into());
         }

@@ -186,6 +186,11 @@ fn launch_of(
     config: &Config,
     python: Option<&str>,
 ) -> Result<Option<Launch>> {
+    if let Some(name) = &step.preset {
+        return preset(name.get_ref(), config)
+            .map(Some)
+            .map_err(|why| lesson.error(name.span(), "preset", &why).into());
+    }
     let Some((sub, mut args)) = text::args(lesson, step, ctx)? else {
         return Ok(None);
     };
@@ -196,6 +201,32 @@ fn launch_of(
     Launch::parse(config, sub, &args)
         .map(Some)
         .map_err(|why| lesson.error(spanned.span(), sub, &why).into())
+}
+
+/// A preset's runs: by its number (as the lab's keys 1-9 load it), its
+/// name, or its file's name.
+fn preset(name: &str, config: &Config) -> Result<Launch, String> {
+    let (presets, _) = crate::presets::load_all();
+    let found = match name.parse::<usize>() {
+        Ok(n) => n.checked_sub(1).and_then(|i| presets.get(i)),
+        Err(_) => presets.iter().find(|p| {
+            p.name == name
+                || std::path::Path::new(&p.file).file_stem().is_some_and(|s| {
+                    s.to_string_lossy()
+                        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '-')
+                        == name
+                })
+        }),
+    };
+    let Some(p) = found else {
+        return Err(format!(
+            "no preset '{name}': presets are 1 to {} (parlab's lab lists them)",
+            presets.len()
+        ));
+    };
+    p.launches(config)
+        .map(Launch::Preset)
+        .map_err(|e| format!("{e:#}"))
 }
 
 #[cfg(test)]

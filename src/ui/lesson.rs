@@ -28,6 +28,8 @@ pub struct LessonRun {
     replayed: Option<Value>,
     /// A sweep measuring for the step: its settings and repeats.
     sweeping: Option<(crate::engine::RunSpec, u32)>,
+    /// A preset's runs for the step: how many (0: one run, not a preset).
+    preset: usize,
 }
 
 impl App {
@@ -55,6 +57,7 @@ impl App {
             rows_before: 0,
             replayed: None,
             sweeping: None,
+            preset: 0,
         });
     }
 
@@ -103,6 +106,11 @@ impl App {
             return self.lesson_replay(&launch);
         }
         match launch {
+            Launch::Preset(runs) => {
+                self.pending = runs.iter().map(Launch::plan).collect();
+                l.preset = runs.len();
+                self.start();
+            }
             Launch::Sweep { spec, grid, repeat } => {
                 self.spec = spec.clone();
                 self.program = None;
@@ -159,7 +167,10 @@ impl App {
             self.selected_run = self.history.len() - 1;
             return;
         }
-        l.replayed = rows.first().map(|r| r.json.clone());
+        l.replayed = match launch {
+            Launch::Preset(_) => Some(Value::Array(rows.iter().map(|r| r.json.clone()).collect())),
+            _ => rows.first().map(|r| r.json.clone()),
+        };
         self.history.extend(rows);
         self.selected_run = self.history.len() - 1;
         self.play(self.selected_run);
@@ -184,7 +195,7 @@ impl App {
     pub fn pump_lesson(&mut self) {
         let swept = self.swept();
         let Some(l) = &mut self.lesson else { return };
-        if l.walk.phase != Phase::Running || self.run.is_some() {
+        if l.walk.phase != Phase::Running || self.run.is_some() || !self.pending.is_empty() {
             return;
         }
         if let Some(sweep) = swept {
@@ -205,6 +216,11 @@ impl App {
                 return;
             }
             Some(json) => Some(json),
+            None if l.preset > 0 => {
+                let rows = self.history.get(l.rows_before..).unwrap_or_default();
+                (rows.len() == std::mem::take(&mut l.preset))
+                    .then(|| Value::Array(rows.iter().map(|r| r.json.clone()).collect()))
+            }
             None => self.history.get(l.rows_before).map(|r| r.json.clone()),
         };
         let Some(json) = json else {
