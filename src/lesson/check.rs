@@ -271,7 +271,7 @@ mod tests {
     fn shaped(launch: &Launch) -> Value {
         let script = match launch {
             Launch::Py(p) => p.program.script.clone(),
-            Launch::Native(_) | Launch::Sweep { .. } => String::new(),
+            Launch::Native(_) | Launch::Sweep { .. } | Launch::Preset(_) => String::new(),
         };
         let mut v = json!({
             "wall_ms": 100.0,
