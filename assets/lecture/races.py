@@ -2,6 +2,10 @@
 updates (read, add, write: another thread's write lands in between), and
 the lecture's thread that iterates a dict while another adds to it
 ("dictionary changed size during iteration").
+`--update plain` is a bare `counter += 1`: CPython 3.9 loses updates on it,
+3.10 and later (which switch threads only at calls and backward jumps) do
+not; the default puts a call between the read and the write, which loses
+updates on every version.
 The last line of stdout is the result as one JSON object.
 """
 import argparse

@@ -85,6 +85,11 @@ impl Walk {
         text::choices(self.step(), &self.ctx)
     }
 
+    /// What the current step runs, if it runs something.
+    pub fn launch(&self) -> Option<&Launch> {
+        self.launches[self.at].as_ref()
+    }
+
     /// The current step.
     pub fn step(&self) -> &Step {
         &self.lesson.steps[self.at]

@@ -49,6 +49,7 @@ impl App {
         ));
         self.focus = Panel::Timeline;
         self.narrate = true;
+        self.show_step_settings(&walk);
         self.lesson = Some(LessonRun {
             walk,
             recorded: recorded.into(),
@@ -90,11 +91,35 @@ impl App {
         let Some(l) = &mut self.lesson else { return };
         match l.walk.advance() {
             Ok(Next::Run(launch)) => self.lesson_run(launch),
-            Ok(Next::Shown) => self.lesson_revealed(),
+            Ok(Next::Shown) => {
+                self.lesson_revealed();
+                if let Some(l) = self.lesson.take() {
+                    if l.walk.phase == Phase::Said {
+                        self.show_step_settings(&l.walk);
+                    }
+                    self.lesson = Some(l);
+                }
+            }
             Ok(Next::Done) => {
                 self.message = Some("the lesson is over: q quits, PgUp goes back".into())
             }
             Err(e) => self.message = Some(format!("{e:#}")),
+        }
+    }
+
+    /// The Settings show what the step is about to run, before it runs.
+    fn show_step_settings(&mut self, walk: &Walk) {
+        let mut launch = walk.launch();
+        while let Some(Launch::Preset(runs)) = launch {
+            launch = runs.first();
+        }
+        match launch {
+            Some(Launch::Native(spec) | Launch::Sweep { spec, .. }) => {
+                self.spec = spec.clone();
+                self.program = None;
+            }
+            Some(Launch::Py(plan)) => self.set_program(plan.program.clone()),
+            _ => {}
         }
     }
 
