@@ -35,7 +35,12 @@ impl Context {
 /// The template engine: strict (a misspelt field is an error, not blank),
 /// with `minor` ("3.9.18" | minor is 9) for claims that differ by Python
 /// and `ms` (994.37 | ms is "994 ms").
-fn env() -> Environment<'static> {
+fn env() -> &'static Environment<'static> {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(made)
+}
+
+fn made() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_filter("minor", |v: String| -> i64 {

@@ -45,6 +45,17 @@ pub struct Walk {
     pub judged: Vec<Option<Judged>>,
     /// Each step's run, checked before anything runs.
     launches: Vec<Option<Launch>>,
+    /// The current step's words as last rendered: drawn every frame,
+    /// rendered only when the step or the runs change.
+    shown: Shown,
+}
+
+/// A step's `say`, `ask` and `choices`, rendered.
+#[derive(Default)]
+struct Shown {
+    say: String,
+    ask: Option<String>,
+    choices: Vec<String>,
 }
 
 impl Walk {
@@ -64,7 +75,7 @@ impl Walk {
             .map(|step| launch_of(&lesson, step, &ctx, config, python))
             .collect::<Result<Vec<_>>>()?;
         let n = lesson.steps.len();
-        Ok(Self {
+        let mut walk = Self {
             lesson,
             ctx,
             at: 0,
@@ -72,7 +83,24 @@ impl Walk {
             hands: vec![[0; MAX_CHOICES]; n],
             judged: vec![None; n],
             launches,
-        })
+            shown: Shown::default(),
+        };
+        walk.render();
+        Ok(walk)
+    }
+
+    /// Render the current step's words again (its step or the runs changed);
+    /// an error is shown as it is, for the teacher to fix.
+    fn render(&mut self) {
+        let step = &self.lesson.steps[self.at];
+        let words = |key: &str, t: &toml::Spanned<String>| {
+            text::render(&self.lesson, key, t, &self.ctx).unwrap_or_else(|e| e.to_string())
+        };
+        self.shown = Shown {
+            say: words("say", &step.say),
+            ask: step.ask.as_ref().map(|t| words("ask", t)),
+            choices: text::choices(step, &self.ctx),
+        };
     }
 
     /// How many of its steps run something.
@@ -81,8 +109,18 @@ impl Walk {
     }
 
     /// The current step's choices, rendered (`about {{ cores }}×`).
-    pub fn choices(&self) -> Vec<String> {
-        text::choices(self.step(), &self.ctx)
+    pub fn choices(&self) -> &[String] {
+        &self.shown.choices
+    }
+
+    /// The current step's `say`, rendered.
+    pub fn said(&self) -> &str {
+        &self.shown.say
+    }
+
+    /// The current step's question, rendered.
+    pub fn asked(&self) -> Option<&str> {
+        self.shown.ask.as_deref()
     }
 
     /// What the current step runs, if it runs something.
@@ -122,6 +160,7 @@ impl Walk {
             Phase::Revealed if self.at + 1 < self.lesson.steps.len() => {
                 self.at += 1;
                 self.phase = Phase::Said;
+                self.render();
                 Ok(Next::Shown)
             }
             Phase::Revealed => Ok(Next::Done),
@@ -140,6 +179,7 @@ impl Walk {
     }
 
     fn reveal(&mut self) -> Result<()> {
+        self.render();
         let judged = text::judge(&self.lesson, self.step(), &self.ctx)?;
         self.judged[self.at] = Some(judged);
         self.phase = Phase::Revealed;
@@ -153,6 +193,7 @@ impl Walk {
         }
         if self.at > 0 {
             self.at -= 1;
+            self.render();
         }
         self.phase = if self.judged().is_some() {
             Phase::Revealed
@@ -168,18 +209,6 @@ impl Walk {
             self.hands[self.at][c] += 1;
         }
         open
-    }
-
-    /// A template of the current step rendered now (`say`, `ask`); an error
-    /// is shown as it is, for the teacher to fix.
-    pub fn words(&self, key: &str) -> Option<String> {
-        let step = self.step();
-        let t = match key {
-            "say" => Some(&step.say),
-            "ask" => step.ask.as_ref(),
-            _ => None,
-        }?;
-        Some(text::render(&self.lesson, key, t, &self.ctx).unwrap_or_else(|e| e.to_string()))
     }
 }
 
@@ -281,7 +310,7 @@ expect = "runs.a.wall_ms > 0"
         assert!(matches!(w.advance().unwrap(), Next::Done));
         w.back();
         assert_eq!((w.at, w.phase), (0, Phase::Revealed));
-        assert!(w.words("say").unwrap().starts_with("A "));
+        assert!(w.said().starts_with("A "));
     }
 
     #[test]

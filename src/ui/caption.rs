@@ -59,10 +59,10 @@ fn footer(w: &Walk) -> (Option<Verdict>, &'static str) {
 }
 
 fn texts(w: &Walk) -> Vec<(Kind, String)> {
-    let mut out = vec![(Kind::Say, w.words("say").unwrap_or_default())];
+    let mut out = vec![(Kind::Say, w.said().to_string())];
     let judged = w.judged().filter(|_| w.phase == Phase::Revealed);
-    if let Some(ask) = w.words("ask") {
-        out.push((Kind::Ask, ask));
+    if let Some(ask) = w.asked() {
+        out.push((Kind::Ask, ask.to_string()));
         let hands = w.hands[w.at];
         let most = hands.iter().copied().max().unwrap_or(0).max(1);
         for (i, c) in w.choices().iter().enumerate() {
