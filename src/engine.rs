@@ -245,6 +245,7 @@ pub fn start(spec: RunSpec) -> Result<Run> {
 fn drive(ctx: Arc<RunCtx>, sent: Arc<AtomicU64>, dropped: Arc<AtomicU64>) -> Result<Outcome> {
     // Lowered before it starts any worker, so each is born below the UI.
     crate::priority::lower_this_thread();
+    crate::runqueue::reserve_files(ctx.workers);
     let t0 = ctx.clock.now();
     let ran = strategy::run(&ctx);
     let end_ns = ctx.clock.now();

@@ -71,6 +71,42 @@ impl OwnThread {
     }
 }
 
+/// Make room in the process's table of open files for `threads` more, before
+/// starting that many workers that each open their account. Otherwise the
+/// table grows while they start (64, 128, ... 2048 slots), each time by
+/// whichever worker opened one file too many: every thread that opens a file
+/// meanwhile (the UI reading `/proc`) sleeps until that worker, lowered below
+/// the UI and one of 1024, gets a core again. Seconds, on two cores. The
+/// table never shrinks, so one `dup2` to a high slot, closed at once, grows
+/// it here, on the starting thread. Capped by the open-files limit.
+pub fn reserve_files(threads: u32) {
+    #[cfg(unix)]
+    // SAFETY: plain descriptor calls; the slot is closed before anyone can use it.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        let probe = libc::dup(2);
+        if probe < 0 {
+            return;
+        }
+        let want = (probe as u64 + u64::from(threads) + 64).min(limit.rlim_cur.saturating_sub(1));
+        if want > probe as u64 {
+            let slot = libc::dup2(probe, want as libc::c_int);
+            if slot >= 0 {
+                libc::close(slot);
+            }
+        }
+        libc::close(probe);
+    }
+    #[cfg(not(unix))]
+    let _ = threads;
+}
+
 /// A thread's counters at one reading (see [`OwnThread::account`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Account {
