@@ -77,8 +77,8 @@ impl OwnThread {
 /// whichever worker opened one file too many: every thread that opens a file
 /// meanwhile (the UI reading `/proc`) sleeps until that worker, lowered below
 /// the UI and one of 1024, gets a core again. Seconds, on two cores. The
-/// table never shrinks, so one `dup2` to a high slot, closed at once, grows
-/// it here, on the starting thread. Capped by the open-files limit.
+/// table never shrinks, so one duplicate to a high slot, closed at once,
+/// grows it here, on the starting thread. Capped by the open-files limit.
 pub fn reserve_files(threads: u32) {
     #[cfg(unix)]
     // SAFETY: plain descriptor calls; the slot is closed before anyone can use it.
@@ -96,7 +96,9 @@ pub fn reserve_files(threads: u32) {
         }
         let want = (probe as u64 + u64::from(threads) + 64).min(limit.rlim_cur.saturating_sub(1));
         if want > probe as u64 {
-            let slot = libc::dup2(probe, want as libc::c_int);
+            // F_DUPFD takes the lowest free slot from `want` up: it never
+            // closes a file the process has open there, as dup2 would.
+            let slot = libc::fcntl(probe, libc::F_DUPFD, want as libc::c_int);
             if slot >= 0 {
                 libc::close(slot);
             }
@@ -129,6 +131,25 @@ impl Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn reserving_files_closes_none_the_process_has_open() {
+        // SAFETY: descriptors of this test's own, closed at its end.
+        unsafe {
+            let probe = libc::dup(2);
+            // Open files at every slot reserve_files might aim at.
+            let high: Vec<i32> = (0..200)
+                .map(|k| libc::fcntl(probe, libc::F_DUPFD, probe + 60 + k))
+                .collect();
+            reserve_files(100);
+            for fd in high.iter().copied().filter(|&fd| fd >= 0) {
+                assert_ne!(libc::fcntl(fd, libc::F_GETFD), -1, "fd {fd} was closed");
+                libc::close(fd);
+            }
+            libc::close(probe);
+        }
+    }
 
     #[test]
     fn schedstat_gives_cpu_then_wait() {
