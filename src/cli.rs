@@ -1,7 +1,7 @@
 //! The command line: `parlab [tui|run|sweep|list]`, every flag with its default.
 
-use crate::engine::{DURATION, SWITCH_INTERVAL_MS, WORKERS};
 use crate::param::{Kind, Param, Value};
+use crate::plan::{DURATION, SWITCH_INTERVAL_MS, WORKERS};
 use crate::strategy::OnError;
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};

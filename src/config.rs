@@ -6,8 +6,8 @@
 //! `config.example.toml` documents every setting with its default.
 
 use crate::cli::RunArgs;
-use crate::engine::{RunSpec, SWITCH_INTERVAL_MS, WORKERS};
 use crate::param::{self, Default, Kind, Origin, Param, Step, Values};
+use crate::plan::{RunSpec, SWITCH_INTERVAL_MS, WORKERS};
 use crate::strategy::{self, OnError, StrategySpec};
 use crate::workload::{self, WorkloadSpec};
 use crate::UserError;

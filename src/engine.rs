@@ -5,171 +5,16 @@
 use crate::clock::Clock;
 use crate::control::Control;
 use crate::event::{BatchSink, ChannelSink, NullSink};
-use crate::param::{Default, Kind, Origin, Param, Step, Values};
 use crate::source::{Meta, Outcome};
-use crate::strategy::{self, Extension, Launch, OnError, RunCtx, Setup, StrategySpec, Workers};
-use crate::workload::{self, CacheInfo, WorkloadSpec};
-use crate::UserError;
+use crate::strategy::{self, Extension, Launch, RunCtx, Setup, StrategySpec};
+use crate::workload::{self, CacheInfo};
 use anyhow::Result;
 use serde_json::json;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use crate::strategy::MAX_WORKERS;
-
-/// `--workers`: the one table row for its range.
-pub const WORKERS: Param = Param {
-    key: "workers",
-    help: "worker threads or processes",
-    kind: Kind::Int {
-        min: 1,
-        max: MAX_WORKERS as u64,
-    },
-    default: Default::Absent(
-        "auto",
-        "the logical cores; threads and processes: one per task",
-    ),
-    label: "workers",
-    step: Step::One,
-};
-
-/// `--switch-interval-ms`: the simulated GIL's switch interval.
-pub const SWITCH_INTERVAL_MS: Param = Param {
-    key: "switch_interval_ms",
-    help: "GIL switch interval in ms, like sys.setswitchinterval",
-    kind: Kind::Float {
-        min: 0.0,
-        max: 10_000.0,
-        open: true,
-    },
-    default: Default::Float(5.0),
-    label: "switch ms",
-    step: Step::Double,
-};
-
-/// `--duration`: a soak's length.
-pub const DURATION: Param = Param {
-    key: "duration",
-    help: "repeat the workload for this many seconds, a soak",
-    kind: Kind::Float {
-        min: 0.0,
-        max: 86_400.0,
-        open: true,
-    },
-    default: Default::Absent("once", "run it once"),
-    label: "duration",
-    step: Step::Hidden,
-};
-
-/// Everything that defines a native run.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RunSpec {
-    pub workload: WorkloadSpec,
-    pub strategy: StrategySpec,
-    /// `None`: the strategy's default.
-    pub workers: Option<u32>,
-    pub gil: bool,
-    pub switch_interval_ms: f64,
-    pub on_error: OnError,
-    /// Record events (`--no-events` turns them off to measure their cost).
-    pub record_events: bool,
-    /// The executable started as a worker process; `None`: this one.
-    pub worker_exe: Option<PathBuf>,
-    /// Repeat the workload for this long (a soak); `None`: once.
-    pub duration_secs: Option<f64>,
-}
-
-impl RunSpec {
-    /// A run of these at every default.
-    pub fn new(
-        workload: &'static workload::Descriptor,
-        strategy: &'static strategy::Descriptor,
-    ) -> Self {
-        Self {
-            workload: WorkloadSpec::new(workload, 42),
-            strategy: StrategySpec::new(strategy),
-            workers: None,
-            gil: false,
-            switch_interval_ms: 5.0,
-            on_error: OnError::Stop,
-            record_events: true,
-            worker_exe: None,
-            duration_secs: None,
-        }
-    }
-
-    /// Whether the simulated GIL is on and applies to this strategy.
-    pub fn gil_applies(&self) -> bool {
-        self.gil && self.strategy.desc.gil
-    }
-
-    /// The worker count that will actually run.
-    pub fn effective_workers(&self, tasks: usize) -> u32 {
-        self.strategy
-            .desc
-            .workers_for(&self.strategy.params, self.workers, tasks)
-    }
-
-    /// Check every value against its table, then how they combine: the one
-    /// place a spec is validated, whoever built it.
-    pub fn validate(&self) -> Result<()> {
-        let check = |p: &Param, v: crate::param::Value| {
-            p.check(&v).map_err(|why| {
-                crate::param::error_at(p, &crate::param::show_value(&v), &Origin::Code, &why)
-            })
-        };
-        if let Some(w) = self.workers {
-            check(&WORKERS, w.into())?;
-        }
-        check(&SWITCH_INTERVAL_MS, self.switch_interval_ms.into())?;
-        if let Some(d) = self.duration_secs {
-            check(&DURATION, d.into())?;
-        }
-        let s = self.strategy.desc;
-        self.strategy
-            .params
-            .check(s.params, &format!("the {} strategy", s.name))?;
-        if self.workload.desc.needs_shared_memory && s.processes {
-            let ok: Vec<&str> = strategy::REGISTRY
-                .iter()
-                .filter(|s| !s.processes)
-                .map(|s| s.name)
-                .collect();
-            return Err(UserError::new(format!(
-                "the {} workload needs shared memory, which processes do not have: use one of {}",
-                self.workload.name(),
-                ok.join(", ")
-            ))
-            .into());
-        }
-        Ok(())
-    }
-
-    /// Checks that need the task list.
-    fn validate_tasks(&self, tasks: usize) -> Result<()> {
-        let s = self.strategy.desc;
-        if let Workers::PerTask(what) = s.workers {
-            if tasks > MAX_WORKERS as usize {
-                return Err(UserError::new(format!(
-                    "the {} strategy starts one {what} per task: {tasks} tasks is over the limit of {MAX_WORKERS}; use a pool, or fewer --tasks",
-                    s.name
-                ))
-                .into());
-            }
-        }
-        (s.check)(&self.strategy.params, tasks).map_err(|e| UserError::new(e).into())
-    }
-
-    /// The strategy's parameters with its worker parameter resolved.
-    fn resolved_params(&self, workers: u32) -> Values {
-        let mut params = self.strategy.params.clone();
-        if let Workers::Param(key) = self.strategy.desc.workers {
-            params.set(key, workers);
-        }
-        params
-    }
-}
+/// Kept here too: the engine's public face (tests, benches) names them so.
+pub use crate::plan::{RunSpec, DURATION, MAX_WORKERS, SWITCH_INTERVAL_MS, WORKERS};
 
 /// A native run under way.
 pub type Run = crate::source::Driven;
@@ -290,7 +135,7 @@ fn gil_extension(switches: u64, wall_ns: u64, ctx: &RunCtx) -> Extension {
     Extension {
         key: "gil".into(),
         json: json!({
-            "method": crate::python::gil::Method::Model.name(),
+            "method": crate::source::GilMethod::Model.name(),
             "switches": switches,
             "switches_per_s": (per_s * 10.0).round() / 10.0,
             "switch_interval_ms": interval_ms,

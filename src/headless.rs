@@ -1,8 +1,9 @@
 //! Headless runs: drain a source's events into the lab, then report.
 
-use crate::engine::{self, RunSpec};
+use crate::engine;
 use crate::inbox::Empty;
 use crate::model::Lab;
+use crate::plan::RunSpec;
 use crate::recording::Recorder;
 use crate::sampler::{Load, Window, DISTURBED_THRESHOLD};
 use crate::source::{Meta, Outcome, Source};

@@ -4,9 +4,9 @@
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::engine::RunSpec;
+use crate::plan::Plan;
+use crate::plan::RunSpec;
 use crate::python::PyPlan;
-use crate::source::Plan;
 use clap::Parser;
 
 /// A run ready to start: native settings, a Python program, or a sweep of

@@ -29,6 +29,7 @@ pub mod lecture;
 pub mod lesson;
 pub mod model;
 pub mod param;
+pub mod plan;
 pub mod presets;
 pub mod priority;
 pub mod python;

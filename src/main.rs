@@ -5,8 +5,8 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::Parser;
 use parlab::cli::{Cli, Command, ExportFormat, RunArgs};
 use parlab::headless::Finished;
+use parlab::plan::Plan;
 use parlab::recording::{self, Recorder, Recording};
-use parlab::source::Plan;
 use parlab::{config, headless, report, UserError};
 use std::path::Path;
 use std::process::ExitCode;
@@ -418,16 +418,16 @@ fn tui(config: &config::Config, cmd: parlab::cli::TuiCmd) -> anyhow::Result<Exit
 /// `python3`; each asked once as the lab opens, those of 3.9 or later kept.
 fn interpreters(
     config: &config::Config,
-    program: Option<&parlab::python::Program>,
-) -> Vec<parlab::python::Interpreter> {
-    let mut found: Vec<parlab::python::Interpreter> =
+    program: Option<&parlab::plan::Program>,
+) -> Vec<parlab::plan::Interpreter> {
+    let mut found: Vec<parlab::plan::Interpreter> =
         program.map(|p| p.python.clone()).into_iter().collect();
     let configured = config.python_executable().ok().flatten();
     for command in configured.into_iter().chain(["python3".to_string()]) {
         if found.iter().any(|i| i.command == command) {
             continue;
         }
-        if let Ok(i) = parlab::python::Interpreter::ask(&command) {
+        if let Ok(i) = parlab::plan::Interpreter::ask(&command) {
             if !found.iter().any(|f| f.executable == i.executable) {
                 found.push(i);
             }

@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::launch::Launch;
-use crate::source::Plan;
+use crate::plan::Plan;
 use crate::UserError;
 use anyhow::Result;
 use serde::Deserialize;
@@ -160,7 +160,7 @@ mod tests {
         let (presets, problems) = load_all();
         assert!(problems.is_empty(), "{problems:?}");
         assert!(presets.len() >= 6);
-        let python = crate::python::Interpreter::ask("python3").is_ok();
+        let python = crate::plan::Interpreter::ask("python3").is_ok();
         for p in &presets {
             let runs_python = p.runs.iter().any(|r| r.py.is_some());
             if runs_python && !python {

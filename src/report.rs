@@ -5,8 +5,8 @@ use crate::clock::ms;
 use crate::event::WorkerState;
 use crate::headless::Finished;
 use crate::model::Lab;
-use crate::python::gil::Method;
 use crate::sampler::Load;
+use crate::source::GilMethod as Method;
 use crate::source::{Meta, Outcome};
 use serde_json::{json, Map, Value};
 
@@ -171,7 +171,7 @@ pub fn human(f: &Finished) -> String {
 }
 
 /// What a native run was, and notes on settings that did not apply.
-fn native_heading(f: &Finished, spec: &crate::engine::RunSpec) -> String {
+fn native_heading(f: &Finished, spec: &crate::plan::RunSpec) -> String {
     let o = &f.outcome;
     let mut out = String::new();
     let gil = if o.extension("gil").is_some() {

@@ -5,8 +5,8 @@
 
 use crate::clock::Clock;
 use crate::control::Control;
-use crate::engine::RunSpec;
 use crate::event::Inbox;
+use crate::plan::{Plan, Program, RunSpec};
 use crate::sampler::Load;
 use crate::strategy::{Extension, Failure};
 use crate::workload::{TaskSpec, Workload};
@@ -66,75 +66,6 @@ impl Source for Driven {
     }
 }
 
-/// What ran: parlab's own workers on a workload, or a real Python program.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
-    Native(RunSpec),
-    Python(crate::python::Program),
-}
-
-impl Plan {
-    /// A native run's settings.
-    pub fn native(&self) -> Option<&RunSpec> {
-        match self {
-            Plan::Native(s) => Some(s),
-            Plan::Python(_) => None,
-        }
-    }
-
-    /// `collatz`, or `python`.
-    pub fn workload_name(&self) -> &str {
-        match self {
-            Plan::Native(s) => s.workload.name(),
-            Plan::Python(_) => "python",
-        }
-    }
-
-    /// `pool`, or the interpreter: `CPython 3.11.7`.
-    pub fn strategy_name(&self) -> String {
-        match self {
-            Plan::Native(s) => s.strategy.name().to_string(),
-            Plan::Python(p) => format!("{} {}", p.python.implementation_name(), p.python.version),
-        }
-    }
-
-    /// The parameters that tell runs apart: a workload's label, or the script and its arguments.
-    pub fn params(&self) -> String {
-        self.param_words().join(" ")
-    }
-
-    /// [`Self::params`] as words, one a parameter: a workload's label parts,
-    /// or the script's name then each argument with its value (`--mode threads`).
-    pub fn param_words(&self) -> Vec<String> {
-        match self {
-            Plan::Native(s) => s.workload.desc.label_words(&s.workload.params),
-            Plan::Python(p) => {
-                let mut words = vec![p.name()];
-                for a in &p.args {
-                    match words.last_mut() {
-                        // A value joins the flag before it.
-                        Some(last)
-                            if last.starts_with("--")
-                                && !last.contains(' ')
-                                && !a.starts_with('-') =>
-                        {
-                            last.push(' ');
-                            last.push_str(a);
-                        }
-                        _ => words.push(a.clone()),
-                    }
-                }
-                words
-            }
-        }
-    }
-
-    /// The simulated GIL was on and applied.
-    pub fn gil(&self) -> bool {
-        self.native().is_some_and(RunSpec::gil_applies)
-    }
-}
-
 /// What is known of a run as it starts (kept whole in a recording).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Meta {
@@ -147,7 +78,7 @@ pub struct Meta {
     pub spec: Option<RunSpec>,
     /// A Python program's script, arguments and interpreter (`None` for a native run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub program: Option<crate::python::Program>,
+    pub program: Option<Program>,
     #[serde(with = "compact_tasks")]
     pub tasks: Vec<TaskSpec>,
     /// Workers in force.
@@ -218,23 +149,18 @@ impl Meta {
 
     /// Where the run's GIL picture comes from: as its outcome says once it
     /// ended; before (or if its recording was cut short), the model for a native run under the GIL, and for a
-    /// program measured once a holder has been read, inferred until then.
+    /// program measured once a holder has been read (`gil_read`), inferred until then.
     /// None: no GIL (a native run without it, a free-threaded Python).
-    pub fn gil_method(
-        &self,
-        lab: &crate::model::Lab,
-        outcome: Option<&Outcome>,
-    ) -> Option<crate::python::gil::Method> {
-        use crate::python::gil::Method;
+    pub fn gil_method(&self, gil_read: bool, outcome: Option<&Outcome>) -> Option<GilMethod> {
         // A recording cut short has no end to say it: the events do.
         if let Some(o) = outcome.filter(|o| !o.truncated) {
-            return Method::of(o.extension("gil")?);
+            return GilMethod::of(o.extension("gil")?);
         }
         match &self.program {
-            None => self.gil_applies().then_some(Method::Model),
+            None => self.gil_applies().then_some(GilMethod::Model),
             Some(p) if !p.python.gil_enabled => None,
-            Some(_) if lab.gil_read => Some(Method::Measured),
-            Some(_) => Some(Method::Inferred),
+            Some(_) if gil_read => Some(GilMethod::Measured),
+            Some(_) => Some(GilMethod::Inferred),
         }
     }
 
@@ -251,6 +177,37 @@ impl Meta {
             self.workers,
             if self.gil_applies() { ", GIL on" } else { "" }
         )
+    }
+}
+
+/// Where a run's GIL figures come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GilMethod {
+    /// Read from the interpreter's memory while it ran.
+    Measured,
+    /// Inferred from the probe's events and the threads' run states.
+    Inferred,
+    /// parlab's simulated GIL (a native run).
+    Model,
+}
+
+impl GilMethod {
+    /// The word in the JSON (`gil.method`) and on screen.
+    pub fn name(self) -> &'static str {
+        match self {
+            GilMethod::Measured => "measured",
+            GilMethod::Inferred => "inferred",
+            GilMethod::Model => "model",
+        }
+    }
+
+    /// The method a run's `gil` object says (an older recording's model
+    /// run says none: the model).
+    pub fn of(gil: &serde_json::Value) -> Option<Self> {
+        let said = gil["method"].as_str().unwrap_or("model");
+        [GilMethod::Measured, GilMethod::Inferred, GilMethod::Model]
+            .into_iter()
+            .find(|m| m.name() == said)
     }
 }
 

@@ -5,11 +5,11 @@
 
 use crate::analysis::fit_amdahl;
 use crate::clock::ms;
-use crate::engine::RunSpec;
 use crate::headless;
+use crate::plan::Plan;
+use crate::plan::RunSpec;
 use crate::recording::Recorder;
 use crate::sampler::{Load, Window};
-use crate::source::Plan;
 use crate::workload::SplitMix64;
 use crate::UserError;
 use anyhow::Result;

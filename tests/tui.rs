@@ -421,7 +421,7 @@ fn populated_session() -> App {
     let mut seq = spec.clone();
     seq.strategy = parlab::strategy::StrategySpec::new(parlab::strategy::baseline());
     let row = |spec, workers, wall_ms| RunRow {
-        plan: parlab::source::Plan::Native(spec),
+        plan: parlab::plan::Plan::Native(spec),
         workers,
         wall_ms,
         events_sent: 120,
@@ -616,10 +616,10 @@ fn an_untrusted_folder_files_script_is_a_message_and_no_run() {
 #[test]
 fn the_source_view_shows_the_program_and_scrolls() {
     let mut app = app(&[]);
-    app.program = Some(parlab::python::Program {
+    app.program = Some(parlab::plan::Program {
         script: "lecture:cpu".into(),
         args: vec!["--mode".into(), "threads".into()],
-        python: parlab::python::Interpreter {
+        python: parlab::plan::Interpreter {
             command: "python3".into(),
             executable: "/usr/bin/python3".into(),
             version: "3.11.7".into(),
@@ -652,10 +652,10 @@ fn a_script_from_a_file_is_read_for_the_source_view_as_it_is_loaded() {
     let script = std::env::temp_dir().join(format!("parlab-tui-src-{}.py", std::process::id()));
     std::fs::write(&script, "print('from a preset')\n").unwrap();
     let mut app = app(&[]);
-    let program = parlab::python::Program {
+    let program = parlab::plan::Program {
         script: script.to_string_lossy().into_owned(),
         args: Vec::new(),
-        python: parlab::python::Interpreter {
+        python: parlab::plan::Interpreter {
             command: "python3".into(),
             executable: "/usr/bin/python3".into(),
             version: "3.11.7".into(),

@@ -139,7 +139,7 @@ fn own_wall(f: &Finished) -> Result<f64> {
 /// Each worker's share holding the GIL and waiting for it, and hand-offs a second.
 fn shares(f: &Finished) -> Value {
     let gil = f.outcome.extension("gil").cloned().unwrap_or(Value::Null);
-    let measured = python::gil::Method::of(&gil) == Some(python::gil::Method::Measured);
+    let measured = crate::source::GilMethod::of(&gil) == Some(crate::source::GilMethod::Measured);
     let workers: Vec<_> = f
         .lab
         .gil_shares(measured)

@@ -6,11 +6,11 @@
 
 use crate::clock::ms;
 use crate::config::Config;
-use crate::engine::RunSpec;
 use crate::event::{BatchSink, ChannelSink, Event, EventKind, Probe, Role, WorkerState};
 use crate::headless::{self, Finished};
 use crate::ipc::{read_frame, write_frame, FromWorker};
 use crate::model::Lab;
+use crate::plan::RunSpec;
 use anyhow::Result;
 use serde_json::{json, Value};
 use std::sync::atomic::AtomicU64;

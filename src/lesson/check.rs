@@ -93,7 +93,7 @@ pub fn replayed(launch: &Launch, runs: &mut impl Iterator<Item = Finished>) -> R
                 .ok_or_else(|| anyhow::anyhow!("the recorded runs are not this sweep"))?;
             let sweep = crate::sweep::Sweep::of(points);
             Ok(crate::sweep::to_json(
-                &crate::source::Plan::Native(spec),
+                &crate::plan::Plan::Native(spec),
                 *repeat,
                 &sweep,
             ))

@@ -28,37 +28,6 @@ pub const SPAN: u64 = 256;
 /// How far from `_PyRuntime` and from the interpreter the GIL may lie.
 const REACH: [usize; 2] = [64 * 1024, 256 * 1024];
 
-/// Where a run's GIL figures come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    /// Read from the interpreter's memory while it ran.
-    Measured,
-    /// Inferred from the probe's events and the threads' run states.
-    Inferred,
-    /// parlab's simulated GIL (a native run).
-    Model,
-}
-
-impl Method {
-    /// The word in the JSON (`gil.method`) and on screen.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Measured => "measured",
-            Method::Inferred => "inferred",
-            Method::Model => "model",
-        }
-    }
-
-    /// The method a run's `gil` object says (an older recording's model
-    /// run says none: the model).
-    pub fn of(gil: &serde_json::Value) -> Option<Self> {
-        let said = gil["method"].as_str().unwrap_or("model");
-        [Method::Measured, Method::Inferred, Method::Model]
-            .into_iter()
-            .find(|m| m.name() == said)
-    }
-}
-
 /// The GIL's first words, as read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Word {

@@ -17,10 +17,11 @@ pub mod run;
 
 use crate::UserError;
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub use crate::plan::{Interpreter, Program};
 pub use run::{start, PyRun};
 
 /// The probe's files, embedded.
@@ -57,63 +58,7 @@ pub fn write_probe(dir: &Path) -> std::io::Result<()> {
 /// The oldest Python the probe and the lecture's programs run on.
 pub const OLDEST: (u32, u32) = (3, 9);
 
-/// What a Python run runs: the script as given, its arguments, the interpreter.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Program {
-    /// As given: a path, or `lecture:NAME`.
-    pub script: String,
-    pub args: Vec<String>,
-    pub python: Interpreter,
-}
-
-impl Program {
-    /// The script's file name (`cpu`'s for `lecture:cpu`, `x.py` for `dir/x.py`).
-    pub fn name(&self) -> String {
-        let name = self.script.strip_prefix("lecture:").unwrap_or(&self.script);
-        Path::new(name)
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_else(|| name.to_string())
-    }
-
-    /// `cpu.py --mode threads (CPython 3.11.7)`: the Runs label and log heading.
-    pub fn label(&self) -> String {
-        let name = self.name();
-        let args = if self.args.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", self.args.join(" "))
-        };
-        format!(
-            "{name}{args} ({} {})",
-            self.python.implementation_name(),
-            self.python.version
-        )
-    }
-}
-
-/// The interpreter, as it says itself.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Interpreter {
-    /// What parlab ran (`python3`, a path).
-    pub command: String,
-    /// `sys.executable`: what that resolved to.
-    pub executable: String,
-    pub version: String,
-    pub implementation: String,
-    pub gil_enabled: bool,
-}
-
 impl Interpreter {
-    /// `CPython`, `PyPy`.
-    pub fn implementation_name(&self) -> &str {
-        match self.implementation.as_str() {
-            "cpython" => "CPython",
-            "pypy" => "PyPy",
-            other => other,
-        }
-    }
-
     /// Ask `command` what it is; an interpreter that is missing or older
     /// than 3.9 is a user error naming `--python` and the config key.
     pub fn ask(command: &str) -> Result<Self> {

@@ -4,7 +4,7 @@
 //! them into the lab's events; the end is its exit, with what the probe
 //! left (the interpreter, caches, queues, failures).
 
-use super::gil::{self, Method};
+use super::gil;
 use super::os::{OsState, TaskFile};
 use super::queues;
 use super::ring::{kind, Record, Ring};
@@ -13,6 +13,7 @@ use super::{source_of, PyPlan, Source as ScriptSource};
 use crate::clock::Clock;
 use crate::control::Control;
 use crate::event::{Batch, Event, EventKind, LaneId, Outbox, Role, WorkerState};
+use crate::source::GilMethod as Method;
 use crate::source::{Meta, Outcome};
 use crate::strategy::{Extension, Failure};
 use anyhow::{Context, Result};

@@ -4,13 +4,15 @@
 use super::form::{self, Field};
 use crate::analysis::fit_amdahl;
 use crate::config::Config;
-use crate::engine::{self, RunSpec};
+use crate::engine;
 use crate::model::Lab;
+use crate::plan::Plan;
+use crate::plan::RunSpec;
 use crate::presets::Preset;
 use crate::recording::{RecordedRun, Recorder};
 use crate::replay::Playback;
 use crate::sampler::{CpuSample, Sampler};
-use crate::source::{Meta, Outcome, Plan, Source};
+use crate::source::{Meta, Outcome, Source};
 use crate::sweep::Point;
 use crossbeam_channel::Receiver;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -273,13 +275,13 @@ impl RunRow {
 pub fn gil_cell(json: &Value, lab: &Lab) -> String {
     let Some(method) = Some(&json["gil"])
         .filter(|g| g.is_object())
-        .and_then(crate::python::gil::Method::of)
+        .and_then(crate::source::GilMethod::of)
     else {
         let free = json["python"]["gil_enabled"] == false;
         return if free { "none" } else { "off" }.into();
     };
     let shares: Vec<f64> = lab
-        .gil_shares(method == crate::python::gil::Method::Measured)
+        .gil_shares(method == crate::source::GilMethod::Measured)
         .iter()
         .filter(|s| s.worker && s.life_ns > 0)
         .map(|s| s.held())
@@ -354,7 +356,7 @@ pub struct App {
     /// The settings for the next run.
     pub spec: RunSpec,
     /// A Python program Enter runs instead of the native settings (`parlab tui py`).
-    pub program: Option<crate::python::Program>,
+    pub program: Option<crate::plan::Program>,
     /// Its text, when it is a file (read as the lab opened on it).
     pub program_text: Option<String>,
     /// How every program the lab runs is run: `tui py --timeout`, `--gil-sample-hz`.
@@ -363,7 +365,7 @@ pub struct App {
     /// The Source view (`o`) is open, scrolled to this line.
     pub source_view: Option<usize>,
     /// The Pythons found as the lab opened (3.9 or later), for the Settings form.
-    pub interpreters: Vec<crate::python::Interpreter>,
+    pub interpreters: Vec<crate::plan::Interpreter>,
     /// The selected field of the settings form.
     pub field: usize,
     pub focus: Panel,
@@ -793,7 +795,7 @@ impl App {
 
     /// Load `p` as the program Enter runs. A script from a file is read by
     /// the loop (the app does no I/O), for the Source view.
-    pub fn set_program(&mut self, p: crate::python::Program) {
+    pub fn set_program(&mut self, p: crate::plan::Program) {
         if self.program.as_ref().map(|q| &q.script) != Some(&p.script) {
             self.program_text = None;
             if !p.script.starts_with("lecture:") {
@@ -804,7 +806,7 @@ impl App {
     }
 
     /// Run a Python program in the lab: no stdin (the lab has the terminal).
-    fn launch_program(&mut self, program: crate::python::Program) {
+    fn launch_program(&mut self, program: crate::plan::Program) {
         self.launch_plan(crate::python::PyPlan {
             timeout: self.program_timeout,
             gil_hz: self.gil_hz,

@@ -4,9 +4,9 @@
 //! Drawing lives in `settings.rs`.
 
 use crate::config::Config;
-use crate::engine::{RunSpec, SWITCH_INTERVAL_MS, WORKERS};
 use crate::param::{Param, Step, Value};
-use crate::python::{Interpreter, Program};
+use crate::plan::{Interpreter, Program};
+use crate::plan::{RunSpec, SWITCH_INTERVAL_MS, WORKERS};
 use crate::strategy::{self, Workers};
 use crate::workload;
 

@@ -27,7 +27,7 @@ pub struct LessonRun {
     rows_before: usize,
     replayed: Option<Value>,
     /// A sweep measuring for the step: its settings and repeats.
-    sweeping: Option<(crate::engine::RunSpec, u32)>,
+    sweeping: Option<(crate::plan::RunSpec, u32)>,
     /// A preset's runs for the step: how many (0: one run, not a preset).
     preset: usize,
 }
@@ -181,7 +181,7 @@ impl App {
             if let Some((spec, points)) = super::replaying::sweep_of(&rows) {
                 let sweep = crate::sweep::Sweep::of(points.clone());
                 l.replayed = Some(crate::sweep::to_json(
-                    &crate::source::Plan::Native(spec.clone()),
+                    &crate::plan::Plan::Native(spec.clone()),
                     *repeat,
                     &sweep,
                 ));
@@ -210,7 +210,7 @@ impl App {
         };
         let sweep = crate::sweep::Sweep::of(s.points.clone());
         Some(Some(crate::sweep::to_json(
-            &crate::source::Plan::Native(spec),
+            &crate::plan::Plan::Native(spec),
             repeat,
             &sweep,
         )))

@@ -23,7 +23,7 @@ pub mod theme;
 pub mod timeline;
 
 use crate::config::Config;
-use crate::engine::RunSpec;
+use crate::plan::RunSpec;
 use app::{App, Panel};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use ratatui::backend::Backend;

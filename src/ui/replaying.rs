@@ -3,9 +3,9 @@
 //! trace. State lives in [`App`]; drawing reads it.
 
 use super::app::{lock, Action, App, Effect, Panel, RunRow};
+use crate::plan::Plan;
 use crate::recording::{RecordedRun, Recorder, Recording};
 use crate::replay::Playback;
-use crate::source::Plan;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -272,7 +272,7 @@ impl App {
 /// The sweep finished rows make, where they are one (see [`crate::sweep::from_runs`]).
 pub(super) fn sweep_of(
     rows: &[RunRow],
-) -> Option<(crate::engine::RunSpec, Vec<crate::sweep::Point>)> {
+) -> Option<(crate::plan::RunSpec, Vec<crate::sweep::Point>)> {
     let runs: Vec<_> = rows
         .iter()
         .filter_map(|r| {

@@ -170,11 +170,11 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
 /// Who held the GIL and who waited, saying how that is known: a measured
 /// GIL reads plainly, an inferred or modelled one is dimmed and says so.
 fn gil_line<'a>(app: &App, info: &Meta, theme: &Theme) -> Option<Line<'a>> {
-    use crate::python::gil::Method;
+    use crate::source::GilMethod as Method;
     if info.program.as_ref().is_some_and(|p| !p.python.gil_enabled) {
         return Some(Line::from("free-threaded: no GIL"));
     }
-    let method = info.gil_method(&app.lab, app.outcome.as_ref())?;
+    let method = info.gil_method(app.lab.gil_read, app.outcome.as_ref())?;
     let per_s = app
         .outcome
         .as_ref()

@@ -80,7 +80,7 @@ pub fn title(app: &App, area: Rect) -> String {
     let gil = app
         .info
         .as_ref()
-        .and_then(|m| m.gil_method(&app.lab, app.outcome.as_ref()))
+        .and_then(|m| m.gil_method(app.lab.gil_read, app.outcome.as_ref()))
         .map(|m| format!(", GIL {}", m.name()))
         .unwrap_or_default();
     format!(
