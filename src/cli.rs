@@ -156,6 +156,76 @@ pub struct PyCmd {
     pub record: Option<PathBuf>,
 }
 
+/// `parlab WORD …` for a source in [`crate::source::REGISTERED`]: the
+/// same flags for each, then the source's own words.
+#[derive(Debug, Parser)]
+pub struct SourceCmd {
+    /// Read settings from FILE
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore every config file
+    #[arg(long)]
+    pub no_config: bool,
+    /// Print exactly one JSON object on stdout instead of the human summary
+    #[arg(long, conflicts_with = "tui")]
+    pub json: bool,
+    /// Keep the run in FILE (parlab replay FILE --json prints its JSON again) [default: not recorded]
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Open the lab on the run instead of running it headless
+    #[arg(long)]
+    pub tui: bool,
+    /// The source's own arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// The registered source a command line names (its first word that is
+/// neither a flag nor `--config`'s value, if `registry` has it), with the
+/// command line parsed as a [`SourceCmd`].
+pub fn source_cmd<'a>(
+    args: &[std::ffi::OsString],
+    registry: &'a [crate::source::Registered],
+) -> Option<(
+    &'a crate::source::Registered,
+    Result<SourceCmd, clap::Error>,
+)> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut i = 1;
+    let at = loop {
+        let w = args.get(i)?.to_string_lossy();
+        match w.as_ref() {
+            "--config" => i += 1,
+            w if w.starts_with('-') => {}
+            _ => break i,
+        }
+        i += 1;
+    };
+    let r = crate::source::registered(registry, &args[at].to_string_lossy())?;
+    let rest = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != at)
+        .map(|(_, a)| a);
+    let parsed = SourceCmd::command()
+        .name(format!("parlab {}", r.word))
+        .about(r.about)
+        .try_get_matches_from(rest)
+        .and_then(|m| SourceCmd::from_arg_matches(&m));
+    Some((r, parsed))
+}
+
+/// The whole command line, the registered sources listed beside the
+/// built-in commands (each parsed by [`source_cmd`]).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().subcommands(
+        crate::source::REGISTERED
+            .iter()
+            .map(|r| clap::Command::new(r.word).about(r.about)),
+    )
+}
+
 fn parse_gil_hz(s: &str) -> Result<u32, String> {
     let max = crate::python::gil::MAX_HZ;
     match s.parse::<u32>() {
@@ -528,5 +598,55 @@ impl clap::Args for ParamFlags {
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
         Self::augment_args(cmd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Registered, Source};
+    use std::ffi::OsString;
+
+    fn never(_: &[String]) -> anyhow::Result<Box<dyn Source>> {
+        anyhow::bail!("not started in a test")
+    }
+
+    const FEED: [Registered; 1] = [Registered {
+        word: "feed",
+        about: "a test source",
+        start: never,
+    }];
+
+    fn argv(words: &str) -> Vec<OsString> {
+        words.split_whitespace().map(OsString::from).collect()
+    }
+
+    /// The first plain word names the source, after global flags and
+    /// `--config`'s value; its own words keep their order, even its name.
+    #[test]
+    fn a_registered_word_parses_as_a_source_command() {
+        let args = argv("parlab --config feed feed --json --record r.bin a.json --x feed");
+        let (r, cmd) = source_cmd(&args, &FEED).expect("feed is registered");
+        let cmd = cmd.unwrap();
+        assert_eq!(r.word, "feed");
+        assert_eq!(cmd.config, Some(PathBuf::from("feed")));
+        assert!(cmd.json && !cmd.tui);
+        assert_eq!(cmd.record, Some(PathBuf::from("r.bin")));
+        assert_eq!(cmd.args, ["a.json", "--x", "feed"]);
+    }
+
+    /// Built-in commands and unknown words are left to the main parser.
+    #[test]
+    fn other_words_are_not_a_source() {
+        for line in [
+            "parlab run --json",
+            "parlab",
+            "parlab --no-config fed",
+            "parlab --json",
+        ] {
+            assert!(source_cmd(&argv(line), &FEED).is_none(), "{line}");
+        }
+        let (_, bad) = source_cmd(&argv("parlab feed --json --tui"), &FEED).unwrap();
+        assert!(bad.is_err(), "--json and --tui conflict");
     }
 }

@@ -2,11 +2,12 @@
 //! mistake is one line and exit status 2; anything else exit status 1.
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::Parser;
+use clap::FromArgMatches;
 use parlab::cli::{Cli, Command, ExportFormat, RunArgs};
 use parlab::headless::Finished;
 use parlab::plan::Plan;
 use parlab::recording::{self, Recorder, Recording};
+use parlab::source::Source;
 use parlab::{config, headless, report, UserError};
 use std::path::Path;
 use std::process::ExitCode;
@@ -35,11 +36,25 @@ fn emit(text: &str) {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return clap_error(e),
-    };
-    match dispatch(cli) {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some((r, parsed)) = parlab::cli::source_cmd(&argv, parlab::source::REGISTERED) {
+        return match parsed {
+            Ok(cmd) => exit_status(registered(r, cmd)),
+            Err(e) => clap_error(e),
+        };
+    }
+    let parsed = parlab::cli::command()
+        .try_get_matches_from(&argv)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
+        Ok(cli) => exit_status(dispatch(cli)),
+        Err(e) => clap_error(e),
+    }
+}
+
+/// A command's exit status: a user mistake is one line and 2, anything else 1.
+fn exit_status(done: anyhow::Result<ExitCode>) -> ExitCode {
+    match done {
         Ok(code) => code,
         Err(e) => {
             if let Some(u) = e.downcast_ref::<UserError>() {
@@ -112,17 +127,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Export(e)) => export(e),
         Some(Command::Py(cmd)) => {
             let plan = config.py_plan(&cmd.program)?;
-            let mut record = cmd.record.as_deref().map(Recorder::create).transpose()?;
+            let record = cmd.record.as_deref().map(Recorder::create).transpose()?;
             parlab::signals::listen();
-            let window = parlab::sampler::Window::open();
-            let finished = headless::drain(
-                Box::new(parlab::python::start(plan)?),
-                || parlab::signals::received().is_some(),
-                Some((window, config.run.disturbed_threshold)),
-                record.as_mut(),
-            )?;
-            said_recording(record.as_ref());
-            finish_run(&finished, cmd.json)
+            let start = || Ok(Box::new(parlab::python::start(plan)?) as Box<dyn Source>);
+            headless_source(start, &config, record, cmd.json)
         }
         Some(Command::Run(cmd)) => {
             let spec = config.to_spec(&cmd.args)?;
@@ -165,6 +173,50 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             unreachable!("handled above")
         }
     }
+}
+
+/// `parlab WORD …`: a registered source's run, headless or in the lab.
+fn registered(
+    r: &parlab::source::Registered,
+    cmd: parlab::cli::SourceCmd,
+) -> anyhow::Result<ExitCode> {
+    let config = config::load(cmd.config.as_deref(), cmd.no_config)?;
+    let record = cmd.record.as_deref().map(Recorder::create).transpose()?;
+    if !cmd.tui {
+        parlab::signals::listen();
+        return headless_source(|| (r.start)(&cmd.args), &config, record, cmd.json);
+    }
+    let started = (r.start)(&cmd.args)?;
+    parlab::ui::main(
+        &config,
+        config.to_spec(&RunArgs::default())?,
+        parlab::presets::load_all(),
+        |app| {
+            app.recorder = record.map(|r| std::sync::Arc::new(std::sync::Mutex::new(r)));
+            app.adopt(Ok(started));
+            Ok(())
+        },
+    )
+}
+
+/// Start a source and drain it to its end (or a signal), recording it
+/// where asked, then print its summary or JSON. The machine is measured
+/// from before it starts.
+fn headless_source(
+    start: impl FnOnce() -> anyhow::Result<Box<dyn Source>>,
+    config: &config::Config,
+    mut record: Option<Recorder>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let window = parlab::sampler::Window::open();
+    let finished = headless::drain(
+        start()?,
+        || parlab::signals::received().is_some(),
+        Some((window, config.run.disturbed_threshold)),
+        record.as_mut(),
+    )?;
+    said_recording(record.as_ref());
+    finish_run(&finished, json)
 }
 
 /// `parlab lesson`: list them; check one headless; prepare its recording;

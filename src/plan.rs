@@ -198,12 +198,7 @@ impl Plan {
         }
     }
 
-    /// The parameters that tell runs apart: a workload's label, or the script and its arguments.
-    pub fn params(&self) -> String {
-        self.param_words().join(" ")
-    }
-
-    /// [`Self::params`] as words, one a parameter: a workload's label parts,
+    /// The parameters that tell runs apart, a word each: a workload's label parts,
     /// or the script's name then each argument with its value (`--mode threads`).
     pub fn param_words(&self) -> Vec<String> {
         match self {
@@ -228,10 +223,77 @@ impl Plan {
             }
         }
     }
+}
 
-    /// The simulated GIL was on and applied.
-    pub fn gil(&self) -> bool {
-        self.native().is_some_and(RunSpec::gil_applies)
+/// What a run is, as every view, the report, the Runs table and a
+/// recording read it, whichever source made it: a new source says these
+/// and nothing downstream asks which source it was.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct About {
+    /// What ran, as the JSON's `workload` says it: `collatz`, `python`.
+    pub workload: String,
+    /// How it ran, as the JSON's `strategy` says it: `pool`, `script`.
+    pub strategy: String,
+    /// How it ran, as the Runs table says it: `pool`, `CPython 3.11.7`.
+    pub runner: String,
+    /// The log's opening line: `collatz with pool, 4 workers, GIL on`.
+    pub headline: String,
+    /// The parameters that tell runs apart, a word each (a flag with its value).
+    pub params: Vec<String>,
+    /// What it can tell of a GIL.
+    pub gil: GilKind,
+    /// Its lanes are a program's own threads: its tasks are those seen as
+    /// they come, and threads that ran none are its helpers. Otherwise its
+    /// lanes are workers on a task list known at the start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub program_threads: bool,
+}
+
+/// What a source can tell of a GIL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GilKind {
+    /// None to tell: no GIL was simulated.
+    #[default]
+    Off,
+    /// parlab's simulated GIL, on and applied.
+    Model,
+    /// A real interpreter's GIL: inferred until its holder is read.
+    Real,
+    /// A free-threaded interpreter: no GIL at all.
+    Free,
+}
+
+impl Plan {
+    /// What the run is, with `workers` in force.
+    pub fn about(&self, workers: u32) -> About {
+        let gil = match self {
+            Plan::Native(s) if s.gil_applies() => GilKind::Model,
+            Plan::Native(_) => GilKind::Off,
+            Plan::Python(p) if p.python.gil_enabled => GilKind::Real,
+            Plan::Python(_) => GilKind::Free,
+        };
+        let (strategy, headline) = match self {
+            Plan::Native(s) => (
+                s.strategy.name().to_string(),
+                format!(
+                    "{} with {}, {workers} workers{}",
+                    s.workload.name(),
+                    s.strategy.name(),
+                    if s.gil_applies() { ", GIL on" } else { "" }
+                ),
+            ),
+            Plan::Python(p) => ("script".to_string(), p.label()),
+        };
+        About {
+            workload: self.workload_name().to_string(),
+            strategy,
+            runner: self.strategy_name(),
+            headline,
+            params: self.param_words(),
+            gil,
+            program_threads: matches!(self, Plan::Python(_)),
+        }
     }
 }
 

@@ -51,9 +51,9 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) 
         o.insert("args".into(), json!(p.args));
     }
     // A program's workers are the lanes that ran a task; its tasks, those seen.
-    let (workers, tasks) = match info.program {
-        Some(_) => (lab.task_lanes(), lab.tasks.len()),
-        None => (info.workers as usize, info.tasks.len()),
+    let (workers, tasks) = match info.about.program_threads {
+        true => (lab.task_lanes(), lab.tasks.len()),
+        false => (info.workers as usize, info.tasks.len()),
     };
     o.insert("workers".into(), json!(workers));
     o.insert("pid".into(), json!(info.pid));

@@ -398,6 +398,7 @@ fn populated_session() -> App {
         pid: 4242,
         spec: Some(spec.clone()),
         program: None,
+        about: parlab::plan::Plan::Native(spec.clone()).about(2),
         tasks: app.lab.tasks.clone(),
         workers: 2,
         capacity: Some(4),
@@ -420,8 +421,9 @@ fn populated_session() -> App {
     });
     let mut seq = spec.clone();
     seq.strategy = parlab::strategy::StrategySpec::new(parlab::strategy::baseline());
-    let row = |spec, workers, wall_ms| RunRow {
-        plan: parlab::plan::Plan::Native(spec),
+    let row = |spec: parlab::plan::RunSpec, workers, wall_ms| RunRow {
+        about: parlab::plan::Plan::Native(spec.clone()).about(workers),
+        plan: Some(parlab::plan::Plan::Native(spec)),
         workers,
         wall_ms,
         events_sent: 120,

@@ -152,7 +152,7 @@ impl Lab {
         let mut lab = Self::new(meta.tasks.clone(), meta.started);
         lab.queue.capacity = meta.capacity;
         lab.cache.maxsize = meta.cache_maxsize;
-        lab.program = meta.program.is_some();
+        lab.program = meta.about.program_threads;
         lab
     }
 

@@ -103,6 +103,7 @@ pub fn start(plan: PyPlan) -> Result<PyRun> {
         source: "python".into(),
         pid,
         spec: None,
+        about: crate::plan::Plan::Python(plan.program.clone()).about(0),
         program: Some(plan.program),
         tasks: Vec::new(),
         workers: 0,

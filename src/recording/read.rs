@@ -105,7 +105,7 @@ impl RecordedRun {
 
     /// `collatz with pool, 4 workers`: what the run was.
     pub fn title(&self) -> String {
-        self.header.meta.headline()
+        self.header.meta.headline().to_string()
     }
 }
 
@@ -199,6 +199,7 @@ fn read_frame(c: &mut Cursor, runs: &mut Vec<RecordedRun>, data: &Arc<[u8]>) -> 
     match tag {
         RUN => {
             let mut header: RunHeader = serde_json::from_slice(payload).map_err(|_| json("run"))?;
+            header.meta.settle();
             header.rebuild_tasks()?;
             runs.push(RecordedRun {
                 header,

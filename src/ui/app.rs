@@ -233,10 +233,18 @@ impl TimelineView {
     }
 }
 
+/// A driven source as any source.
+fn boxed(run: crate::source::Driven) -> Box<dyn Source> {
+    Box::new(run)
+}
+
 /// A finished run, for the Runs panel.
 #[derive(Clone, Debug)]
 pub struct RunRow {
-    pub plan: Plan,
+    /// What it was, whichever source made it.
+    pub about: crate::plan::About,
+    /// What to run to run it again (`None`: a source that cannot rerun).
+    pub plan: Option<Plan>,
     pub workers: u32,
     pub wall_ms: f64,
     /// Events sent by its workers.
@@ -259,12 +267,12 @@ pub struct RunRow {
 impl RunRow {
     /// The GIL was on and applied.
     pub fn gil(&self) -> bool {
-        self.plan.gil()
+        self.about.gil == crate::plan::GilKind::Model
     }
 
     /// A native run's settings.
     pub fn spec(&self) -> Option<&RunSpec> {
-        self.plan.native()
+        self.plan.as_ref()?.native()
     }
 }
 
@@ -818,7 +826,7 @@ impl App {
     pub(crate) fn launch_plan(&mut self, mut plan: crate::python::PyPlan) {
         plan.stdin_null = true;
         let window = crate::sampler::Window::open();
-        self.begin(window, crate::python::start(plan));
+        self.begin(window, crate::python::start(plan).map(boxed));
     }
 
     /// Run natively with `spec`, unless the config's trust refuses it.
@@ -829,19 +837,15 @@ impl App {
             return;
         }
         let window = crate::sampler::Window::open();
-        self.begin(window, engine::start(spec));
+        self.begin(window, engine::start(spec).map(boxed));
     }
 
     /// Watch a run that started, measuring the machine from `window`; or
     /// say why it did not (and drop the rest of a preset).
-    fn begin(
-        &mut self,
-        window: crate::sampler::Window,
-        started: anyhow::Result<crate::source::Driven>,
-    ) {
+    fn begin(&mut self, window: crate::sampler::Window, started: anyhow::Result<Box<dyn Source>>) {
         match started {
             Ok(run) => {
-                self.watch(Box::new(run));
+                self.watch(run);
                 self.window = Some(window);
             }
             Err(e) => {
@@ -851,8 +855,13 @@ impl App {
         }
     }
 
+    /// Show a run any source started, live, measuring the machine from now.
+    pub fn adopt(&mut self, started: anyhow::Result<Box<dyn Source>>) {
+        self.begin(crate::sampler::Window::open(), started);
+    }
+
     /// Show a run from any source, live.
-    pub fn watch(&mut self, source: Box<dyn Source>) {
+    fn watch(&mut self, source: Box<dyn Source>) {
         let meta = source.meta().clone();
         self.lab = Lab::for_run(&meta);
         self.lab.note(meta.headline());
@@ -916,15 +925,16 @@ impl App {
             return;
         };
         match row.plan.clone() {
-            Plan::Native(spec) => {
+            Some(Plan::Native(spec)) => {
                 self.spec = spec.clone();
                 self.program = None;
                 self.launch(spec);
             }
-            Plan::Python(program) => {
+            Some(Plan::Python(program)) => {
                 self.set_program(program);
                 self.start();
             }
+            None => self.message = Some("this run's source cannot run it again".into()),
         }
     }
 
@@ -1070,12 +1080,10 @@ impl App {
         outcome.machine = load;
         let recorded = self.end_keeping(&outcome);
         let json = crate::report::run_json(&info, &outcome, &self.lab, load.as_ref());
-        let Some(plan) = info.plan() else {
-            return;
-        };
         self.history.push(RunRow {
             gil: gil_cell(&json, &self.lab),
-            plan,
+            about: info.about.clone(),
+            plan: info.plan(),
             // A program's workers are the lanes that ran a task, as its JSON says.
             workers: json["workers"].as_u64().unwrap_or(info.workers as u64) as u32,
             wall_ms: crate::clock::ms(outcome.wall_ns),
@@ -1136,9 +1144,9 @@ impl App {
 
     /// The baseline of any run: a native run's sequential run; a program's,
     /// the same script under the same interpreter run with `--mode sequential`.
-    pub fn baseline_of(&self, plan: &Plan) -> Option<f64> {
-        let Plan::Python(p) = plan else {
-            return self.baseline_ms(plan.native()?);
+    pub fn baseline_of(&self, plan: Option<&Plan>) -> Option<f64> {
+        let Plan::Python(p) = plan? else {
+            return self.baseline_ms(plan?.native()?);
         };
         let sequential = |args: &[String]| {
             args.windows(2)
@@ -1148,10 +1156,10 @@ impl App {
             .iter()
             .rev()
             .find(|r| match &r.plan {
-                Plan::Python(q) => {
+                Some(Plan::Python(q)) => {
                     r.ok && q.script == p.script && q.python == p.python && sequential(&q.args)
                 }
-                Plan::Native(_) => false,
+                _ => false,
             })
             .map(|r| r.wall_ms)
     }

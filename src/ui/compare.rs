@@ -51,9 +51,9 @@ pub fn label(i: usize, r: &RunRow) -> String {
     format!(
         "{}  {} {} · {}{} · {} worker{} · {:.1} ms{from}",
         i + 1,
-        r.plan.workload_name(),
-        r.plan.params(),
-        r.plan.strategy_name(),
+        r.about.workload,
+        r.about.params.join(" "),
+        r.about.runner,
         if r.gil() { " under the GIL" } else { "" },
         r.workers,
         if r.workers == 1 { "" } else { "s" },

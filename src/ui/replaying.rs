@@ -298,7 +298,8 @@ fn row_of(pb: &Playback) -> Option<RunRow> {
     let json = crate::report::run_json(meta, &outcome, &pb.last, outcome.machine.as_ref());
     Some(RunRow {
         gil: super::app::gil_cell(&json, &pb.last),
-        plan: meta.plan()?,
+        about: meta.about.clone(),
+        plan: meta.plan(),
         workers: json["workers"].as_u64().unwrap_or(meta.workers as u64) as u32,
         wall_ms: crate::clock::ms(outcome.wall_ns),
         events_sent: outcome.events_sent,

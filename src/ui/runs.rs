@@ -115,7 +115,9 @@ const COLUMNS: [Column; 11] = [
 /// wall time, speedup and efficiency against the matching sequential run
 /// (`-` until there is one), events sent, what others used.
 fn cells(app: &App, i: usize, r: &RunRow, params: &str) -> [String; 11] {
-    let speedup = app.baseline_of(&r.plan).map(|b| b / r.wall_ms.max(1e-9));
+    let speedup = app
+        .baseline_of(r.plan.as_ref())
+        .map(|b| b / r.wall_ms.max(1e-9));
     let cell = |f: &dyn Fn(f64) -> String| speedup.map(f).unwrap_or_else(|| "-".into());
     let mark = if app.marked.contains(&i) { "*" } else { "" };
     let from = r
@@ -125,9 +127,9 @@ fn cells(app: &App, i: usize, r: &RunRow, params: &str) -> [String; 11] {
         .unwrap_or_default();
     [
         format!("{}{mark}", i + 1),
-        r.plan.workload_name().to_string(),
+        r.about.workload.clone(),
         format!("{params}{from}"),
-        r.plan.strategy_name(),
+        r.about.runner.clone(),
         r.gil.clone(),
         r.workers.to_string(),
         format!("{:.0}", r.wall_ms),
@@ -161,7 +163,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         return;
     }
     let shown = |c: &&Column| area.width >= c.from;
-    let words: Vec<Vec<String>> = app.history.iter().map(|r| r.plan.param_words()).collect();
+    let words: Vec<Vec<String>> = app.history.iter().map(|r| r.about.params.clone()).collect();
     let rows: Vec<Row> = app
         .history
         .iter()

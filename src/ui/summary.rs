@@ -61,9 +61,9 @@ fn selected_row(app: &App) -> Option<String> {
     Some(format!(
         "run {}: {} {} · {} · {} workers · {:.0} ms",
         i + 1,
-        r.plan.workload_name(),
-        r.plan.params(),
-        r.plan.strategy_name(),
+        r.about.workload,
+        r.about.params.join(" "),
+        r.about.runner,
         r.workers,
         r.wall_ms
     ))
@@ -99,9 +99,9 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
         .as_ref()
         .map(|o| ms(o.wall_ns))
         .unwrap_or_else(|| ms(app.now_ns()));
-    let mut lines = match &info.program {
+    let mut lines = match info.about.program_threads {
         // A program: what it is, its lanes with tasks, the tasks seen so far.
-        Some(p) => {
+        true => {
             let pids: Vec<u32> = app
                 .lab
                 .lanes
@@ -114,7 +114,7 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
                 _ => format!("{} ran tasks", crate::report::counted(&pids)),
             };
             vec![
-                Line::from(format!("{} · {}", p.label(), state(app))),
+                Line::from(format!("{} · {}", info.headline(), state(app))),
                 Line::from(format!(
                     "wall {wall:.1} ms · {workers} · tasks {} done of {} seen",
                     app.lab.tasks_done,
@@ -122,7 +122,7 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
                 )),
             ]
         }
-        None => native_lines(app, info, wall, theme),
+        false => native_lines(app, info, wall, theme),
     };
     if let Some(line) = gil_line(app, info, theme) {
         lines.push(line);
@@ -171,7 +171,7 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
 /// GIL reads plainly, an inferred or modelled one is dimmed and says so.
 fn gil_line<'a>(app: &App, info: &Meta, theme: &Theme) -> Option<Line<'a>> {
     use crate::source::GilMethod as Method;
-    if info.program.as_ref().is_some_and(|p| !p.python.gil_enabled) {
+    if info.about.gil == crate::plan::GilKind::Free {
         return Some(Line::from("free-threaded: no GIL"));
     }
     let method = info.gil_method(app.lab.gil_read, app.outcome.as_ref())?;

@@ -1,12 +1,17 @@
 //! Where a run's events come from. The native engine is one source; a real
 //! Python program and a recorded file are the next. The model, every panel,
 //! the summary, the JSON report and the Runs table read a source's events,
-//! its [`Meta`] and its [`Outcome`], never which kind it is (but to label it).
+//! its [`Meta`] (what the run is: [`About`]) and its [`Outcome`], never
+//! which kind it is.
+//!
+//! A source beyond those is a module in this folder and a line in
+//! [`REGISTERED`]: `parlab WORD …` then runs it headless (`--json`,
+//! `--record`) or in the lab (`--tui`), and nothing downstream changes.
 
 use crate::clock::Clock;
 use crate::control::Control;
 use crate::event::Inbox;
-use crate::plan::{Plan, Program, RunSpec};
+use crate::plan::{About, GilKind, Plan, Program, RunSpec};
 use crate::sampler::Load;
 use crate::strategy::{Extension, Failure};
 use crate::workload::{TaskSpec, Workload};
@@ -27,6 +32,26 @@ pub trait Source: Send {
     fn is_finished(&self) -> bool;
     /// Wait for the end.
     fn join(self: Box<Self>) -> Result<Outcome>;
+}
+
+/// A source started by a word of its own: `parlab WORD [--json] [--record
+/// FILE] [--tui] ARGS…`.
+pub struct Registered {
+    /// The command-line word.
+    pub word: &'static str,
+    /// One line for `parlab --help`.
+    pub about: &'static str,
+    /// Start a run from the words after the flags (a bad one: a [`crate::UserError`]).
+    pub start: fn(&[String]) -> Result<Box<dyn Source>>,
+}
+
+/// The sources beyond the native engine (`parlab run`) and Python programs
+/// (`parlab py`): a line each.
+pub const REGISTERED: &[Registered] = &[];
+
+/// The registered source named `word`, in `registry`.
+pub fn registered<'a>(registry: &'a [Registered], word: &str) -> Option<&'a Registered> {
+    registry.iter().find(|r| r.word == word)
 }
 
 /// A source whose events come from a driver thread that returns the outcome:
@@ -79,6 +104,10 @@ pub struct Meta {
     /// A Python program's script, arguments and interpreter (`None` for a native run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<Program>,
+    /// What the run is, for every view and the report (an older
+    /// recording has none: [`Meta::settle`] derives it).
+    #[serde(default)]
+    pub about: About,
     #[serde(with = "compact_tasks")]
     pub tasks: Vec<TaskSpec>,
     /// Workers in force.
@@ -111,6 +140,7 @@ impl Meta {
                 .and_then(|key| spec.strategy.params.opt_int(key)),
             spec: Some(spec.clone()),
             program: None,
+            about: Plan::Native(spec.clone()).about(workers),
             tasks,
             workers,
             clock,
@@ -132,19 +162,28 @@ impl Meta {
         }
     }
 
+    /// Fill in what an older recording did not say of itself, from its plan.
+    pub fn settle(&mut self) {
+        if self.about == About::default() {
+            if let Some(plan) = self.plan() {
+                self.about = plan.about(self.workers);
+            }
+        }
+    }
+
     /// What ran, as the JSON's `workload` says it (`python` for a program).
     pub fn workload_name(&self) -> &str {
-        self.native_spec().map_or("python", |s| s.workload.name())
+        &self.about.workload
     }
 
     /// How it ran, as the JSON's `strategy` says it (`script` for a program).
     pub fn strategy_name(&self) -> &str {
-        self.native_spec().map_or("script", |s| s.strategy.name())
+        &self.about.strategy
     }
 
     /// Whether the simulated GIL was on and applied.
     pub fn gil_applies(&self) -> bool {
-        self.native_spec().is_some_and(RunSpec::gil_applies)
+        self.about.gil == GilKind::Model
     }
 
     /// Where the run's GIL picture comes from: as its outcome says once it
@@ -156,27 +195,18 @@ impl Meta {
         if let Some(o) = outcome.filter(|o| !o.truncated) {
             return GilMethod::of(o.extension("gil")?);
         }
-        match &self.program {
-            None => self.gil_applies().then_some(GilMethod::Model),
-            Some(p) if !p.python.gil_enabled => None,
-            Some(_) if gil_read => Some(GilMethod::Measured),
-            Some(_) => Some(GilMethod::Inferred),
+        match self.about.gil {
+            GilKind::Off | GilKind::Free => None,
+            GilKind::Model => Some(GilMethod::Model),
+            GilKind::Real if gil_read => Some(GilMethod::Measured),
+            GilKind::Real => Some(GilMethod::Inferred),
         }
     }
 
     /// `collatz with pool, 4 workers, GIL on`, or `cpu.py --mode threads
     /// (CPython 3.11.7)`: the log's opening line.
-    pub fn headline(&self) -> String {
-        if let Some(p) = &self.program {
-            return p.label();
-        }
-        format!(
-            "{} with {}, {} workers{}",
-            self.workload_name(),
-            self.strategy_name(),
-            self.workers,
-            if self.gil_applies() { ", GIL on" } else { "" }
-        )
+    pub fn headline(&self) -> &str {
+        &self.about.headline
     }
 }
 
