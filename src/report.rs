@@ -242,8 +242,11 @@ fn body(f: &Finished) -> String {
         }
         // A program's result is its last JSON line: one that printed none
         // and failed nothing did not fail.
-        None if spec.is_none() && o.failures.is_empty() => {
+        None if f.meta.about.program_threads && o.failures.is_empty() => {
             out += "result     none: the program printed no JSON line\n"
+        }
+        None if spec.is_none() && o.failures.is_empty() => {
+            out += "result     none: its source gives none\n"
         }
         None => out += "result     none: the run failed\n",
     }

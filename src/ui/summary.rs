@@ -247,7 +247,11 @@ fn speedup_line<'a>(app: &App, info: &Meta, wall: f64, theme: &Theme) -> Line<'a
                 100.0 * speedup / info.workers as f64
             ))
         }
-        _ => Line::styled("speedup: run this workload sequentially too", theme.dim()),
+        _ if info.native_spec().is_some() => {
+            Line::styled("speedup: run this workload sequentially too", theme.dim())
+        }
+        // A source that cannot run again has no sequential run to set beside it.
+        _ => Line::styled("speedup: no sequential run to compare", theme.dim()),
     }
 }
 
