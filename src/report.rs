@@ -231,25 +231,7 @@ fn body(f: &Finished) -> String {
     if let Some(cores) = core_words(&f.lab, crate::sampler::logical_cores(), false) {
         out += &format!("cores      {cores}\n");
     }
-    match &o.result {
-        Some(r) => {
-            let order = spec.map_or(&[][..], |s| s.workload.desc.result);
-            out += &format!("result     {}\n", compact(r, order))
-        }
-        None if o.truncated => out += "result     none: the recording stops before the run ended\n",
-        None if o.cancelled && o.failures.is_empty() => {
-            out += "result     none: the run was cancelled\n"
-        }
-        // A program's result is its last JSON line: one that printed none
-        // and failed nothing did not fail.
-        None if f.meta.about.program_threads && o.failures.is_empty() => {
-            out += "result     none: the program printed no JSON line\n"
-        }
-        None if spec.is_none() && o.failures.is_empty() => {
-            out += "result     none: its source gives none\n"
-        }
-        None => out += "result     none: the run failed\n",
-    }
+    out += &format!("result     {}\n", result_words(f));
     let mut extensions: Vec<_> = o.extensions.iter().collect();
     extensions.sort_by_key(|e| &e.key);
     for e in extensions {
@@ -268,29 +250,7 @@ fn body(f: &Finished) -> String {
             );
         }
     }
-    out += "lanes\n";
-    let now = f.lab.now;
-    for l in &f.lab.lanes {
-        let spawn = l
-            .spawn_ns
-            .map(|s| format!(", started in {:.2} ms", ms(s)))
-            .unwrap_or_default();
-        let states: Vec<String> = WorkerState::ALL
-            .iter()
-            .filter_map(|&s| {
-                let t = l.state_ns_at(s, now);
-                (t > 0).then(|| format!("{} {:.1}", s.name(), ms(t)))
-            })
-            .collect();
-        out += &format!(
-            "  {:<12} pid {:<7} {:>3} tasks, busy {:>9.1} ms{spawn}  [{} ms]\n",
-            l.name,
-            l.pid,
-            l.tasks_done,
-            ms(l.busy_ns_at(now)),
-            states.join(", ")
-        );
-    }
+    out += &lane_lines(&f.lab);
     let received = if spec.is_none_or(|s| s.record_events) {
         f.lab.received
     } else {
@@ -314,6 +274,53 @@ fn body(f: &Finished) -> String {
                 .map(|t| format!(", task {t}"))
                 .unwrap_or_default(),
             x.reason
+        );
+    }
+    out
+}
+
+/// What the run computed, or why it has no result.
+fn result_words(f: &Finished) -> String {
+    let o = &f.outcome;
+    let spec = f.meta.native_spec();
+    let why = match &o.result {
+        Some(r) => return compact(r, spec.map_or(&[][..], |s| s.workload.desc.result)),
+        None if o.truncated => "the recording stops before the run ended",
+        None if o.cancelled && o.failures.is_empty() => "the run was cancelled",
+        // A program's result is its last JSON line: one that printed none
+        // and failed nothing did not fail.
+        None if f.meta.about.program_threads && o.failures.is_empty() => {
+            "the program printed no JSON line"
+        }
+        None if spec.is_none() && o.failures.is_empty() => "its source gives none",
+        None => "the run failed",
+    };
+    format!("none: {why}")
+}
+
+/// Each lane: its process, tasks, busy time, when it started and its states.
+fn lane_lines(lab: &Lab) -> String {
+    let mut out = String::from("lanes\n");
+    let now = lab.now;
+    for l in &lab.lanes {
+        let spawn = l
+            .spawn_ns
+            .map(|s| format!(", started in {:.2} ms", ms(s)))
+            .unwrap_or_default();
+        let states: Vec<String> = WorkerState::ALL
+            .iter()
+            .filter_map(|&s| {
+                let t = l.state_ns_at(s, now);
+                (t > 0).then(|| format!("{} {:.1}", s.name(), ms(t)))
+            })
+            .collect();
+        out += &format!(
+            "  {:<12} pid {:<7} {:>3} tasks, busy {:>9.1} ms{spawn}  [{} ms]\n",
+            l.name,
+            l.pid,
+            l.tasks_done,
+            ms(l.busy_ns_at(now)),
+            states.join(", ")
         );
     }
     out
