@@ -101,29 +101,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Some(Command::Tui(cmd)) => tui(&config, cmd),
-        Some(Command::Replay(r)) => {
-            let recordings = open_all(&r.files)?;
-            if r.json || r.summary {
-                for run in recordings.iter().flat_map(|rec| &rec.runs) {
-                    let f = replayed(run)?;
-                    if r.json {
-                        outln!("{}", report::to_json(&f));
-                    } else {
-                        out!("{}", report::human(&f));
-                    }
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-            parlab::ui::main(
-                &config,
-                config.to_spec(&RunArgs::default())?,
-                parlab::presets::load_all(),
-                |app| {
-                    app.open_recordings(recordings, r.speed);
-                    Ok(())
-                },
-            )
-        }
+        Some(Command::Replay(r)) => replay(&config, r),
         Some(Command::Export(e)) => export(e),
         Some(Command::Py(cmd)) => {
             let plan = config.py_plan(&cmd.program)?;
@@ -132,26 +110,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let start = || Ok(Box::new(parlab::python::start(plan)?) as Box<dyn Source>);
             headless_source(start, &config, record, cmd.json)
         }
-        Some(Command::Run(cmd)) => {
-            let spec = config.to_spec(&cmd.args)?;
-            config.check_trusted(&spec)?;
-            let mut record = cmd
-                .args
-                .record
-                .as_deref()
-                .map(Recorder::create)
-                .transpose()?;
-            parlab::signals::listen();
-            parlab::strategy::silence_worker_panics();
-            let finished = headless::run_until(
-                spec,
-                || parlab::signals::received().is_some(),
-                config.run.disturbed_threshold,
-                record.as_mut(),
-            )?;
-            said_recording(record.as_ref());
-            finish_run(&finished, cmd.json)
-        }
+        Some(Command::Run(cmd)) => run(&config, cmd),
         Some(Command::Sweep(cmd)) => sweep(&config, cmd),
         Some(Command::Bench(b)) => {
             let quiet = wait_quiet(b.wait_quiet, config.run.disturbed_threshold);
@@ -173,6 +132,53 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             unreachable!("handled above")
         }
     }
+}
+
+/// `parlab replay`: print each recorded run's JSON or summary, or open the lab on them.
+fn replay(config: &config::Config, r: parlab::cli::ReplayArgs) -> anyhow::Result<ExitCode> {
+    let recordings = open_all(&r.files)?;
+    if r.json || r.summary {
+        for run in recordings.iter().flat_map(|rec| &rec.runs) {
+            let f = replayed(run)?;
+            if r.json {
+                outln!("{}", report::to_json(&f));
+            } else {
+                out!("{}", report::human(&f));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    parlab::ui::main(
+        config,
+        config.to_spec(&RunArgs::default())?,
+        parlab::presets::load_all(),
+        |app| {
+            app.open_recordings(recordings, r.speed);
+            Ok(())
+        },
+    )
+}
+
+/// `parlab run`: natively, headless, to the end or a signal.
+fn run(config: &config::Config, cmd: parlab::cli::RunCmd) -> anyhow::Result<ExitCode> {
+    let spec = config.to_spec(&cmd.args)?;
+    config.check_trusted(&spec)?;
+    let mut record = cmd
+        .args
+        .record
+        .as_deref()
+        .map(Recorder::create)
+        .transpose()?;
+    parlab::signals::listen();
+    parlab::strategy::silence_worker_panics();
+    let finished = headless::run_until(
+        spec,
+        || parlab::signals::received().is_some(),
+        config.run.disturbed_threshold,
+        record.as_mut(),
+    )?;
+    said_recording(record.as_ref());
+    finish_run(&finished, cmd.json)
 }
 
 /// `parlab WORD …`: a registered source's run, headless or in the lab.
