@@ -1,11 +1,11 @@
 //! Headless runs: drain a source's events into the lab, then report.
 
 use crate::engine;
-use crate::inbox::Empty;
 use crate::model::Lab;
 use crate::plan::RunSpec;
 use crate::recording::Recorder;
 use crate::sampler::{Load, Window, DISTURBED_THRESHOLD};
+use crate::session::Session;
 use crate::source::{Meta, Outcome, Source};
 use anyhow::Result;
 
@@ -49,7 +49,7 @@ pub fn run_until(
 /// the window over which this process measures the machine, for a source
 /// that does not bring its own figures.
 pub fn drain(
-    mut source: Box<dyn Source>,
+    source: Box<dyn Source>,
     stop: impl Fn() -> bool,
     measure: Option<(Window, f64)>,
     mut record: Option<&mut Recorder>,
@@ -58,43 +58,28 @@ pub fn drain(
     if let Some(r) = record.as_deref_mut() {
         r.begin(source.meta());
     }
-    // The inbox disconnects once every worker has finished and flushed.
+    let mut session = Session::new(source, measure);
     // A signal is heard between receipts, not only when nothing came: a
     // steady stream of batches never leaves the inbox empty for 50 ms.
+    let wait = Some(std::time::Duration::from_millis(50));
     let mut stopping = false;
-    loop {
-        match source
-            .events()
-            .recv_timeout(std::time::Duration::from_millis(50))
-        {
-            Ok(batches) => {
-                for mut batch in batches {
-                    if let Some(r) = record.as_deref_mut() {
-                        r.events(&batch);
-                    }
-                    lab.apply_from(&mut batch);
-                    source.events().recycle(batch);
-                }
-            }
-            Err(Empty::Timeout) => {}
-            Err(Empty::Disconnected) => break,
+    let keep = |record: &mut Option<&mut Recorder>, b: &crate::event::Batch| {
+        if let Some(r) = record.as_deref_mut() {
+            r.events(b);
         }
+    };
+    while session.pump(&mut lab, wait, |b| keep(&mut record, b)) {
         if let Some(r) = record.as_deref_mut() {
             r.flush_if_old();
         }
         if !stopping && stop() {
             stopping = true;
-            source.control().cancel();
+            session.control().cancel();
         }
     }
-    let meta = source.meta().clone();
-    let mut outcome = source.join()?;
-    if outcome.machine.is_none() {
-        outcome.machine = measure.map(|(w, threshold)| w.close(threshold));
-    }
+    let (meta, outcome) = session.end(&mut lab, |b| keep(&mut record, b))?;
     if let Some(r) = record {
         r.end(&outcome);
     }
-    lab.finish(outcome.end_ns.max(lab.now));
     Ok(Finished { meta, outcome, lab })
 }

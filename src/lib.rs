@@ -38,6 +38,7 @@ pub mod replay;
 pub mod report;
 pub mod runqueue;
 pub mod sampler;
+pub mod session;
 pub mod signals;
 pub mod simulated_gil;
 pub mod source;

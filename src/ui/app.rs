@@ -10,7 +10,7 @@ use crate::presets::Preset;
 use crate::recording::{RecordedRun, Recorder};
 use crate::replay::Playback;
 use crate::sampler::{CpuSample, Sampler};
-use crate::source::{Meta, Outcome, Source};
+use crate::source::{Meta, Outcome};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -70,9 +70,7 @@ pub struct App {
     pub field: usize,
     pub focus: Panel,
     /// The run under way, whatever its source.
-    pub run: Option<Box<dyn Source>>,
-    /// The machine's load, measured over the run under way.
-    pub(super) window: Option<crate::sampler::Window>,
+    pub run: Option<crate::session::Session>,
     pub info: Option<Meta>,
     pub outcome: Option<Outcome>,
     pub lab: Lab,
@@ -151,7 +149,6 @@ impl App {
             field: 0,
             focus: Panel::Settings,
             run: None,
-            window: None,
             info: None,
             outcome: None,
             lab: Lab::new(Vec::new(), SystemTime::now()),

@@ -7,10 +7,25 @@ use crate::model::Lab;
 use crate::plan::Plan;
 use crate::plan::RunSpec;
 use crate::recording::{RecordedRun, Recorder};
+use crate::session::Session;
 use crate::source::{Meta, Outcome, Source};
 use crate::sweep::Point;
 use crossbeam_channel::Receiver;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// Keep a batch of the live run: in memory, and in the file when recording.
+fn keep(
+    keeping: &mut Option<Recorder>,
+    recorder: &Option<Arc<Mutex<Recorder>>>,
+    batch: &crate::event::Batch,
+) {
+    if let Some(k) = keeping {
+        k.events(batch);
+    }
+    if let Some(r) = recorder {
+        lock(r).events(batch);
+    }
+}
 
 /// A driven source as any source.
 fn boxed(run: crate::source::Driven) -> Box<dyn Source> {
@@ -90,8 +105,8 @@ impl App {
     ) {
         match started {
             Ok(run) => {
-                self.watch(run);
-                self.window = Some(window);
+                let threshold = self.config.run.disturbed_threshold;
+                self.watch(Session::new(run, Some((window, threshold))));
             }
             Err(e) => {
                 self.pending.clear();
@@ -106,7 +121,7 @@ impl App {
     }
 
     /// Show a run from any source, live.
-    pub(super) fn watch(&mut self, source: Box<dyn Source>) {
+    fn watch(&mut self, source: Session) {
         let meta = source.meta().clone();
         self.lab = Lab::for_run(&meta);
         self.lab.note(meta.headline());
@@ -123,16 +138,6 @@ impl App {
             lock(r).begin(&meta);
         }
         self.run = Some(source);
-    }
-
-    /// Keep a batch of the live run: in memory, and in the file when recording.
-    pub(super) fn keep(&mut self, batch: &crate::event::Batch) {
-        if let Some(k) = &mut self.keeping {
-            k.events(batch);
-        }
-        if let Some(r) = &self.recorder {
-            lock(r).events(batch);
-        }
     }
 
     pub(super) fn load_preset(&mut self, n: usize) {
@@ -251,22 +256,11 @@ impl App {
             }
         }
         let Some(run) = &mut self.run else { return };
-        let batches = run.events().try_recv_all();
-        let mut emptied = Vec::with_capacity(batches.len());
-        for mut batch in batches {
-            self.keep(&batch);
-            self.lab.apply_from(&mut batch);
-            emptied.push(batch);
-        }
-        if let Some(run) = &mut self.run {
-            for batch in emptied {
-                run.events().recycle(batch);
-            }
-        }
+        let (keeping, recorder) = (&mut self.keeping, &self.recorder);
+        run.pump(&mut self.lab, None, |b| keep(keeping, recorder, b));
         if let Some(r) = &self.recorder {
             lock(r).flush_if_old();
         }
-        let Some(run) = &self.run else { return };
         if let Some(s) = &self.sampler {
             let pids: Vec<u32> = self
                 .lab
@@ -280,16 +274,11 @@ impl App {
         if !run.is_finished() {
             return;
         }
-        let mut run = self.run.take().expect("checked above");
+        let run = self.run.take().expect("checked above");
         // The source has ended: whatever is left is already in the inbox.
-        let batches = run.events().drain();
-        for batch in batches {
-            self.keep(&batch);
-            self.lab.apply(batch);
-        }
-        let info = run.meta().clone();
-        match run.join() {
-            Ok(outcome) => self.finish(info, outcome),
+        let (keeping, recorder) = (&mut self.keeping, &self.recorder);
+        match run.end(&mut self.lab, |b| keep(keeping, recorder, b)) {
+            Ok((info, outcome)) => self.finish(info, outcome),
             Err(e) => self.message = Some(format!("{e:#}")),
         }
         // A preset's next run starts as soon as the last one ends.
@@ -298,8 +287,7 @@ impl App {
         }
     }
 
-    pub(super) fn finish(&mut self, info: Meta, mut outcome: Outcome) {
-        self.lab.finish(outcome.end_ns.max(self.lab.now));
+    pub(super) fn finish(&mut self, info: Meta, outcome: Outcome) {
         let ok = outcome.ok();
         let word = if ok {
             "finished"
@@ -312,17 +300,13 @@ impl App {
             "run {word} in {:.1} ms",
             crate::clock::ms(outcome.wall_ns)
         ));
-        let load = self
-            .window
-            .take()
-            .map(|w| w.close(self.config.run.disturbed_threshold));
+        let load = outcome.machine;
         if let Some(l) = load.filter(|l| l.disturbed()) {
             self.lab.note(format!(
                 "disturbed: {}; rerun on a quieter machine",
                 l.words()
             ));
         }
-        outcome.machine = load;
         let recorded = self.end_keeping(&outcome);
         let json = crate::report::run_json(&info, &outcome, &self.lab, load.as_ref());
         self.history.push(RunRow {
@@ -432,7 +416,8 @@ impl App {
         self.pending.clear();
         if let Some(run) = self.run.take() {
             run.control().cancel();
-            if let Ok(outcome) = run.join() {
+            let (keeping, recorder) = (&mut self.keeping, &self.recorder);
+            if let Ok((_, outcome)) = run.end(&mut self.lab, |b| keep(keeping, recorder, b)) {
                 self.end_keeping(&outcome);
             }
         }
