@@ -13,20 +13,7 @@ const REC: usize = 64;
 const CHUNK: u64 = 512;
 
 /// Record kinds, as the probe numbers them.
-pub mod kind {
-    pub const HELLO: u16 = 1;
-    pub const THREAD_START: u16 = 2;
-    pub const THREAD_END: u16 = 3;
-    pub const TASK_START: u16 = 4;
-    pub const TASK_END: u16 = 5;
-    pub const ENTER: u16 = 6;
-    pub const LEAVE: u16 = 7;
-    pub const QUEUE_NEW: u16 = 8;
-    pub const QUEUE_DEPTH: u16 = 9;
-    pub const PROCESS_NAME: u16 = 10;
-    pub const CACHE: u16 = 11;
-    pub const QUEUE_AT: u16 = 12;
-}
+pub use crate::wire::record as kind;
 
 /// One record.
 #[derive(Clone, Debug, PartialEq)]

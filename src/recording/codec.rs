@@ -1,39 +1,10 @@
 //! Events as bytes: a few bytes each (lane, kind, time step, fields), every
 //! time exact to the nanosecond so a replay rebuilds the lab the run had.
 
-use crate::event::{CacheOp, Event, EventKind, Role};
+use crate::event::{CacheOp, Event, EventKind};
 
-/// Kinds 0..=7 and 29 are the states (numbered in [`crate::wire`]); the rest follow.
-const TASK_START: u8 = 8;
-const TASK_OK: u8 = 9;
-const TASK_FAILED: u8 = 10;
-const DISPATCHED: u8 = 11;
-const COLLECTED: u8 = 12;
-const LOG: u8 = 13;
-const QUEUE_PUT: u8 = 14;
-const QUEUE_GET: u8 = 15;
-const CACHE_HIT: u8 = 16;
-const CACHE_MISS: u8 = 17;
-const CACHE_EVICT: u8 = 18;
-const GIL_SWITCH: u8 = 19;
-const GIL_DROP_REQUEST: u8 = 20;
-const LANE: u8 = 21;
-const OUTPUT: u8 = 22;
-const TASK: u8 = 23;
-const LANE_END: u8 = 24;
-const QUEUE_BOUND: u8 = 25;
-const CACHE_TOTALS: u8 = 26;
-const GIL_TAKEN: u8 = 27;
-const GIL_LET_GO: u8 = 28;
-
-/// Roles by number, in a fixed order (never reordered: recordings keep it).
-const ROLES: [Role; 5] = [
-    Role::Thread,
-    Role::Process,
-    Role::Producer,
-    Role::Consumer,
-    Role::EventLoop,
-];
+use crate::wire::event::*;
+use crate::wire::{role_code, role_of};
 
 /// Strings inside an event (a log line, a lane name) are at most this long.
 const MAX_TEXT: u64 = 1 << 20;
@@ -116,8 +87,7 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
             spawned_at,
         } => {
             put_text(out, name);
-            let r = ROLES.iter().position(|x| x == role).unwrap_or(0);
-            out.push(r as u8);
+            out.push(role_code(*role));
             put_varint(out, *pid as u64);
             // 0 is no tid; a tid is stored one up (the OS never gives u64::MAX).
             put_varint(out, tid.map(|t| t.saturating_add(1)).unwrap_or(0));
@@ -232,9 +202,7 @@ impl<'a> Cursor<'a> {
             },
             LANE => EventKind::Lane {
                 name: self.text()?,
-                role: *ROLES
-                    .get(self.u8()? as usize)
-                    .ok_or("an unknown lane role")?,
+                role: role_of(self.u8()?).ok_or("an unknown lane role")?,
                 pid: self.u32()?,
                 tid: self.varint()?.checked_sub(1),
                 spawned_at: self.varint()?,
@@ -300,7 +268,7 @@ mod tests {
                 currsize: 16,
             },
         ]);
-        for (i, role) in ROLES.iter().enumerate() {
+        for (i, (role, _)) in crate::wire::ROLES.iter().enumerate() {
             kinds.push(EventKind::Lane {
                 name: format!("worker-{i}"),
                 role: *role,
