@@ -133,7 +133,7 @@ fn gil_extension(switches: u64, wall_ns: u64, ctx: &RunCtx) -> Extension {
         .unwrap_or(0.0);
     let per_s = switches as f64 / (wall_ns.max(1) as f64 / 1e9);
     Extension {
-        key: "gil".into(),
+        key: crate::strategy::Figures::Gil.key().into(),
         json: json!({
             "method": crate::source::GilMethod::Model.name(),
             "switches": switches,
@@ -185,7 +185,7 @@ fn cache_extension(ctx: &RunCtx, per_process: &[(u32, CacheInfo)]) -> Option<Ext
         }));
     }
     Some(Extension {
-        key: "cache".into(),
+        key: crate::strategy::Figures::Cache.key().into(),
         json,
         summary,
     })

@@ -174,7 +174,7 @@ pub fn human(f: &Finished) -> String {
 fn native_heading(f: &Finished, spec: &crate::plan::RunSpec) -> String {
     let o = &f.outcome;
     let mut out = String::new();
-    let gil = if o.extension("gil").is_some() {
+    let gil = if o.extension(crate::strategy::Figures::Gil).is_some() {
         " under the GIL"
     } else {
         ""
@@ -239,10 +239,10 @@ fn body(f: &Finished) -> String {
             let label = if i == 0 { e.key.as_str() } else { "" };
             out += &format!("{label:<10} {line}\n");
         }
-        if e.key == "gil" {
+        if e.is(crate::strategy::Figures::Gil) {
             out += &format!("           {}\n", gil_line(f));
         }
-        if e.key == "queue" {
+        if e.is(crate::strategy::Figures::Queue) {
             out += &format!(
                 "           producers blocked {:.1} ms (queue_full), consumers blocked {:.1} ms (queue_empty)\n",
                 ms(f.lab.state_ns(WorkerState::QueueFull)),
@@ -330,7 +330,7 @@ fn lane_lines(lab: &Lab) -> String {
 /// 118 hand-offs/s" (or "2 processes, each with its own GIL, held it …"):
 /// the workers' shares of their own lives.
 fn gil_line(f: &Finished) -> String {
-    let gil = f.outcome.extension("gil");
+    let gil = f.outcome.extension(crate::strategy::Figures::Gil);
     let measured = gil.and_then(Method::of) == Some(Method::Measured);
     gil_words(
         &f.lab,

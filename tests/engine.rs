@@ -71,7 +71,9 @@ fn sent_equals_received_under_a_flood_of_events() {
     assert_eq!(f.outcome.events_sent, f.lab.received);
     assert_eq!(
         f.lab.cache.misses,
-        f.outcome.extension("cache").unwrap()["misses"]
+        f.outcome
+            .extension(parlab::strategy::Figures::Cache)
+            .unwrap()["misses"]
     );
 }
 
@@ -136,7 +138,7 @@ fn under_the_gil_at_most_one_thread_runs_at_any_instant() {
         sp.switch_interval_ms = 1.0;
         let (events, outcome) = events_of(sp);
         assert!(
-            outcome.extension("gil").unwrap()["switches"]
+            outcome.extension(parlab::strategy::Figures::Gil).unwrap()["switches"]
                 .as_u64()
                 .unwrap()
                 > 2,
@@ -265,7 +267,10 @@ fn queue_invariants_hold_for_every_discipline() {
             ("discipline", discipline.into()),
         ]);
         let (events, outcome) = events_of(queue_spec("collatz", &p, 2));
-        let report = outcome.extension("queue").unwrap().clone();
+        let report = outcome
+            .extension(parlab::strategy::Figures::Queue)
+            .unwrap()
+            .clone();
         assert_eq!(report["produced"], 32);
         assert_eq!(report["produced"], report["consumed"], "{discipline:?}");
         assert!(report["max_depth"].as_u64().unwrap() <= 3);

@@ -138,7 +138,11 @@ fn own_wall(f: &Finished) -> Result<f64> {
 
 /// Each worker's share holding the GIL and waiting for it, and hand-offs a second.
 fn shares(f: &Finished) -> Value {
-    let gil = f.outcome.extension("gil").cloned().unwrap_or(Value::Null);
+    let gil = f
+        .outcome
+        .extension(crate::strategy::Figures::Gil)
+        .cloned()
+        .unwrap_or(Value::Null);
     let measured = crate::source::GilMethod::of(&gil) == Some(crate::source::GilMethod::Measured);
     let workers: Vec<_> = f
         .lab
@@ -203,7 +207,11 @@ fn many(scale: Scale) -> Result<Value> {
             let (p, n) = (procs.to_string(), threads.to_string());
             let f = program(&script, &[&p, &n, secs], python::gil::DEFAULT_HZ)?;
             cpu.push(percent_of_one_core(&f, "reader_cpu_ms"));
-            let gil = f.outcome.extension("gil").cloned().unwrap_or(Value::Null);
+            let gil = f
+                .outcome
+                .extension(crate::strategy::Figures::Gil)
+                .cloned()
+                .unwrap_or(Value::Null);
             hz.extend(gil["thread_read_hz"].as_f64());
         }
         let spread = min_max(&cpu);
@@ -238,6 +246,6 @@ fn reader(scale: Scale) -> Result<Value> {
         "threads_each": 2,
         "reader_on_percent_of_one_core": percent(&on, "reader_cpu_ms"),
         "reader_off_percent_of_one_core": percent(&off, "reader_cpu_ms"),
-        "sample_hz": on.outcome.extension("gil").and_then(|g| g["sample_hz"].as_f64()),
+        "sample_hz": on.outcome.extension(crate::strategy::Figures::Gil).and_then(|g| g["sample_hz"].as_f64()),
     }))
 }

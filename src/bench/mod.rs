@@ -72,10 +72,10 @@ pub(crate) fn min_max(v: &[f64]) -> [f64; 2] {
     ]
 }
 
-/// A program's `extension("python")[key]` (a CPU time in ms) as a share of
+/// A program's `python` figures under `key` (a CPU time in ms) as a share of
 /// its wall time, in % of one core.
 pub(crate) fn percent_of_one_core(f: &crate::headless::Finished, key: &str) -> f64 {
-    let py = f.outcome.extension("python");
+    let py = f.outcome.extension(crate::strategy::Figures::Python);
     let ms = py.and_then(|p| p[key].as_f64()).unwrap_or(0.0);
     100.0 * ms / crate::clock::ms(f.outcome.wall_ns).max(1e-9)
 }

@@ -144,7 +144,7 @@ pub fn extensions(exits: &[(u32, Value)], stats: &Stats) -> Vec<crate::strategy:
     // as of the last one.
     let count = |key: &str, seen: u64| first[key].as_u64().unwrap_or(seen);
     let queue = crate::strategy::Extension {
-        key: "queue".into(),
+        key: crate::strategy::Figures::Queue.key().into(),
         json: json!({
             "kind": first["kind"],
             "discipline": discipline,
@@ -164,7 +164,7 @@ pub fn extensions(exits: &[(u32, Value)], stats: &Stats) -> Vec<crate::strategy:
         )],
     };
     let all = crate::strategy::Extension {
-        key: "queues".into(),
+        key: crate::strategy::Figures::Queues.key().into(),
         json: Value::Array(queues.clone()),
         summary: vec![format!(
             "{} queue{}",

@@ -193,7 +193,7 @@ impl Meta {
     pub fn gil_method(&self, gil_read: bool, outcome: Option<&Outcome>) -> Option<GilMethod> {
         // A recording cut short has no end to say it: the events do.
         if let Some(o) = outcome.filter(|o| !o.truncated) {
-            return GilMethod::of(o.extension("gil")?);
+            return GilMethod::of(o.extension(crate::strategy::Figures::Gil)?);
         }
         match self.about.gil {
             GilKind::Off | GilKind::Free => None,
@@ -302,10 +302,10 @@ pub struct Outcome {
 
 impl Outcome {
     /// The figures under `key`, if the run has them.
-    pub fn extension(&self, key: &str) -> Option<&Value> {
+    pub fn extension(&self, figures: crate::strategy::Figures) -> Option<&Value> {
         self.extensions
             .iter()
-            .find(|e| e.key == key)
+            .find(|e| e.is(figures))
             .map(|e| &e.json)
     }
 

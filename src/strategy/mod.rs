@@ -179,9 +179,58 @@ pub enum OnError {
 /// cache's): a JSON object under `key` in the report, and lines for the summary.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Extension {
+    /// [`Figures::key`]: the report's key, kept as a word in recordings.
     pub key: String,
     pub json: Value,
     pub summary: Vec<String>,
+}
+
+/// Which figures an extension holds: every key in one place, so a reader
+/// and the one place that builds it cannot spell it two ways.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Figures {
+    /// The GIL's (simulated, measured or inferred): `gil`.
+    Gil,
+    /// The queue shown: `queue`.
+    Queue,
+    /// Every queue a program made: `queues`.
+    Queues,
+    /// The cache's: `cache`.
+    Cache,
+    /// The interpreter and the program's processes: `python`.
+    Python,
+    /// A program's exit status: `exit_code`.
+    ExitCode,
+}
+
+impl Figures {
+    /// The key in the run JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            Figures::Gil => "gil",
+            Figures::Queue => "queue",
+            Figures::Queues => "queues",
+            Figures::Cache => "cache",
+            Figures::Python => "python",
+            Figures::ExitCode => "exit_code",
+        }
+    }
+}
+
+impl Extension {
+    /// `figures`' extension.
+    pub fn new(figures: Figures, json: Value, summary: Vec<String>) -> Self {
+        Self {
+            key: figures.key().to_string(),
+            json,
+            summary,
+        }
+    }
+
+    /// Whether it holds `figures`.
+    pub fn is(&self, figures: Figures) -> bool {
+        self.key == figures.key()
+    }
 }
 
 /// Everything a strategy may touch while it runs.
@@ -317,12 +366,10 @@ impl RunCtx {
     }
 
     /// Add the strategy's own figures to the outcome.
-    pub fn extend(&self, key: &'static str, json: Value, summary: Vec<String>) {
-        self.reports().extensions.push(Extension {
-            key: key.into(),
-            json,
-            summary,
-        });
+    pub fn extend(&self, figures: Figures, json: Value, summary: Vec<String>) {
+        self.reports()
+            .extensions
+            .push(Extension::new(figures, json, summary));
     }
 
     /// Failures so far.

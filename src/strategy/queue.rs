@@ -506,7 +506,7 @@ pub fn run(ctx: &Arc<RunCtx>) -> anyhow::Result<()> {
     let consumers = crew.started.load(Ordering::Relaxed);
     let name = discipline.name();
     ctx.extend(
-        "queue",
+        super::Figures::Queue,
         json!({
             "capacity": capacity,
             "discipline": name,

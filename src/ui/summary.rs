@@ -130,7 +130,7 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
     let read_hz = app
         .outcome
         .as_ref()
-        .and_then(|o| o.extension("gil")?["thread_read_hz"].as_f64());
+        .and_then(|o| o.extension(crate::strategy::Figures::Gil)?["thread_read_hz"].as_f64());
     if let Some(words) = read_hz.and_then(crate::python::rota::rate_words) {
         lines.push(Line::styled(words, theme.dim()));
     }
@@ -178,7 +178,7 @@ fn gil_line<'a>(app: &App, info: &Meta, theme: &Theme) -> Option<Line<'a>> {
     let per_s = app
         .outcome
         .as_ref()
-        .and_then(|o| o.extension("gil")?["switches_per_s"].as_f64());
+        .and_then(|o| o.extension(crate::strategy::Figures::Gil)?["switches_per_s"].as_f64());
     let words = crate::report::gil_words(&app.lab, method == Method::Measured, per_s);
     let text = format!("GIL {}: {words}", method.name());
     Some(match method {

@@ -808,8 +808,15 @@ mod tests {
         let states = one_on_cpu_one_off(&mut d, &mut rx);
         assert!(!states.contains(&WorkerState::GilWait), "{states:?}");
         let o = d.outcome(0, 1_000_000, Some(0), false, false).unwrap();
-        assert!(o.extension("gil").is_none(), "no GIL figures without a GIL");
-        let python = o.extensions.iter().find(|e| e.key == "python").unwrap();
+        assert!(
+            o.extension(crate::strategy::Figures::Gil).is_none(),
+            "no GIL figures without a GIL"
+        );
+        let python = o
+            .extensions
+            .iter()
+            .find(|e| e.is(crate::strategy::Figures::Python))
+            .unwrap();
         assert!(python.summary.iter().any(|l| l == "free-threaded: no GIL"));
     }
 
@@ -819,7 +826,10 @@ mod tests {
         let states = one_on_cpu_one_off(&mut d, &mut rx);
         assert!(states.contains(&WorkerState::GilWait), "{states:?}");
         let o = d.outcome(0, 1_000_000, Some(0), false, false).unwrap();
-        assert_eq!(o.extension("gil").unwrap()["method"], "inferred");
+        assert_eq!(
+            o.extension(crate::strategy::Figures::Gil).unwrap()["method"],
+            "inferred"
+        );
     }
 
     /// A thread the OS finds waiting in a selector (an event loop between

@@ -72,7 +72,7 @@ impl Driver {
         let info = self.files("info");
         let exits = self.files("exit");
         let mut extensions = vec![Extension {
-            key: "exit_code".into(),
+            key: crate::strategy::Figures::ExitCode.key().into(),
             json: json!(code),
             summary: vec![match code {
                 Some(c) => c.to_string(),
@@ -188,7 +188,7 @@ impl Driver {
             ));
         }
         Some(Extension {
-            key: "gil".into(),
+            key: crate::strategy::Figures::Gil.key().into(),
             json,
             summary,
         })
@@ -232,7 +232,7 @@ pub(super) fn python_extension(info: &[(u32, Value)], exits: &[(u32, Value)]) ->
         root["executable"].as_str().unwrap_or("?")
     )];
     Extension {
-        key: "python".into(),
+        key: crate::strategy::Figures::Python.key().into(),
         json,
         summary,
     }
@@ -266,7 +266,7 @@ pub(super) fn cache_extension(exits: &[(u32, Value)]) -> Option<Extension> {
     let (hits, misses, currsize) = (sum("hits"), sum("misses"), sum("currsize"));
     let maxsize = functions[0]["maxsize"].clone();
     Some(Extension {
-        key: "cache".into(),
+        key: crate::strategy::Figures::Cache.key().into(),
         json: json!({ "hits": hits, "misses": misses, "currsize": currsize, "maxsize": maxsize, "functions": functions }),
         summary: functions
             .iter()
