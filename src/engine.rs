@@ -149,44 +149,25 @@ fn gil_extension(switches: u64, wall_ns: u64, ctx: &RunCtx) -> Extension {
 
 /// The cache: this process's, or the sum of each worker process's own.
 fn cache_extension(ctx: &RunCtx, per_process: &[(u32, CacheInfo)]) -> Option<Extension> {
-    let total = if ctx.strategy.processes {
-        let first = per_process.first()?;
-        per_process.iter().fold(
-            CacheInfo {
-                maxsize: first.1.maxsize,
-                ..CacheInfo::default()
-            },
-            |acc, (_, c)| CacheInfo {
-                hits: acc.hits + c.hits,
-                misses: acc.misses + c.misses,
-                maxsize: acc.maxsize,
-                currsize: acc.currsize + c.currsize,
-            },
-        )
-    } else {
-        ctx.workload.cache_info()?
-    };
-    let mut json = total.to_json();
-    let mut summary = vec![total.to_string()];
-    if ctx.strategy.processes {
-        json["per_process"] = per_process
-            .iter()
-            .map(|(pid, c)| {
-                let mut o = c.to_json();
-                o["pid"] = json!(pid);
-                o
-            })
-            .collect();
-        summary.extend(per_process.iter().map(|(pid, c)| {
-            format!(
+    if !ctx.strategy.processes {
+        return Some(CacheInfo::figures(ctx.workload.cache_info()?, true, None));
+    }
+    let total = CacheInfo::sum(per_process.iter().map(|(_, c)| c))?;
+    let parts = per_process
+        .iter()
+        .map(|(pid, c)| {
+            let mut o = c.to_json();
+            o["pid"] = json!(pid);
+            let line = format!(
                 "pid {pid}: hits={}, misses={}, currsize={}",
                 c.hits, c.misses, c.currsize
-            )
-        }));
-    }
-    Some(Extension {
-        key: crate::strategy::Figures::Cache.key().into(),
-        json,
-        summary,
-    })
+            );
+            (o, line)
+        })
+        .collect();
+    Some(CacheInfo::figures(
+        total,
+        true,
+        Some(("per_process", parts)),
+    ))
 }

@@ -1,6 +1,7 @@
 //! The run's end: what the probe left in its folder (the interpreter, caches, failures) and the GIL's figures, as the outcome's extensions.
 
 use super::*;
+use crate::workload::CacheInfo;
 
 impl Driver {
     /// A JSON file the probe left per process: `info`, `exit`.
@@ -240,48 +241,38 @@ pub(super) fn python_extension(info: &[(u32, Value)], exits: &[(u32, Value)]) ->
 
 /// The program's own lru_caches, summed, each listed with its cache_info().
 pub(super) fn cache_extension(exits: &[(u32, Value)]) -> Option<Extension> {
-    let functions: Vec<Value> = exits
+    let functions: Vec<(Value, CacheInfo)> = exits
         .iter()
         .flat_map(|(pid, v)| {
-            v["caches"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |mut c| {
-                    c["pid"] = json!(pid);
-                    c
-                })
+            let caches = v["caches"].as_array().cloned().unwrap_or_default();
+            caches.into_iter().map(move |mut c| {
+                c["pid"] = json!(pid);
+                let info = CacheInfo {
+                    hits: c["hits"].as_u64().unwrap_or(0),
+                    misses: c["misses"].as_u64().unwrap_or(0),
+                    maxsize: c["maxsize"].as_u64(),
+                    currsize: c["currsize"].as_u64().unwrap_or(0),
+                };
+                (c, info)
+            })
         })
         .collect();
-    if functions.is_empty() {
-        return None;
-    }
-    let sum = |k: &str| {
-        functions
-            .iter()
-            .map(|f| f[k].as_u64().unwrap_or(0))
-            .sum::<u64>()
-    };
-    let (hits, misses, currsize) = (sum("hits"), sum("misses"), sum("currsize"));
-    let maxsize = functions[0]["maxsize"].clone();
-    Some(Extension {
-        key: crate::strategy::Figures::Cache.key().into(),
-        json: json!({ "hits": hits, "misses": misses, "currsize": currsize, "maxsize": maxsize, "functions": functions }),
-        summary: functions
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: hits={}, misses={}, maxsize={}, currsize={}",
-                    f["function"].as_str().unwrap_or("?"),
-                    f["hits"],
-                    f["misses"],
-                    f["maxsize"],
-                    f["currsize"]
-                )
-            })
-            .collect(),
-    })
+    let total = CacheInfo::sum(functions.iter().map(|(_, c)| c))?;
+    let parts = functions
+        .into_iter()
+        .map(|(f, _)| {
+            let line = format!(
+                "{}: hits={}, misses={}, maxsize={}, currsize={}",
+                f["function"].as_str().unwrap_or("?"),
+                f["hits"],
+                f["misses"],
+                f["maxsize"],
+                f["currsize"]
+            );
+            (f, line)
+        })
+        .collect();
+    Some(CacheInfo::figures(total, false, Some(("functions", parts))))
 }
 
 /// The probe's files of one kind in `dir`, one per process (`ring-PID.bin`,
