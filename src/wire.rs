@@ -64,16 +64,26 @@ pub const ROLES: [(Role, u8); 5] = [
 
 /// The number `r` travels as.
 pub fn role_code(r: Role) -> u8 {
-    ROLES
-        .iter()
-        .find(|(x, _)| *x == r)
-        .map(|(_, c)| *c)
-        .expect("every role has a number")
+    code_in(&ROLES, r)
 }
 
 /// The role numbered `code`, if it is one.
 pub fn role_of(code: u8) -> Option<Role> {
-    ROLES.iter().find(|(_, c)| *c == code).map(|(r, _)| *r)
+    named_in(&ROLES, code)
+}
+
+/// `x`'s number in `table` (every value has one: the tests hold it).
+fn code_in<T: PartialEq + Copy>(table: &[(T, u8)], x: T) -> u8 {
+    table
+        .iter()
+        .find(|(y, _)| *y == x)
+        .map(|(_, c)| *c)
+        .expect("every value has a number")
+}
+
+/// The value numbered `code` in `table`, if any.
+fn named_in<T: Copy>(table: &[(T, u8)], code: u8) -> Option<T> {
+    table.iter().find(|(_, c)| *c == code).map(|(x, _)| *x)
 }
 
 /// Each state's number, as first given.
@@ -91,16 +101,12 @@ pub const STATES: [(WorkerState, u8); WorkerState::COUNT] = [
 
 /// The number `s` travels as.
 pub fn state_code(s: WorkerState) -> u8 {
-    STATES
-        .iter()
-        .find(|(x, _)| *x == s)
-        .map(|(_, c)| *c)
-        .expect("every state has a number")
+    code_in(&STATES, s)
 }
 
 /// The state numbered `code`, if it is one.
 pub fn state_of(code: u8) -> Option<WorkerState> {
-    STATES.iter().find(|(_, c)| *c == code).map(|(s, _)| *s)
+    named_in(&STATES, code)
 }
 
 #[cfg(test)]
@@ -151,14 +157,8 @@ mod tests {
         all.dedup();
         assert_eq!(all.len(), n, "a number given twice");
         assert!(all.iter().all(|&c| c < event::NEXT_FREE));
-        for r in [
-            Role::Thread,
-            Role::Process,
-            Role::Producer,
-            Role::Consumer,
-            Role::EventLoop,
-        ] {
-            assert_eq!(role_of(role_code(r)), Some(r));
+        for (r, code) in ROLES {
+            assert_eq!((role_of(code), role_code(r)), (Some(r), code));
         }
     }
 
