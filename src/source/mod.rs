@@ -314,3 +314,62 @@ impl Outcome {
         self.failures.is_empty() && !self.cancelled
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Interpreter;
+
+    /// A recording made before `about` was kept says none: reading it
+    /// derives the same About a run says today, for a native run (under
+    /// the GIL or not) and for a program (with a GIL or free-threaded).
+    #[test]
+    fn an_older_meta_without_about_derives_it_from_its_plan() {
+        let mut spec = RunSpec::new(
+            crate::workload::find("collatz").unwrap(),
+            crate::strategy::find("threads").unwrap(),
+        );
+        let w = crate::workload::build(&spec.workload).unwrap();
+        let mut metas = vec![Meta::native(
+            &spec,
+            w.as_ref(),
+            w.tasks(),
+            4,
+            Clock::start(),
+        )];
+        spec.gil = true;
+        metas.push(Meta::native(
+            &spec,
+            w.as_ref(),
+            w.tasks(),
+            4,
+            Clock::start(),
+        ));
+        for gil_enabled in [true, false] {
+            let program = Program {
+                script: "lecture:cpu".into(),
+                args: vec!["--mode".into(), "threads".into()],
+                python: Interpreter {
+                    command: "python3".into(),
+                    executable: "/usr/bin/python3".into(),
+                    version: "3.13.0".into(),
+                    implementation: "cpython".into(),
+                    gil_enabled,
+                },
+            };
+            let mut m = metas[0].clone();
+            m.spec = None;
+            m.about = Plan::Python(program.clone()).about(0);
+            m.program = Some(program);
+            metas.push(m);
+        }
+        for meta in metas {
+            let mut json = serde_json::to_value(&meta).unwrap();
+            json.as_object_mut().unwrap().remove("about");
+            let mut old: Meta = serde_json::from_value(json).unwrap();
+            assert_eq!(old.about, About::default());
+            old.settle();
+            assert_eq!(old.about, meta.about, "{}", meta.about.headline);
+        }
+    }
+}
