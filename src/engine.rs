@@ -150,7 +150,11 @@ fn gil_extension(switches: u64, wall_ns: u64, ctx: &RunCtx) -> Extension {
 /// The cache: this process's, or the sum of each worker process's own.
 fn cache_extension(ctx: &RunCtx, per_process: &[(u32, CacheInfo)]) -> Option<Extension> {
     if !ctx.strategy.processes {
-        return Some(CacheInfo::figures(ctx.workload.cache_info()?, true, None));
+        return Some(crate::strategy::cache_figures(
+            ctx.workload.cache_info()?,
+            true,
+            None,
+        ));
     }
     let total = CacheInfo::sum(per_process.iter().map(|(_, c)| c))?;
     let parts = per_process
@@ -165,7 +169,7 @@ fn cache_extension(ctx: &RunCtx, per_process: &[(u32, CacheInfo)]) -> Option<Ext
             (o, line)
         })
         .collect();
-    Some(CacheInfo::figures(
+    Some(crate::strategy::cache_figures(
         total,
         true,
         Some(("per_process", parts)),

@@ -233,6 +233,25 @@ impl Extension {
     }
 }
 
+/// The run's `cache` figures: `total`'s, each part listed under `list`
+/// (its JSON and its summary line), the total's own line first where
+/// `total_line`. The one place they are built, for native runs and
+/// programs alike.
+pub fn cache_figures(
+    total: crate::workload::CacheInfo,
+    total_line: bool,
+    list: Option<(&str, Vec<(Value, String)>)>,
+) -> Extension {
+    let mut json = total.to_json();
+    let mut summary: Vec<String> = total_line.then(|| total.to_string()).into_iter().collect();
+    if let Some((key, parts)) = list {
+        let (items, lines): (Vec<Value>, Vec<String>) = parts.into_iter().unzip();
+        json[key] = Value::Array(items);
+        summary.extend(lines);
+    }
+    Extension::new(Figures::Cache, json, summary)
+}
+
 /// Everything a strategy may touch while it runs.
 pub struct RunCtx {
     pub workload: Arc<dyn Workload>,

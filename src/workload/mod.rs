@@ -148,9 +148,7 @@ impl CacheInfo {
             "currsize": self.currsize,
         })
     }
-}
 
-impl CacheInfo {
     /// The sum of several caches' figures (`maxsize`: the first's, as each
     /// process runs the same `lru_cache`).
     pub fn sum<'a>(parts: impl IntoIterator<Item = &'a CacheInfo>) -> Option<CacheInfo> {
@@ -165,25 +163,6 @@ impl CacheInfo {
                 },
             })
         })
-    }
-
-    /// The run's `cache` figures: `total`'s, each part listed under `list`
-    /// (its JSON and its summary line), the total's own line first where
-    /// `total_line`. The one place they are built, for native runs and
-    /// programs alike.
-    pub fn figures(
-        total: CacheInfo,
-        total_line: bool,
-        list: Option<(&str, Vec<(Value, String)>)>,
-    ) -> crate::strategy::Extension {
-        let mut json = total.to_json();
-        let mut summary: Vec<String> = total_line.then(|| total.to_string()).into_iter().collect();
-        if let Some((key, parts)) = list {
-            let (items, lines): (Vec<Value>, Vec<String>) = parts.into_iter().unzip();
-            json[key] = Value::Array(items);
-            summary.extend(lines);
-        }
-        crate::strategy::Extension::new(crate::strategy::Figures::Cache, json, summary)
     }
 }
 

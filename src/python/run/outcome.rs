@@ -272,7 +272,11 @@ pub(super) fn cache_extension(exits: &[(u32, Value)]) -> Option<Extension> {
             (f, line)
         })
         .collect();
-    Some(CacheInfo::figures(total, false, Some(("functions", parts))))
+    Some(crate::strategy::cache_figures(
+        total,
+        false,
+        Some(("functions", parts)),
+    ))
 }
 
 /// The probe's files of one kind in `dir`, one per process (`ring-PID.bin`,
