@@ -126,11 +126,7 @@ impl RunSpec {
             .params
             .check(s.params, &format!("the {} strategy", s.name))?;
         if self.workload.desc.needs_shared_memory && s.processes {
-            let ok: Vec<&str> = strategy::REGISTRY
-                .iter()
-                .filter(|s| !s.processes)
-                .map(|s| s.name)
-                .collect();
+            let ok = strategy::names_where(|s| !s.processes);
             return Err(UserError::new(format!(
                 "the {} workload needs shared memory, which processes do not have: use one of {}",
                 self.workload.name(),
@@ -262,6 +258,13 @@ pub enum GilKind {
     Real,
     /// A free-threaded interpreter: no GIL at all.
     Free,
+}
+
+impl About {
+    /// Whether parlab's simulated GIL was on and applied.
+    pub fn simulated_gil(&self) -> bool {
+        self.gil == GilKind::Model
+    }
 }
 
 impl Plan {

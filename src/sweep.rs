@@ -322,11 +322,7 @@ pub fn run(
     on_point: impl FnMut(&Point),
 ) -> Result<Sweep> {
     if !spec.strategy.desc.takes_workers() {
-        let takers: Vec<&str> = crate::strategy::REGISTRY
-            .iter()
-            .filter(|s| s.takes_workers())
-            .map(|s| s.name)
-            .collect();
+        let takers = crate::strategy::names_where(|s| s.takes_workers());
         return Err(UserError::new(format!(
             "a sweep varies the workers, which {} does not take: use {}",
             spec.strategy.name(),

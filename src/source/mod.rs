@@ -183,7 +183,7 @@ impl Meta {
 
     /// Whether the simulated GIL was on and applied.
     pub fn gil_applies(&self) -> bool {
-        self.about.gil == GilKind::Model
+        self.about.simulated_gil()
     }
 
     /// Where the run's GIL picture comes from: as its outcome says once it

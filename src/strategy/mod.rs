@@ -106,6 +106,16 @@ pub const REGISTRY: &[&Descriptor] = &[
     &async_loop::DESCRIPTOR,
 ];
 
+/// The names of the strategies that `keep` says yes to, in registry order
+/// (a user error's list of valid ones).
+pub fn names_where(keep: impl Fn(&Descriptor) -> bool) -> Vec<&'static str> {
+    REGISTRY
+        .iter()
+        .filter(|s| keep(s))
+        .map(|s| s.name)
+        .collect()
+}
+
 /// The strategy a run uses when nothing says otherwise: a thread pool.
 pub fn default() -> &'static Descriptor {
     &pool::DESCRIPTOR

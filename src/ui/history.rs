@@ -39,7 +39,7 @@ pub struct RunRow {
 impl RunRow {
     /// The GIL was on and applied.
     pub fn gil(&self) -> bool {
-        self.about.gil == crate::plan::GilKind::Model
+        self.about.simulated_gil()
     }
 
     /// A native run's settings.
