@@ -704,11 +704,14 @@ fn cells_match_at_every_zoom(label: &str, lab: &Lab) {
                 .count();
             let share = running as f64 / shown.max(1) as f64;
             eprintln!(
-                "{label} {zoom_ms} ms/cell {}: ran {ran:.2}, drawn {share:.2}",
+                "{label} {zoom_ms} ms/cell {}: ran {ran:.2}, drawn {share:.2} of {shown} cells",
                 lane.name
             );
-            // A lane of a few cells cannot show a share finer than a cell.
-            let slack = 0.10_f64.max(1.0 / shown.max(1) as f64);
+            // A lane of a few cells cannot show a share finer than a cell:
+            // error diffusion keeps each lane within one cell of what it
+            // ran, and its first and last cells are partly outside its life
+            // yet count whole, so half a cell more.
+            let slack = 0.10_f64.max(1.5 / shown.max(1) as f64);
             assert!(
                 (share - ran).abs() <= slack,
                 "{label} at {zoom_ms} ms a cell, {}: ran {ran:.2}, drawn {share:.2}",
