@@ -47,7 +47,13 @@ pub struct Registered {
 
 /// The sources beyond the native engine (`parlab run`) and Python programs
 /// (`parlab py`): a line each.
-pub const REGISTERED: &[Registered] = &[];
+pub const REGISTERED: &[Registered] = &[Registered {
+    word: "dask",
+    about: "Attach to a running Dask cluster: its workers' threads as lanes",
+    start: dask::start,
+}];
+
+pub mod dask;
 
 /// The registered source named `word`, in `registry`.
 pub fn registered<'a>(registry: &'a [Registered], word: &str) -> Option<&'a Registered> {

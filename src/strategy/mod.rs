@@ -211,6 +211,8 @@ pub enum Figures {
     Python,
     /// A program's exit status: `exit_code`.
     ExitCode,
+    /// A Dask cluster's scheduler, workers and tasks: `dask`.
+    Dask,
 }
 
 impl Figures {
@@ -223,6 +225,7 @@ impl Figures {
             Figures::Cache => "cache",
             Figures::Python => "python",
             Figures::ExitCode => "exit_code",
+            Figures::Dask => "dask",
         }
     }
 }

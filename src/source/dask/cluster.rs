@@ -1,0 +1,555 @@
+//! What the Dask watcher says, turned into lanes and events: one lane per
+//! worker thread, grouped by worker; a task on its lane from its start
+//! (the worker said so) to its end (the scheduler said so, with the times
+//! of its compute and its transfers).
+//!
+//! Reads no file and starts nothing: lines in, events out, so it is tested
+//! on lines alone.
+
+use crate::event::{Event, EventKind, LaneId, Role, WorkerState, SPAWN_UNKNOWN};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// A worker of the cluster, as seen so far.
+#[derive(Debug)]
+struct Worker {
+    host: String,
+    nthreads: u32,
+    joined_ns: u64,
+    left_ns: Option<u64>,
+    threads: Vec<Slot>,
+}
+
+/// One worker thread's lane.
+#[derive(Debug)]
+struct Slot {
+    lane: LaneId,
+    /// The thread's ident, once a task that ended there said it.
+    thread: Option<u64>,
+    /// The task it runs now: its key and number.
+    task: Option<(String, u32)>,
+    /// Its last event's time: a lane's events never go back in time.
+    last_ns: u64,
+}
+
+/// The cluster as the events so far tell it.
+#[derive(Debug, Default)]
+pub struct Cluster {
+    /// Unix time (s) at the run's origin: the watcher's times are Unix.
+    origin_unix: f64,
+    scheduler: String,
+    version: String,
+    workers: BTreeMap<String, Worker>,
+    lanes: u32,
+    tasks: HashMap<String, u32>,
+    by_prefix: BTreeMap<String, u64>,
+    ended: u64,
+    erred: u64,
+    /// Tasks the scheduler holds and has not finished, at the last census.
+    depth: Option<u32>,
+    /// The scheduler's tasks by state at the last census.
+    states: BTreeMap<String, u64>,
+    /// Each worker's CPU (%) and memory (bytes) as the scheduler last reported them.
+    metrics: BTreeMap<String, (f64, u64)>,
+    /// Lanes whose worker left while they ran a task.
+    failures: Vec<crate::strategy::Failure>,
+}
+
+/// The part of a key a class would call its function, as Dask names it:
+/// `inc-0a1b…` is `inc`, `('sum-aggregate-2f…', 0)` is `sum-aggregate`
+/// (the first word, then the words that are letters and not a hash).
+pub fn prefix(key: &str) -> String {
+    let key = key.trim_start_matches(['(', '\'', '"']);
+    let key = key.split(['\'', '"', ',']).next().unwrap_or(key);
+    let mut words = key.split('-');
+    let mut name = words.next().unwrap_or_default().to_string();
+    for w in words {
+        let hash = w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit());
+        if w.is_empty() || hash || !w.chars().all(|c| c.is_ascii_alphabetic()) {
+            break;
+        }
+        name.push('-');
+        name.push_str(w);
+    }
+    name
+}
+
+impl Cluster {
+    /// A cluster read against a run whose origin was `origin_unix` (s).
+    pub fn new(origin_unix: f64) -> Self {
+        Self {
+            origin_unix,
+            ..Self::default()
+        }
+    }
+
+    /// Unix seconds on the run's clock (ns since its origin; never before it).
+    fn ns(&self, unix: f64) -> u64 {
+        ((unix - self.origin_unix) * 1e9).round().max(0.0) as u64
+    }
+
+    /// Turn one line of the watcher into events, the latest at `now` when
+    /// the line says no time.
+    pub fn line(&mut self, msg: &Value, now: u64, out: &mut Vec<Event>) {
+        let t = msg["t"].as_f64().map_or(now, |u| self.ns(u));
+        let s = |k: &str| msg[k].as_str().unwrap_or_default().to_string();
+        match msg["k"].as_str().unwrap_or_default() {
+            "hello" => {
+                self.scheduler = s("scheduler");
+                self.version = s("version");
+                // Its workers were there before the run began: from its origin.
+                self.census(0, msg, out);
+            }
+            "join" => self.join(&s("worker"), &s("host"), nthreads(msg), t, out),
+            "leave" => self.leave(&s("worker"), t, out),
+            "start" => self.start(&s("worker"), &s("key"), msg["thread"].as_u64(), t, out),
+            "end" => {
+                let stops: Vec<(String, u64, u64)> = msg["stops"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| {
+                        let action = s[0].as_str()?.to_string();
+                        Some((action, self.ns(s[1].as_f64()?), self.ns(s[2].as_f64()?)))
+                    })
+                    .collect();
+                let end = stops.iter().map(|s| s.2).max().unwrap_or(now);
+                let ok = msg["ok"].as_bool().unwrap_or(true);
+                let thread = msg["thread"].as_u64();
+                self.end(&s("worker"), &s("key"), ok, thread, &stops, end, out);
+            }
+            "census" => self.census(t, msg, out),
+            _ => {}
+        }
+    }
+
+    /// A worker joined: a lane for each of its threads.
+    fn join(&mut self, addr: &str, host: &str, nthreads: u32, t: u64, out: &mut Vec<Event>) {
+        if addr.is_empty() || self.workers.get(addr).is_some_and(|w| w.left_ns.is_none()) {
+            return;
+        }
+        let mut threads = Vec::new();
+        for i in 1..=nthreads.max(1) {
+            let lane = self.lanes;
+            self.lanes += 1;
+            push(
+                out,
+                t,
+                lane,
+                EventKind::Lane {
+                    name: format!("{addr} #{i}"),
+                    role: Role::Thread,
+                    pid: 0,
+                    tid: None,
+                    spawned_at: SPAWN_UNKNOWN,
+                },
+            );
+            push(out, t, lane, EventKind::State(WorkerState::Idle));
+            threads.push(Slot {
+                lane,
+                thread: None,
+                task: None,
+                last_ns: t,
+            });
+        }
+        let first = threads[0].lane;
+        push(
+            out,
+            t,
+            first,
+            EventKind::Log {
+                text: format!("worker {addr} joined: {} thread(s)", threads.len()),
+            },
+        );
+        self.workers.insert(
+            addr.to_string(),
+            Worker {
+                host: host.to_string(),
+                nthreads: nthreads.max(1),
+                joined_ns: t,
+                left_ns: None,
+                threads,
+            },
+        );
+    }
+
+    /// A worker left: its lanes end, failed where a task was running.
+    fn leave(&mut self, addr: &str, t: u64, out: &mut Vec<Event>) {
+        let Some(w) = self.workers.get_mut(addr).filter(|w| w.left_ns.is_none()) else {
+            return;
+        };
+        w.left_ns = Some(t);
+        let mut lost = Vec::new();
+        for (i, slot) in w.threads.iter_mut().enumerate() {
+            let at = t.max(slot.last_ns);
+            if let Some((key, task)) = slot.task.take() {
+                push(out, at, slot.lane, EventKind::TaskEnd { task, ok: false });
+                push(out, at, slot.lane, EventKind::State(WorkerState::Failed));
+                self.failures.push(crate::strategy::Failure {
+                    lane: format!("{addr} #{}", i + 1),
+                    pid: 0,
+                    task: Some(prefix(&key)),
+                    reason: "its worker left while it ran".into(),
+                });
+                lost.push(key);
+            }
+            push(out, at, slot.lane, EventKind::LaneEnd);
+        }
+        let text = if lost.is_empty() {
+            format!("worker {addr} left")
+        } else {
+            format!(
+                "worker {addr} left with {} task(s) running ({}): the scheduler runs them again elsewhere",
+                lost.len(),
+                lost.join(", ")
+            )
+        };
+        push(out, t, w.threads[0].lane, EventKind::Log { text });
+    }
+
+    /// A task began executing on `addr`, on `thread` where the worker saw it.
+    fn start(&mut self, addr: &str, key: &str, thread: Option<u64>, t: u64, out: &mut Vec<Event>) {
+        if !self.workers.contains_key(addr) {
+            self.join(addr, "", 1, t, out);
+        }
+        let task = self.task_id(key, t, out);
+        let Some(w) = self.workers.get_mut(addr).filter(|w| w.left_ns.is_none()) else {
+            return;
+        };
+        let i = w.slot_for(thread);
+        let slot = &mut w.threads[i];
+        let at = t.max(slot.last_ns);
+        slot.task = Some((key.to_string(), task));
+        slot.last_ns = at;
+        let lane = slot.lane;
+        push(out, at, lane, EventKind::TaskStart { task });
+        push(out, at, lane, EventKind::State(WorkerState::Running));
+    }
+
+    /// The task's number, announced with its name the first time it is seen.
+    fn task_id(&mut self, key: &str, t: u64, out: &mut Vec<Event>) -> u32 {
+        if let Some(&id) = self.tasks.get(key) {
+            return id;
+        }
+        let id = self.tasks.len() as u32;
+        self.tasks.insert(key.to_string(), id);
+        let name = prefix(key);
+        *self.by_prefix.entry(name.clone()).or_default() += 1;
+        // The lane does not matter for a name: the run's first.
+        push(out, t, 0, EventKind::Task { task: id, name });
+        id
+    }
+
+    /// A task ended (the scheduler's word): its compute and transfers drawn
+    /// on the lane of the thread that ran it, then the lane is idle.
+    #[allow(clippy::too_many_arguments)]
+    fn end(
+        &mut self,
+        addr: &str,
+        key: &str,
+        ok: bool,
+        thread: Option<u64>,
+        stops: &[(String, u64, u64)],
+        end: u64,
+        out: &mut Vec<Event>,
+    ) {
+        if !self.workers.contains_key(addr) {
+            self.join(addr, "", 1, end, out);
+        }
+        let task = self.task_id(key, end, out);
+        self.ended += 1;
+        if !ok {
+            self.erred += 1;
+        }
+        let Some(w) = self.workers.get_mut(addr) else {
+            return;
+        };
+        let started = w
+            .threads
+            .iter()
+            .position(|s| s.task.as_ref().is_some_and(|(k, _)| k == key));
+        let i = match started {
+            Some(j) if thread.is_none() || w.threads[j].thread == thread => j,
+            // Started on an unclaimed lane: that lane is its thread's.
+            Some(j)
+                if w.threads[j].thread.is_none()
+                    && !w.threads.iter().any(|s| s.thread == thread) =>
+            {
+                w.threads[j].thread = thread;
+                j
+            }
+            _ => w.slot_for(thread),
+        };
+        if let Some(j) = started.filter(|&j| j != i) {
+            // Started where its thread was not known, ran on another: the
+            // first lane's guess ends here.
+            let s = &mut w.threads[j];
+            s.task = None;
+            let at = end.max(s.last_ns);
+            s.last_ns = at;
+            push(out, at, s.lane, EventKind::State(WorkerState::Idle));
+        }
+        let slot = &mut w.threads[i];
+        if slot.task.as_ref().is_none_or(|(k, _)| k != key) {
+            let at = stops.first().map_or(end, |s| s.1).max(slot.last_ns);
+            push(out, at, slot.lane, EventKind::TaskStart { task });
+        }
+        for (action, from, _) in stops {
+            let state = if action == "compute" {
+                WorkerState::Running
+            } else {
+                WorkerState::Io
+            };
+            push(
+                out,
+                (*from).max(slot.last_ns),
+                slot.lane,
+                EventKind::State(state),
+            );
+        }
+        let at = end.max(slot.last_ns);
+        push(out, at, slot.lane, EventKind::TaskEnd { task, ok });
+        push(out, at, slot.lane, EventKind::State(WorkerState::Idle));
+        slot.task = None;
+        slot.last_ns = at;
+        if !ok {
+            let text = format!("task {key} erred on {addr}");
+            push(out, at, slot.lane, EventKind::Log { text });
+        }
+    }
+
+    /// The scheduler's count of its tasks by state, and its workers.
+    fn census(&mut self, t: u64, msg: &Value, out: &mut Vec<Event>) {
+        if let Some(states) = msg["states"].as_object() {
+            self.states = states
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                .collect();
+            let held: u64 = ["waiting", "queued", "no-worker", "processing"]
+                .iter()
+                .map(|s| self.states.get(*s).copied().unwrap_or(0))
+                .sum();
+            self.depth_to(held.min(u32::MAX as u64) as u32, t, out);
+        }
+        for w in msg["workers"].as_array().into_iter().flatten() {
+            let addr = w["worker"].as_str().unwrap_or_default();
+            let host = w["host"].as_str().unwrap_or_default();
+            self.join(addr, host, nthreads(w), t, out);
+            let cpu = w["cpu"].as_f64().unwrap_or(0.0);
+            let memory = w["memory"].as_u64().unwrap_or(0);
+            self.metrics.insert(addr.to_string(), (cpu, memory));
+        }
+    }
+
+    /// The Queue panel's depth: the scheduler's unfinished tasks.
+    fn depth_to(&mut self, depth: u32, t: u64, out: &mut Vec<Event>) {
+        let before = self.depth.replace(depth);
+        let kind = match before {
+            Some(b) if depth < b => EventKind::QueueGet { task: 0, depth },
+            Some(b) if depth == b => return,
+            _ => EventKind::QueuePut { task: 0, depth },
+        };
+        if let Some(lane) = self.workers.values().find_map(|w| w.threads.first()) {
+            push(out, t, lane.lane, kind);
+        }
+    }
+
+    /// Lanes made so far.
+    pub fn lanes(&self) -> u32 {
+        self.lanes
+    }
+
+    /// The lanes that ended failed: their worker left mid-task.
+    pub fn failures(&self) -> &[crate::strategy::Failure] {
+        &self.failures
+    }
+
+    /// The run JSON's `dask` object.
+    pub fn figures(&self) -> Value {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let workers: Vec<Value> = self
+            .workers
+            .iter()
+            .map(|(addr, w)| {
+                let (cpu, memory) = self.metrics.get(addr).copied().unwrap_or_default();
+                json!({
+                    "address": addr,
+                    "host": w.host,
+                    "nthreads": w.nthreads,
+                    "joined_ms": ms(w.joined_ns),
+                    "left_ms": w.left_ns.map(ms),
+                    "cpu_percent": cpu,
+                    "memory_bytes": memory,
+                })
+            })
+            .collect();
+        json!({
+            "scheduler": self.scheduler,
+            "version": self.version,
+            "workers": workers,
+            "tasks": {
+                "total": self.tasks.len(),
+                "ended": self.ended,
+                "erred": self.erred,
+                "by_prefix": self.by_prefix,
+            },
+            "states": self.states,
+        })
+    }
+
+    /// The Summary's lines.
+    pub fn summary(&self) -> Vec<String> {
+        let live = self
+            .workers
+            .values()
+            .filter(|w| w.left_ns.is_none())
+            .count();
+        let threads: u32 = self
+            .workers
+            .values()
+            .filter(|w| w.left_ns.is_none())
+            .map(|w| w.nthreads)
+            .sum();
+        vec![format!(
+            "Dask {} at {}: {live} worker(s), {threads} thread(s) now; {} task(s) ended, {} erred",
+            self.version, self.scheduler, self.ended, self.erred
+        )]
+    }
+}
+
+impl Worker {
+    /// The lane of `thread`: its own once seen, else the first free lane
+    /// no thread has claimed (which it claims), else the first free one.
+    fn slot_for(&mut self, thread: Option<u64>) -> usize {
+        let slots = &mut self.threads;
+        if let Some(i) = thread.and_then(|th| slots.iter().position(|s| s.thread == Some(th))) {
+            return i;
+        }
+        let unclaimed = slots
+            .iter()
+            .position(|s| s.thread.is_none() && s.task.is_none())
+            .or_else(|| slots.iter().position(|s| s.thread.is_none()));
+        match (thread, unclaimed) {
+            (Some(th), Some(i)) => {
+                slots[i].thread = Some(th);
+                i
+            }
+            _ => slots.iter().position(|s| s.task.is_none()).unwrap_or(0),
+        }
+    }
+}
+
+fn nthreads(msg: &Value) -> u32 {
+    msg["nthreads"].as_u64().unwrap_or(1).clamp(1, 4096) as u32
+}
+
+fn push(out: &mut Vec<Event>, t: u64, lane: LaneId, kind: EventKind) {
+    out.push(Event { t, lane, kind });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(c: &mut Cluster, lines: &[Value]) -> Vec<Event> {
+        let mut out = Vec::new();
+        for l in lines {
+            c.line(l, 0, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn a_key_is_named_by_its_prefix() {
+        assert_eq!(prefix("inc-0a1b2c3d"), "inc");
+        assert_eq!(prefix("('sum-aggregate-2f3e', 0)"), "sum-aggregate");
+        assert_eq!(
+            prefix("batch_of_work_3_calls-8f1a0c"),
+            "batch_of_work_3_calls"
+        );
+        assert_eq!(prefix("read-parquet-0a1b2c3d"), "read-parquet");
+        assert_eq!(prefix("lambda-c0e46cf1"), "lambda");
+        assert_eq!(prefix("x"), "x");
+    }
+
+    #[test]
+    fn a_worker_s_threads_are_lanes_and_tasks_run_on_them() {
+        let mut c = Cluster::new(100.0);
+        let out = feed(
+            &mut c,
+            &[
+                json!({"k": "join", "t": 100.0, "worker": "tcp://a:1", "host": "a", "nthreads": 2}),
+                json!({"k": "start", "t": 100.010, "worker": "tcp://a:1", "key": "f-1a"}),
+                json!({"k": "start", "t": 100.011, "worker": "tcp://a:1", "key": "f-2b"}),
+                json!({"k": "end", "worker": "tcp://a:1", "key": "f-2b", "ok": true, "thread": 7,
+                       "stops": [["transfer", 100.011, 100.012], ["compute", 100.012, 100.020]]}),
+                json!({"k": "end", "worker": "tcp://a:1", "key": "f-1a", "ok": false, "thread": 8,
+                       "stops": [["compute", 100.010, 100.030]]}),
+            ],
+        );
+        let lanes: Vec<&str> = out
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Lane { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lanes, ["tcp://a:1 #1", "tcp://a:1 #2"]);
+        let ends: Vec<(u64, LaneId, u32, bool)> = out
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::TaskEnd { task, ok } => Some((e.t, e.lane, task, ok)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ends, [(20_000_000, 1, 1, true), (30_000_000, 0, 0, false)]);
+        assert!(out.iter().any(|e| e.lane == 1
+            && e.t == 11_000_000
+            && e.kind == EventKind::State(WorkerState::Io)));
+        let f = c.figures();
+        assert_eq!(f["tasks"]["total"], 2);
+        assert_eq!(f["tasks"]["erred"], 1);
+        assert_eq!(f["tasks"]["by_prefix"]["f"], 2);
+        assert_eq!(f["workers"][0]["nthreads"], 2);
+    }
+
+    #[test]
+    fn a_worker_that_dies_mid_task_ends_its_lane_failed() {
+        let mut c = Cluster::new(0.0);
+        let out = feed(
+            &mut c,
+            &[
+                json!({"k": "join", "t": 1.0, "worker": "tcp://a:1", "nthreads": 1}),
+                json!({"k": "start", "t": 2.0, "worker": "tcp://a:1", "key": "slow-1"}),
+                json!({"k": "leave", "t": 3.0, "worker": "tcp://a:1"}),
+            ],
+        );
+        let tail: Vec<&EventKind> = out.iter().rev().take(4).map(|e| &e.kind).collect();
+        assert!(
+            tail.contains(&&EventKind::State(WorkerState::Failed)),
+            "{tail:?}"
+        );
+        assert!(tail.contains(&&EventKind::LaneEnd));
+        assert_eq!(c.figures()["workers"][0]["left_ms"], 3000.0);
+    }
+
+    #[test]
+    fn a_lane_never_goes_back_in_time() {
+        let mut c = Cluster::new(0.0);
+        let out = feed(
+            &mut c,
+            &[
+                json!({"k": "join", "t": 1.0, "worker": "w", "nthreads": 1}),
+                json!({"k": "start", "t": 2.0, "worker": "w", "key": "a-1"}),
+                // Its transfer happened before it started executing.
+                json!({"k": "end", "worker": "w", "key": "a-1", "ok": true, "thread": 1,
+                       "stops": [["transfer", 1.5, 1.9], ["compute", 2.0, 2.5]]}),
+            ],
+        );
+        let mut last = 0;
+        for e in out.iter().filter(|e| e.lane == 0) {
+            assert!(e.t >= last, "{out:?}");
+            last = e.t;
+        }
+    }
+}
