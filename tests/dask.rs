@@ -322,18 +322,15 @@ fn an_interpreter_without_dask_is_one_line_naming_what_to_install() {
     if !common::python3_ok() {
         return;
     }
-    let bare = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bare-venv");
-    if !bare.join("bin/python").exists() {
-        let made = Command::new("python3")
-            .args(["-m", "venv", "--without-pip", "--clear"])
-            .arg(&bare)
-            .status()
-            .unwrap();
-        assert!(made.success());
-    }
+    // python3 without its site-packages: no Dask, wherever one is installed.
+    let bare = scratch("bare-python");
+    std::fs::write(&bare, "#!/bin/sh\nexec python3 -S \"$@\"\n").unwrap();
+    let mut perms = std::fs::metadata(&bare).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&bare, perms).unwrap();
     let out = Command::new(BIN)
         .args(["--no-config", "dask", "--python"])
-        .arg(bare.join("bin/python"))
+        .arg(&bare)
         .arg("tcp://127.0.0.1:1")
         .output()
         .unwrap();
@@ -341,8 +338,7 @@ fn an_interpreter_without_dask_is_one_line_naming_what_to_install() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(
-        err.contains("bare-venv/bin/python")
-            && err.contains("pip install \"dask[distributed]\" joblib"),
+        err.contains("bare-python") && err.contains("pip install \"dask[distributed]\" joblib"),
         "{err}"
     );
 }
