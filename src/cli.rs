@@ -191,22 +191,31 @@ pub fn source_cmd<'a>(
     Result<SourceCmd, clap::Error>,
 )> {
     use clap::{CommandFactory, FromArgMatches};
-    let mut i = 1;
-    let at = loop {
+    let word_from = |mut i: usize| loop {
         let w = args.get(i)?.to_string_lossy();
         match w.as_ref() {
             "--config" => i += 1,
             w if w.starts_with('-') => {}
-            _ => break i,
+            _ => break Some(i),
         }
         i += 1;
     };
+    let first = word_from(1)?;
+    // `parlab tui WORD …` is `parlab WORD --tui …`.
+    let tui = (args[first] == "tui").then(|| word_from(first + 1)).flatten();
+    let at = tui.unwrap_or(first);
     let r = crate::source::registered(registry, &args[at].to_string_lossy())?;
-    let rest = args
+    let tui_flag = std::ffi::OsString::from("--tui");
+    let rest = args[..1]
         .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != at)
-        .map(|(_, a)| a);
+        .chain(tui.map(|_| &tui_flag))
+        .chain(
+            args.iter()
+                .enumerate()
+                .skip(1)
+                .filter(|(i, _)| *i != at && (tui.is_none() || *i != first))
+                .map(|(_, a)| a),
+        );
     let parsed = SourceCmd::command()
         .name(format!("parlab {}", r.word))
         .about(r.about)
@@ -633,6 +642,18 @@ mod tests {
         assert!(cmd.json && !cmd.tui);
         assert_eq!(cmd.record, Some(PathBuf::from("r.bin")));
         assert_eq!(cmd.args, ["a.json", "--x", "feed"]);
+    }
+
+    /// `parlab tui WORD …` opens the lab on the source, as `--tui` does.
+    #[test]
+    fn tui_before_a_registered_word_is_its_tui_flag() {
+        let (r, cmd) = source_cmd(&argv("parlab --no-config tui feed a.json --x"), &FEED).unwrap();
+        let cmd = cmd.unwrap();
+        assert_eq!(r.word, "feed");
+        assert!(cmd.tui && cmd.no_config && !cmd.json);
+        assert_eq!(cmd.args, ["a.json", "--x"]);
+        assert!(source_cmd(&argv("parlab tui --workload fib"), &FEED).is_none());
+        assert!(source_cmd(&argv("parlab tui py lecture:cpu"), &FEED).is_none());
     }
 
     /// Built-in commands and unknown words are left to the main parser.

@@ -192,6 +192,16 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// ` pid PID` after a lane's name; nothing for pid 0, a lane that is not a
+/// process of this machine (a Dask worker's thread).
+pub fn pid_words(pid: u32) -> String {
+    if pid == 0 {
+        String::new()
+    } else {
+        format!(" pid {pid}")
+    }
+}
+
 /// A lane's `spawned_at` when nobody knows when it was asked to start.
 pub const SPAWN_UNKNOWN: u64 = u64::MAX;
 

@@ -149,7 +149,7 @@ fn trace_run(
             "thread_name",
             t.pid,
             Some(t.tid),
-            json!({ "name": format!("{} pid {}", t.name, t.pid) }),
+            json!({ "name": format!("{}{}", t.name, crate::event::pid_words(t.pid)) }),
         ));
         out.push(meta_event(
             "thread_sort_index",

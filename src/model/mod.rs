@@ -389,7 +389,8 @@ impl Lab {
             Some(units) => format!("{units} units"),
             None => format!("{:.1} ms", ms(took)),
         };
-        format!("INFO:execute_task: {name} ({who}/{tid}, pid {pid}) completed in {took}")
+        let pid = crate::event::pid_words(pid).replacen(' ', ", ", 1);
+        format!("INFO:execute_task: {name} ({who}/{tid}{pid}) completed in {took}")
     }
 
     fn push_log(&mut self, t: u64, lane: Option<LaneId>, body: LogBody) {

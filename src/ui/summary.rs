@@ -206,6 +206,12 @@ fn native_lines<'a>(app: &App, info: &Meta, wall: f64, theme: &Theme) -> Vec<Lin
                 app.lab.tasks_done,
                 info.tasks.len()
             ),
+            // A source that learns its tasks as they come (a cluster).
+            None if info.tasks.is_empty() => format!(
+                "wall {wall:.1} ms · tasks {} done of {} seen",
+                app.lab.tasks_done,
+                app.lab.tasks.len()
+            ),
             None => format!(
                 "wall {wall:.1} ms · tasks {}/{}",
                 app.lab.tasks_done,

@@ -271,7 +271,7 @@ pub fn draw_lane(
         .spawn_ns
         .map(|s| format!(" +{:.2}ms", ms(s)))
         .unwrap_or_default();
-    let label = format!("{} pid {}{spawn}", lane.name, lane.pid);
+    let label = format!("{}{}{spawn}", lane.name, crate::event::pid_words(lane.pid));
     let style = theme.state(lane.state);
     draw_row(frame, row, label, style, Some(lane), window, states, theme);
 }
