@@ -202,20 +202,19 @@ pub fn source_cmd<'a>(
     };
     let first = word_from(1)?;
     // `parlab tui WORD …` is `parlab WORD --tui …`.
-    let tui = (args[first] == "tui").then(|| word_from(first + 1)).flatten();
+    let tui = (args[first] == "tui")
+        .then(|| word_from(first + 1))
+        .flatten();
     let at = tui.unwrap_or(first);
     let r = crate::source::registered(registry, &args[at].to_string_lossy())?;
     let tui_flag = std::ffi::OsString::from("--tui");
-    let rest = args[..1]
-        .iter()
-        .chain(tui.map(|_| &tui_flag))
-        .chain(
-            args.iter()
-                .enumerate()
-                .skip(1)
-                .filter(|(i, _)| *i != at && (tui.is_none() || *i != first))
-                .map(|(_, a)| a),
-        );
+    let rest = args[..1].iter().chain(tui.map(|_| &tui_flag)).chain(
+        args.iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(i, _)| *i != at && (tui.is_none() || *i != first))
+            .map(|(_, a)| a),
+    );
     let parsed = SourceCmd::command()
         .name(format!("parlab {}", r.word))
         .about(r.about)

@@ -1,7 +1,8 @@
 //! The lecture's own Python programs, bundled in the binary: `parlab
 //! lecture` lists them, `parlab lecture NAME` prints one. Each runs with
 //! plain `python3` (standard library only, CPython 3.9 and later), takes
-//! `--help`, and prints its result as one JSON object on its last line.
+//! `--help`, and prints its result as one JSON object on its last line;
+//! `joblib_dask`, about a third-party engine, names what to install.
 
 /// A bundled program.
 #[derive(Debug)]
@@ -26,7 +27,7 @@ macro_rules! script {
 }
 
 /// Every bundled program, in the lecture's order.
-pub const SCRIPTS: [Script; 9] = [
+pub const SCRIPTS: [Script; 10] = [
     script!(
         "seven_tasks",
         "the seven named tasks, sleeping 1-10 units: sequential, threads, processes, pools, asyncio",
@@ -108,6 +109,15 @@ pub const SCRIPTS: [Script; 9] = [
         [
             "",
             "--workers 1 --tasks 5",
+        ]
+    ),
+    script!(
+        "joblib_dask",
+        "joblib's Parallel on a Dask cluster of N worker processes, or on loky and threading (needs dask, joblib)",
+        [
+            "--workers 2",
+            "--backend loky --workers 2",
+            "--backend threading --workers 2",
         ]
     ),
     script!(

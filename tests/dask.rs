@@ -342,3 +342,48 @@ fn an_interpreter_without_dask_is_one_line_naming_what_to_install() {
         "{err}"
     );
 }
+
+/// `parlab py` on the lecture's joblib-on-Dask program: the `cpu` script's
+/// result for the same size, and the cluster it made watched beside it,
+/// its two workers' lanes holding the four tasks.
+#[test]
+#[ignore = "builds a Dask venv from the package registry: ignored suite"]
+fn parlab_py_on_joblib_dask_watches_the_cluster_the_program_makes() {
+    let Some(venv) = venv() else { return };
+    let python = venv.join("bin/python");
+    let python = python.to_str().unwrap();
+    let (run, code) = common::py(&[
+        "--python",
+        python,
+        "lecture:joblib_dask",
+        "--",
+        "--workers",
+        "2",
+        "--size",
+        "40000",
+    ]);
+    assert_eq!(code, Some(0), "{}", run["failures"]);
+    let (cpu, _) = common::py(&[
+        "--python",
+        python,
+        "lecture:cpu",
+        "--",
+        "--size",
+        "40000",
+        "--tasks",
+        "4",
+    ]);
+    for key in ["sum_len", "max_len", "argmax"] {
+        assert_eq!(run["result"][key], cpu["result"][key], "{key}");
+    }
+    let workers: Vec<&Value> = run["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["pid"] == 0)
+        .collect();
+    assert_eq!(workers.len(), 2, "{workers:?}");
+    let tasks: u64 = workers.iter().map(|l| l["tasks"].as_u64().unwrap()).sum();
+    assert_eq!(tasks, 4);
+    assert_eq!(run["dask"]["tasks"]["total"], 4);
+}

@@ -72,6 +72,11 @@ class Ends(SchedulerPlugin):
     async def start(self, scheduler):
         self.scheduler = scheduler
 
+    async def before_close(self):
+        # The scheduler is closing (a program ending its LocalCluster): no
+        # more events, none written to a connection that is going away.
+        self.scheduler = None
+
     def _send(self, msg):
         if self.scheduler is not None:
             self.scheduler.log_event(self.topic, msg)

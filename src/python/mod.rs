@@ -25,7 +25,7 @@ pub use crate::plan::{Interpreter, Program};
 pub use run::{start, PyRun};
 
 /// The probe's files, embedded.
-pub const PROBE: [(&str, &str); 2] = [
+pub const PROBE: [(&str, &str); 3] = [
     (
         "sitecustomize.py",
         include_str!("../../assets/probe/sitecustomize.py"),
@@ -34,7 +34,18 @@ pub const PROBE: [(&str, &str); 2] = [
         "_parlab_probe.py",
         include_str!("../../assets/probe/_parlab_probe.py"),
     ),
+    (
+        "_parlab_dask_preload.py",
+        include_str!("../../assets/dask/_parlab_dask_preload.py"),
+    ),
 ];
+
+/// Dask's setting (as an environment variable) for modules every client
+/// runs as it connects: parlab's names the client's scheduler to parlab.
+pub const DASK_PRELOAD: (&str, &str) = (
+    "DASK_DISTRIBUTED__CLIENT__PRELOAD",
+    "[\"_parlab_dask_preload\"]",
+);
 
 /// `[python]` in the config: the one table row of its section.
 pub const SECTION: [crate::param::Param; 1] = [crate::param::Param {

@@ -4,6 +4,7 @@
 //! them into the lab's events; the end is its exit, with what the probe
 //! left (the interpreter, caches, queues, failures).
 
+mod clusters;
 mod gil_reading;
 mod os_sampling;
 mod outcome;
@@ -96,8 +97,9 @@ pub fn start(plan: PyPlan) -> Result<PyRun> {
             // Should parlab die unannounced, the watch stops the program's
             // own children too (PDEATHSIG reaches only the direct child).
             let watch = crate::child::Watch::start(child.id());
-            let out = Driver::new(clock, tx, dir.clone(), child.id(), p.gil_hz)
-                .run(child, &ctl, p.timeout);
+            let mut driver = Driver::new(clock, tx, dir.clone(), child.id(), p.gil_hz);
+            driver.clusters.python = p.program.python.command.clone();
+            let out = driver.run(child, &ctl, p.timeout);
             drop(watch); // the group is stopped: the watch goes first
             let _ = std::fs::remove_dir_all(&dir);
             out
@@ -151,6 +153,11 @@ fn spawn(plan: &PyPlan, script: &Path, dir: &Path) -> Result<Child> {
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // A program's own client preloads stay its own: parlab's joins none.
+    let (key, preload) = super::DASK_PRELOAD;
+    if std::env::var_os(key).is_none() {
+        cmd.env(key, preload);
+    }
     #[cfg(unix)]
     crate::child::in_own_group(&mut cmd, libc::SIGKILL);
     cmd.spawn()
@@ -436,6 +443,8 @@ struct Driver {
     /// and each process's GIL holder at the last reading (its thread state).
     roster: Option<Vec<(u32, u64)>>,
     holders: HashMap<u32, Option<u64>>,
+    /// The Dask clusters the program uses, watched beside it.
+    clusters: clusters::Clusters,
 }
 
 impl Driver {
@@ -469,6 +478,7 @@ impl Driver {
             rota: Rota::new(rota::READS_PER_S),
             roster: None,
             holders: HashMap::new(),
+            clusters: clusters::Clusters::default(),
         }
     }
 
@@ -525,7 +535,9 @@ impl Driver {
             if last_scan.elapsed() >= SCAN {
                 last_scan = Instant::now();
                 self.scan();
+                self.find_clusters();
             }
+            self.watch_clusters();
             if last_sample.elapsed() >= SAMPLE {
                 last_sample = Instant::now();
                 let cpu = crate::clock::thread_cpu_ns();
@@ -576,6 +588,7 @@ impl Driver {
                 kind: EventKind::LaneEnd,
             });
         }
+        self.end_clusters(end);
         self.flush();
         self.reader_cpu_ns = crate::clock::thread_cpu_ns().saturating_sub(cpu0);
         self.outcome(t0, end, status.code(), cancelled, timed_out)

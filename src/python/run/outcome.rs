@@ -91,6 +91,16 @@ impl Driver {
         extensions.extend(self.gil_extension(end.saturating_sub(t0)));
         extensions.extend(cache_extension(&exits));
         extensions.extend(queues::extensions(&exits, &self.queue_stats));
+        // The first cluster the program used (a program rarely uses two).
+        if let Some((dask, _)) = self.clusters.ended.first() {
+            extensions.push(dask.clone());
+        }
+        failures.extend(
+            self.clusters
+                .ended
+                .iter()
+                .flat_map(|(_, f)| f.iter().cloned()),
+        );
         let dropped: u64 = self.rings.values().map(|r| r.dropped).sum();
         Ok(Outcome {
             result,

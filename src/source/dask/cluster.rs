@@ -40,7 +40,10 @@ pub struct Cluster {
     scheduler: String,
     version: String,
     workers: BTreeMap<String, Worker>,
-    lanes: u32,
+    /// The next lane free in the run (lanes may be shared with a program's).
+    lanes: LaneId,
+    /// When the workers there at the hello joined (None: as it is read).
+    present_at: Option<u64>,
     tasks: HashMap<String, u32>,
     by_prefix: BTreeMap<String, u64>,
     ended: u64,
@@ -75,10 +78,13 @@ pub fn prefix(key: &str) -> String {
 }
 
 impl Cluster {
-    /// A cluster read against a run whose origin was `origin_unix` (s).
-    pub fn new(origin_unix: f64) -> Self {
+    /// A cluster read against a run whose origin was `origin_unix` (s);
+    /// the workers there when it attached joined at `present_at` (the
+    /// run's origin when the run is the watch; else when it is read).
+    pub fn new(origin_unix: f64, present_at: Option<u64>) -> Self {
         Self {
             origin_unix,
+            present_at,
             ..Self::default()
         }
     }
@@ -89,16 +95,21 @@ impl Cluster {
     }
 
     /// Turn one line of the watcher into events, the latest at `now` when
-    /// the line says no time.
-    pub fn line(&mut self, msg: &Value, now: u64, out: &mut Vec<Event>) {
+    /// the line says no time; new lanes are numbered from `next_lane` on.
+    pub fn line(&mut self, msg: &Value, now: u64, next_lane: &mut LaneId, out: &mut Vec<Event>) {
+        self.lanes = *next_lane;
+        self.read(msg, now, out);
+        *next_lane = self.lanes;
+    }
+
+    fn read(&mut self, msg: &Value, now: u64, out: &mut Vec<Event>) {
         let t = msg["t"].as_f64().map_or(now, |u| self.ns(u));
         let s = |k: &str| msg[k].as_str().unwrap_or_default().to_string();
         match msg["k"].as_str().unwrap_or_default() {
             "hello" => {
                 self.scheduler = s("scheduler");
                 self.version = s("version");
-                // Its workers were there before the run began: from its origin.
-                self.census(0, msg, out);
+                self.census(self.present_at.unwrap_or(now), msg, out);
             }
             "join" => self.join(&s("worker"), &s("host"), nthreads(msg), t, out),
             "leave" => self.leave(&s("worker"), t, out),
@@ -354,9 +365,18 @@ impl Cluster {
         }
     }
 
-    /// Lanes made so far.
-    pub fn lanes(&self) -> u32 {
-        self.lanes
+    /// The watch ends at `t`: the lanes of workers still there end too.
+    pub fn close(&mut self, t: u64, out: &mut Vec<Event>) {
+        for w in self.workers.values_mut().filter(|w| w.left_ns.is_none()) {
+            for slot in &mut w.threads {
+                push(out, t.max(slot.last_ns), slot.lane, EventKind::LaneEnd);
+            }
+        }
+    }
+
+    /// Whether the watcher said hello (its plugins are on the cluster).
+    pub fn attached(&self) -> bool {
+        !self.scheduler.is_empty()
     }
 
     /// The lanes that ended failed: their worker left mid-task.
@@ -452,9 +472,9 @@ mod tests {
     use super::*;
 
     fn feed(c: &mut Cluster, lines: &[Value]) -> Vec<Event> {
-        let mut out = Vec::new();
+        let (mut out, mut lanes) = (Vec::new(), 0);
         for l in lines {
-            c.line(l, 0, &mut out);
+            c.line(l, 0, &mut lanes, &mut out);
         }
         out
     }
@@ -474,7 +494,7 @@ mod tests {
 
     #[test]
     fn a_worker_s_threads_are_lanes_and_tasks_run_on_them() {
-        let mut c = Cluster::new(100.0);
+        let mut c = Cluster::new(100.0, Some(0));
         let out = feed(
             &mut c,
             &[
@@ -515,7 +535,7 @@ mod tests {
 
     #[test]
     fn a_worker_that_dies_mid_task_ends_its_lane_failed() {
-        let mut c = Cluster::new(0.0);
+        let mut c = Cluster::new(0.0, Some(0));
         let out = feed(
             &mut c,
             &[
@@ -535,7 +555,7 @@ mod tests {
 
     #[test]
     fn a_lane_never_goes_back_in_time() {
-        let mut c = Cluster::new(0.0);
+        let mut c = Cluster::new(0.0, Some(0));
         let out = feed(
             &mut c,
             &[

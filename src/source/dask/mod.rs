@@ -12,7 +12,7 @@ pub mod cluster;
 use super::{Driven, Meta, Outcome, Source};
 use crate::clock::Clock;
 use crate::control::Control;
-use crate::event::{Batch, Event, EventKind, Outbox};
+use crate::event::{Batch, Event, EventKind, LaneId, Outbox};
 use crate::plan::About;
 use crate::strategy::{Extension, Failure, Figures};
 use crate::UserError;
@@ -101,34 +101,28 @@ pub fn parse(args: &[String]) -> Result<Args, UserError> {
 pub fn start(args: &[String]) -> Result<Box<dyn Source>> {
     let args = parse(args)?;
     let clock = Clock::start();
-    let origin_unix = unix_now() - clock.now() as f64 / 1e9;
-    let mut watcher = Watcher::spawn(&args.python, &args.address, clock)?;
-    let hello = watcher.hello(&args)?;
-    let mut cluster = Cluster::new(origin_unix);
-    let mut first = Vec::new();
-    cluster.line(&hello, clock.now(), &mut first);
+    // The workers there when it attached were there from the run's start.
+    let mut watch = Watch::spawn(&args.python, &args.address, clock, Some(0))?;
+    let hello = watch.watcher.hello(&args)?;
+    let (mut first, mut lanes) = (Vec::new(), 0);
+    watch
+        .cluster
+        .line(&hello, clock.now(), &mut lanes, &mut first);
     let threads: u64 = hello["workers"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|w| w["nthreads"].as_u64().unwrap_or(1))
         .sum();
-    let scheduler = hello["scheduler"]
-        .as_str()
-        .unwrap_or(&args.address)
-        .to_string();
-    let meta = meta(
-        &scheduler,
-        hello["version"].as_str().unwrap_or("?"),
-        threads as u32,
-        clock,
-    );
+    let scheduler = hello["scheduler"].as_str().unwrap_or(&args.address);
+    let version = hello["version"].as_str().unwrap_or("?");
+    let meta = meta(scheduler, version, threads as u32, clock);
     let (tx, events) = crate::inbox::channel();
     let control = Control::new();
     let c = control.clone();
     let driver = std::thread::Builder::new()
         .name("parlab-dask".into())
-        .spawn(move || watch(watcher, cluster, first, tx, &c, args.duration))?;
+        .spawn(move || run(watch, lanes, first, tx, &c, args.duration))?;
     Ok(Box::new(Driven {
         meta,
         events,
@@ -162,68 +156,43 @@ fn meta(scheduler: &str, version: &str, threads: u32, clock: Clock) -> Meta {
 
 /// Until stopped, the duration is over or the scheduler is gone: lines in,
 /// events out; then the watcher takes its plugins off.
-fn watch(
-    mut watcher: Watcher,
-    mut cluster: Cluster,
+fn run(
+    mut watch: Watch,
+    mut lanes: LaneId,
     first: Batch,
     tx: Outbox,
     control: &Control,
     duration: Option<Duration>,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let clock = watcher.clock;
+    let clock = watch.watcher.clock;
     let mut sent = first.len() as u64;
     let _ = tx.send(first);
-    let mut lost = None;
     loop {
         let mut batch = Vec::new();
-        match watcher.lines.recv_timeout(Duration::from_millis(20)) {
-            Ok(line) => {
-                for text in std::iter::once(line).chain(watcher.lines.try_iter()) {
-                    let Ok(msg) = serde_json::from_str::<Value>(&text) else {
-                        continue;
-                    };
-                    if msg["k"] == "lost" {
-                        lost = Some(msg["text"].as_str().unwrap_or("lost").to_string());
-                    }
-                    cluster.line(&msg, clock.now(), &mut batch);
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {
-                lost.get_or_insert_with(|| watcher.last_words());
-            }
-        }
+        watch.poll(Duration::from_millis(20), &mut lanes, &mut batch);
         if !batch.is_empty() {
             sent += batch.len() as u64;
             let _ = tx.send(batch);
         }
         let over = duration.is_some_and(|d| started.elapsed() >= d);
-        if lost.is_some() || over || control.is_cancelled() {
+        if watch.lost.is_some() || over || control.is_cancelled() {
             break;
         }
     }
     let end_ns = clock.now();
-    watcher.goodbye();
     let mut tail = Vec::new();
-    if let Some(why) = &lost {
-        tail.push(Event {
-            t: end_ns,
-            lane: 0,
-            kind: EventKind::Log {
-                text: format!("the watch ended: {why}"),
-            },
-        });
-    }
-    sent += tail.len() as u64;
-    let _ = tx.send(tail);
-    let mut failures = cluster.failures().to_vec();
+    let lost = watch.lost.clone();
+    let (extension, mut failures) = watch.finish(end_ns, &mut tail);
+    // Watched alone, the scheduler going away ends the run: a failure.
     failures.extend(lost.map(|reason| Failure {
         lane: "scheduler".into(),
         pid: 0,
         task: None,
         reason,
     }));
+    sent += tail.len() as u64;
+    let _ = tx.send(tail);
     Ok(Outcome {
         result: None,
         wall_ns: end_ns,
@@ -233,14 +202,94 @@ fn watch(
         events_sent: sent,
         events_dropped: 0,
         machine: None,
-        extensions: vec![Extension::new(
-            Figures::Dask,
-            cluster.figures(),
-            cluster.summary(),
-        )],
+        extensions: vec![extension],
         rounds: 1,
         truncated: false,
     })
+}
+
+/// A cluster watched: the watcher process and what its lines told so far.
+/// `parlab dask` is one; a program under `parlab py` that makes a Dask
+/// client gets one beside its own lanes.
+pub struct Watch {
+    watcher: Watcher,
+    cluster: Cluster,
+    /// Why the watch ended by itself (the scheduler went away, the watcher stopped).
+    pub lost: Option<String>,
+}
+
+impl Watch {
+    /// Start watching the scheduler at `address` with `python`; the run's
+    /// clock is `clock`, and the workers there at the start joined at
+    /// `present_at` (None: when the watcher says so).
+    pub fn spawn(
+        python: &str,
+        address: &str,
+        clock: Clock,
+        present_at: Option<u64>,
+    ) -> Result<Self> {
+        let origin_unix = unix_now() - clock.now() as f64 / 1e9;
+        Ok(Self {
+            watcher: Watcher::spawn(python, address, clock)?,
+            cluster: Cluster::new(origin_unix, present_at),
+            lost: None,
+        })
+    }
+
+    /// Whether the watcher is on the cluster (its plugins registered).
+    pub fn attached(&self) -> bool {
+        self.cluster.attached()
+    }
+
+    /// The lines that came (waiting up to `wait` for the first), as events;
+    /// new lanes numbered from `next_lane` on.
+    pub fn poll(&mut self, wait: Duration, next_lane: &mut LaneId, out: &mut Vec<Event>) {
+        let first = match self.watcher.lines.recv_timeout(wait) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => return,
+            Err(RecvTimeoutError::Disconnected) => {
+                let words = self.watcher.last_words();
+                self.lost.get_or_insert(words);
+                return;
+            }
+        };
+        let now = self.watcher.clock.now();
+        for text in std::iter::once(first).chain(self.watcher.lines.try_iter()) {
+            let Ok(msg) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            match msg["k"].as_str() {
+                Some("lost" | "missing" | "unreachable") => {
+                    let why = msg["text"].as_str().unwrap_or("lost").to_string();
+                    self.lost.get_or_insert(why);
+                }
+                _ => self.cluster.line(&msg, now, next_lane, out),
+            }
+        }
+    }
+
+    /// Take the plugins off and end the watcher: the run's `dask` figures,
+    /// and its failures (lanes whose worker left mid-task).
+    pub fn finish(mut self, end_ns: u64, out: &mut Vec<Event>) -> (Extension, Vec<Failure>) {
+        self.watcher.goodbye();
+        if let Some(why) = &self.lost {
+            out.push(Event {
+                t: end_ns,
+                lane: 0,
+                kind: EventKind::Log {
+                    text: format!("the Dask watch ended: {why}"),
+                },
+            });
+        }
+        self.cluster.close(end_ns, out);
+        let failures = self.cluster.failures().to_vec();
+        let extension = Extension::new(
+            Figures::Dask,
+            self.cluster.figures(),
+            self.cluster.summary(),
+        );
+        (extension, failures)
+    }
 }
 
 /// The watcher process: its lines, its input (closed to end it) and its

@@ -1,0 +1,112 @@
+//! The Dask clusters a program uses, watched beside its own threads: the
+//! probe's client preload (`_parlab_dask_preload.py`) leaves a file
+//! `dask-PID-N.addr` naming each scheduler a client of the program
+//! connected to, and each is watched as `parlab dask` watches one, its
+//! workers' threads lanes of the same run.
+
+use super::*;
+use crate::source::dask::Watch;
+use crate::strategy::{Extension, Failure};
+
+/// The clusters seen so far.
+#[derive(Default)]
+pub(super) struct Clusters {
+    /// The interpreter to watch them with: the program's, which has Dask.
+    pub python: String,
+    files: std::collections::HashSet<PathBuf>,
+    /// Each scheduler's watch (none: it cannot be watched), and the clients
+    /// waiting to hear that it is (their `.ready` files, made once it is).
+    watches: Vec<(String, Option<Watch>, Vec<PathBuf>)>,
+    /// What the watches left, once ended.
+    pub ended: Vec<(Extension, Vec<Failure>)>,
+}
+
+impl Driver {
+    /// Watch the schedulers the program's clients named since the last look.
+    pub(super) fn find_clusters(&mut self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut new = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("dask-")
+                && name.ends_with(".addr")
+                && self.clusters.files.insert(e.path())
+            {
+                new.push(e.path());
+            }
+        }
+        for path in new {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let address = text.trim().to_string();
+            let ready = path.with_extension("ready");
+            match self.clusters.watches.iter_mut().find(|w| w.0 == address) {
+                Some((_, _, waiting)) => waiting.push(ready),
+                None => {
+                    let watch = self.watch_cluster(&address);
+                    self.clusters.watches.push((address, watch, vec![ready]));
+                }
+            }
+        }
+    }
+
+    fn watch_cluster(&mut self, address: &str) -> Option<Watch> {
+        let t = self.clock.now();
+        let lane = self
+            .threads
+            .get(&(self.root, self.root as u64))
+            .map_or(0, |th| th.lane);
+        let (watch, text) = if address.starts_with("inproc://") {
+            // Its workers are threads of the program: its own lanes show them.
+            (None, format!("the program's Dask cluster runs in its own process ({address}): its workers are its threads"))
+        } else {
+            match Watch::spawn(&self.clusters.python, address, self.clock, None) {
+                Ok(w) => (Some(w), format!("the program uses the Dask scheduler at {address}: its workers are watched too")),
+                Err(e) => (None, format!("the Dask scheduler at {address} cannot be watched: {e}")),
+            }
+        };
+        self.push(t, lane, EventKind::Log { text });
+        watch
+    }
+
+    /// What the clusters said since the last tick, as events; clients
+    /// waiting for a watch told once it is on (or will never be).
+    pub(super) fn watch_clusters(&mut self) {
+        for (_, watch, waiting) in &mut self.clusters.watches {
+            if let Some(w) = watch {
+                w.poll(
+                    std::time::Duration::ZERO,
+                    &mut self.next_lane,
+                    &mut self.batch,
+                );
+            }
+            if !waiting.is_empty()
+                && watch
+                    .as_ref()
+                    .is_none_or(|w| w.attached() || w.lost.is_some())
+            {
+                for ready in waiting.drain(..) {
+                    let _ = std::fs::write(ready, "");
+                }
+            }
+        }
+    }
+
+    /// End every watch (the program has ended): their figures and failures.
+    pub(super) fn end_clusters(&mut self, end: u64) {
+        let watches = std::mem::take(&mut self.clusters.watches);
+        for mut w in watches.into_iter().filter_map(|(_, w, _)| w) {
+            // What came while the program ended.
+            w.poll(
+                std::time::Duration::from_millis(50),
+                &mut self.next_lane,
+                &mut self.batch,
+            );
+            let ended = w.finish(end, &mut self.batch);
+            self.clusters.ended.push(ended);
+        }
+    }
+}
