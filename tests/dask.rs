@@ -235,6 +235,10 @@ fn forty_tasks_from_another_client_are_forty_tasks_on_their_workers_lanes() {
     assert_eq!(run["dask"]["tasks"]["erred"], 0);
     assert_eq!(tasks_by_worker(&run), expected);
     assert_eq!(run["failures"].as_array().unwrap().len(), 0);
+    let latency = &run["dask"]["end_latency_ms"];
+    eprintln!("from a task's end to its event: {latency}");
+    assert_eq!(latency["tasks"], 40);
+    assert!(latency["median"].as_f64().unwrap() <= 10.0, "{latency}");
     let replayed = common::parlab(&["replay", "--json", record.to_str().unwrap()]);
     assert!(replayed.status.success());
     assert_eq!(String::from_utf8(replayed.stdout).unwrap(), text);

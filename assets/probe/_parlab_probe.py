@@ -671,14 +671,17 @@ def _patch_asyncio(module):
     Loop.create_task = probed_create_task
 
 
-async def _coro_task(coro, name):
+async def _coro_task(coro, name, own):
     tid = _next_task()
     emit(TASK_START, a=tid, text=_text(name))
     try:
         result = await coro
     except BaseException as e:
         emit(TASK_END, a=tid, b=0)
-        if not isinstance(e, (GeneratorExit,)) and type(e).__name__ != "CancelledError":
+        # A library's own coroutine (Dask's writes, asyncio's) raising is
+        # the library's to handle: shown failed on its lane, not a failure
+        # of the program, whose unhandled errors end it.
+        if own and not isinstance(e, (GeneratorExit,)) and type(e).__name__ != "CancelledError":
             _append_failure(name, e)
         raise
     emit(TASK_END, a=tid, b=1)
@@ -690,7 +693,14 @@ def _task_coro(coro):
     name = getattr(coro, "__qualname__", None) or type(coro).__name__
     if not hasattr(coro, "send"):  # not a coroutine: leave it to asyncio to refuse
         return coro
-    return _coro_task(coro, name)
+    return _coro_task(coro, name, _is_own(getattr(getattr(coro, "cr_code", None), "co_filename", "")))
+
+
+def _is_own(filename):
+    """The program's code: neither Python's library nor an installed package."""
+    name = os.path.normcase(filename)
+    installed = "site-packages" in name or "dist-packages" in name
+    return bool(name) and not installed and not name.startswith(_STDLIB)
 
 
 class _Tasks:

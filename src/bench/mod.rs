@@ -17,6 +17,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod dask;
 mod gil;
 mod python;
 mod recording;
@@ -606,7 +607,7 @@ fn fidelity(scale: Scale) -> Result<Value> {
 
 /// Every section, as one JSON object.
 /// Every section, in the order measured.
-pub const SECTIONS: [&str; 17] = [
+pub const SECTIONS: [&str; 18] = [
     "start_cost",
     "speedup_2_workers",
     "cpython",
@@ -623,6 +624,7 @@ pub const SECTIONS: [&str; 17] = [
     "recording",
     "python",
     "gil",
+    "dask",
     "fidelity",
 ];
 
@@ -673,6 +675,7 @@ fn section_fn(name: &str) -> fn(Scale) -> Result<Value> {
         "recording" => recording::measure,
         "python" => python::measure,
         "gil" => gil::measure,
+        "dask" => dask::measure,
         _ => fidelity,
     }
 }

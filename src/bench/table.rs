@@ -118,11 +118,27 @@ fn python_lines(v: &Value) -> String {
     s
 }
 
+/// Watching a Dask cluster: from a task's end to its event in parlab.
+fn dask_lines(v: &Value) -> String {
+    if let Some(n) = v.pointer("/dask/note").and_then(Value::as_str) {
+        return format!("dask              {n}\n");
+    }
+    format!(
+        "dask watch        a task's end to its event in parlab, {:.0} tasks: median {:.2} ms (p95 {:.2}, max {:.2}; budget {:.0} ms)\n",
+        fig(v, "/dask/end_latency_ms/tasks"),
+        fig(v, "/dask/end_latency_ms/median"),
+        fig(v, "/dask/end_latency_ms/p95"),
+        fig(v, "/dask/end_latency_ms/max"),
+        fig(v, "/dask/budget_ms"),
+    )
+}
+
 /// The human table.
 pub fn table(v: &Value) -> String {
     let s = [speedup_lines(v), lab_lines(v), recording_lines(v)].concat()
         + &python_lines(v)
         + &gil_lines(v)
+        + &dask_lines(v)
         + &fidelity_lines(v);
     // A section not measured (`--only`) has no figures: its lines are left out.
     s.lines()

@@ -54,6 +54,9 @@ pub struct Cluster {
     states: BTreeMap<String, u64>,
     /// Each worker's CPU (%) and memory (bytes) as the scheduler last reported them.
     metrics: BTreeMap<String, (f64, u64)>,
+    /// From each task's compute end (the worker's clock, moved onto ours) to
+    /// its line reaching parlab, ns: what watching adds to what is seen.
+    latencies: Vec<u64>,
     /// Lanes whose worker left while they ran a task.
     failures: Vec<crate::strategy::Failure>,
 }
@@ -125,6 +128,9 @@ impl Cluster {
                     })
                     .collect();
                 let end = stops.iter().map(|s| s.2).max().unwrap_or(now);
+                if !stops.is_empty() {
+                    self.latencies.push(now.saturating_sub(end));
+                }
                 let ok = msg["ok"].as_bool().unwrap_or(true);
                 let thread = msg["thread"].as_u64();
                 self.end(&s("worker"), &s("key"), ok, thread, &stops, end, out);
@@ -414,7 +420,20 @@ impl Cluster {
                 "by_prefix": self.by_prefix,
             },
             "states": self.states,
+            "end_latency_ms": self.latency(),
         })
+    }
+
+    /// The median, 95th percentile and largest latency from a task's end to
+    /// its event (ms), over the tasks seen; null before any.
+    fn latency(&self) -> Value {
+        if self.latencies.is_empty() {
+            return Value::Null;
+        }
+        let mut l = self.latencies.clone();
+        l.sort_unstable();
+        let at = |q: f64| l[((l.len() - 1) as f64 * q).round() as usize] as f64 / 1e6;
+        json!({ "median": at(0.5), "p95": at(0.95), "max": at(1.0), "tasks": l.len() })
     }
 
     /// The Summary's lines.
