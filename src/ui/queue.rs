@@ -32,18 +32,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let cap = lab.queue.capacity.or(deepest).unwrap_or(1).max(1);
     let now = app.now_ns();
     let (puts, gets) = lab.queue.rates(now);
-    let blocked = |role, state| {
-        lab.lanes
-            .iter()
-            .filter(|l| l.role == role && l.state == state)
-            .count()
-    };
+    // A lane blocked on a full queue is a producer, on an empty one a
+    // consumer, whatever its role (a program's threads are just threads).
+    let blocked = |state| lab.lanes.iter().filter(|l| l.state == state).count();
     let depth_now = lab.queue.depth_now();
-    let text = format!(
-        "depth {depth_now}/{cap} · puts {puts:.1}/s · gets {gets:.1}/s · blocked now: {} producers (full), {} consumers (empty)",
-        blocked(Role::Producer, WorkerState::QueueFull),
-        blocked(Role::Consumer, WorkerState::QueueEmpty)
+    let mut text = format!("depth {depth_now}/{cap} · puts {puts:.1}/s · gets {gets:.1}/s");
+    // Who is blocked, where a queue can block anyone (a cluster's
+    // scheduler blocks no one: nothing to say).
+    let (full, empty) = (
+        blocked(WorkerState::QueueFull),
+        blocked(WorkerState::QueueEmpty),
     );
+    let roles = lab
+        .lanes
+        .iter()
+        .any(|l| matches!(l.role, Role::Producer | Role::Consumer));
+    if roles || full + empty > 0 {
+        text += &format!(" · blocked now: {full} producers (full), {empty} consumers (empty)");
+    }
     let [top, chart] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     frame.render_widget(Paragraph::new(Line::raw(text)), top);
     let points: Vec<(f64, f64)> = lab

@@ -50,6 +50,9 @@ pub struct Cluster {
     erred: u64,
     /// Tasks the scheduler holds and has not finished, at the last census.
     depth: Option<u32>,
+    /// The scheduler's unfinished tasks at the last census, and task ends since.
+    held: u64,
+    ends_since: u64,
     /// The scheduler's tasks by state at the last census.
     states: BTreeMap<String, u64>,
     /// Each worker's CPU (%) and memory (bytes) as the scheduler last reported them.
@@ -275,6 +278,14 @@ impl Cluster {
         }
         let task = self.task_id(key, end, out);
         self.ended += 1;
+        self.ends_since += 1;
+        // A task out of the scheduler's care: a get, as a queue's.
+        if let Some(d) = self.depth {
+            let depth = d.saturating_sub(1);
+            self.depth = Some(depth);
+            let lane = self.workers.get(addr).map_or(0, |w| w.threads[0].lane);
+            push(out, end, lane, EventKind::QueueGet { task, depth });
+        }
         if !ok {
             self.erred += 1;
         }
@@ -346,7 +357,7 @@ impl Cluster {
                 .iter()
                 .map(|s| self.states.get(*s).copied().unwrap_or(0))
                 .sum();
-            self.depth_to(held.min(u32::MAX as u64) as u32, t, out);
+            self.depth_to(held, t, out);
         }
         for w in msg["workers"].as_array().into_iter().flatten() {
             let addr = w["worker"].as_str().unwrap_or_default();
@@ -358,17 +369,41 @@ impl Cluster {
         }
     }
 
-    /// The Queue panel's depth: the scheduler's unfinished tasks.
-    fn depth_to(&mut self, depth: u32, t: u64, out: &mut Vec<Event>) {
-        let before = self.depth.replace(depth);
-        let kind = match before {
-            Some(b) if depth < b => EventKind::QueueGet { task: 0, depth },
-            Some(b) if depth == b => return,
-            _ => EventKind::QueuePut { task: 0, depth },
+    /// The Queue panel: the scheduler's unfinished tasks as a queue's
+    /// depth, a put for each task that arrived since the last census (its
+    /// unfinished tasks grew by them, less the ends seen), a get for each
+    /// end (in [`Self::end`]).
+    fn depth_to(&mut self, held: u64, t: u64, out: &mut Vec<Event>) {
+        let arrived = (held + self.ends_since).saturating_sub(self.held);
+        self.ends_since = 0;
+        self.held = held;
+        let Some(lane) = self.workers.values().find_map(|w| w.threads.first()) else {
+            return;
         };
-        if let Some(lane) = self.workers.values().find_map(|w| w.threads.first()) {
-            push(out, t, lane.lane, kind);
+        let lane = lane.lane;
+        let mut depth = self.depth.unwrap_or(0);
+        // Thousands arriving at once are drawn as the depth they make, not one by one.
+        for _ in 0..arrived.min(MAX_PUTS) {
+            depth = depth.saturating_add(1);
+            push(out, t, lane, EventKind::QueuePut { task: 0, depth });
         }
+        let held = held.min(u32::MAX as u64) as u32;
+        if depth != held && (arrived > 0 || self.depth.is_some()) {
+            // Ends the watcher missed, or more arrivals than drawn: the census is right.
+            let kind = if held > depth {
+                EventKind::QueuePut {
+                    task: 0,
+                    depth: held,
+                }
+            } else {
+                EventKind::QueueGet {
+                    task: 0,
+                    depth: held,
+                }
+            };
+            push(out, t, lane, kind);
+        }
+        self.depth = Some(held);
     }
 
     /// The watch ends at `t`: the lanes of workers still there end too.
@@ -477,6 +512,9 @@ impl Worker {
         }
     }
 }
+
+/// Puts drawn one by one at a census, at most.
+const MAX_PUTS: u64 = 10_000;
 
 fn nthreads(msg: &Value) -> u32 {
     msg["nthreads"].as_u64().unwrap_or(1).clamp(1, 4096) as u32
