@@ -22,21 +22,13 @@ pub(super) struct Clusters {
 }
 
 impl Driver {
-    /// Watch the schedulers the program's clients named since the last look.
-    pub(super) fn find_clusters(&mut self) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        let mut new = Vec::new();
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("dask-")
-                && name.ends_with(".addr")
-                && self.clusters.files.insert(e.path())
-            {
-                new.push(e.path());
-            }
-        }
+    /// Watch the schedulers the program's clients named (`files`, from the
+    /// folder's last look) that were not seen before.
+    pub(super) fn find_clusters(&mut self, files: Vec<PathBuf>) {
+        let new: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|p| self.clusters.files.insert(p.clone()))
+            .collect();
         for path in new {
             let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;

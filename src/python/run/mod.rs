@@ -11,7 +11,6 @@ mod outcome;
 mod translate;
 
 use os_sampling::kept;
-use outcome::per_process;
 
 use super::gil;
 use super::os::{OsState, TaskFile};
@@ -534,16 +533,11 @@ impl Driver {
             last_tick = now;
             if last_scan.elapsed() >= SCAN {
                 last_scan = Instant::now();
-                self.scan();
-                self.find_clusters();
+                let clusters = self.scan();
+                self.find_clusters(clusters);
             }
+            self.sample_when_due(&mut last_sample);
             self.watch_clusters();
-            if last_sample.elapsed() >= SAMPLE {
-                last_sample = Instant::now();
-                let cpu = crate::clock::thread_cpu_ns();
-                self.sample();
-                self.sampler_cpu_ns += crate::clock::thread_cpu_ns().saturating_sub(cpu);
-            }
             self.read_rings();
             if self.pace.is_some() {
                 // A process is read from its first tick after its hello.
@@ -578,7 +572,7 @@ impl Driver {
         for line in lines.try_iter() {
             self.output(line);
         }
-        self.scan();
+        let _ = self.scan(); // the last rings; a cluster named this late is not watched
         self.read_rings();
         for th in self.threads.values_mut().filter(|t| !t.ended) {
             th.ended = true;
@@ -594,15 +588,41 @@ impl Driver {
         self.outcome(t0, end, status.code(), cancelled, timed_out)
     }
 
-    /// Open the rings of processes that have appeared.
-    fn scan(&mut self) {
-        for (pid, path) in per_process(&self.dir, "ring-", ".bin") {
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.rings.entry(pid) {
-                if let Some(ring) = Ring::open(&path) {
-                    slot.insert(ring);
+    /// Open the rings of processes that have appeared; the files naming a
+    /// Dask scheduler, from the same look at the folder.
+    fn scan(&mut self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut clusters = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let ring = name
+                .strip_prefix("ring-")
+                .and_then(|n| n.strip_suffix(".bin"));
+            if let Some(pid) = ring.and_then(|p| p.parse::<u32>().ok()) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = self.rings.entry(pid) {
+                    if let Some(ring) = Ring::open(&e.path()) {
+                        slot.insert(ring);
+                    }
                 }
+            } else if name.starts_with("dask-") && name.ends_with(".addr") {
+                clusters.push(e.path());
             }
         }
+        clusters
+    }
+
+    /// Sample the threads' run states every [`SAMPLE`] (since `last`),
+    /// timing what it costs.
+    fn sample_when_due(&mut self, last: &mut Instant) {
+        if last.elapsed() < SAMPLE {
+            return;
+        }
+        *last = Instant::now();
+        let cpu = crate::clock::thread_cpu_ns();
+        self.sample();
+        self.sampler_cpu_ns += crate::clock::thread_cpu_ns().saturating_sub(cpu);
     }
 
     /// The probe's new records and the readings taken since, in time order.
@@ -667,8 +687,6 @@ impl Driver {
         }
     }
 }
-
-impl Driver {}
 
 /// The process is gone (its memory with it): not a failure to read.
 fn gone(e: &std::io::Error) -> bool {
