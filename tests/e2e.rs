@@ -188,9 +188,13 @@ impl Session {
         let mut s = Session::start(&args, 40, 150);
         s.wait_for("Timeline");
         s.press("\r");
-        s.wait_for("process-2 pid");
+        // The two workers start side by side; either lane may come first.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while s.lane_pids().len() < 2 {
+            assert!(Instant::now() < deadline, "two lanes:\n{}", s.contents());
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let pids = s.lane_pids();
-        assert_eq!(pids.len(), 2, "{}", s.contents());
         (s, pids)
     }
 
