@@ -135,6 +135,9 @@ pub struct PyArgs {
     /// Read each process's real GIL this many times a second (Linux, CPython 3.9 and later); 0 infers it from the threads' states
     #[arg(long, value_name = "HZ", default_value_t = crate::python::gil::DEFAULT_HZ, value_parser = parse_gil_hz)]
     pub gil_sample_hz: u32,
+    /// Read each thread's Python call stack this many times a second, from outside (up to 1000); 0 turns the profile off
+    #[arg(long, value_name = "HZ", default_value_t = crate::python::stacks::DEFAULT_HZ, value_parser = parse_profile_hz)]
+    pub profile_hz: u32,
     /// The script: a path, or lecture:NAME for a bundled program (parlab lecture lists them)
     #[arg(value_name = "SCRIPT")]
     pub script: String,
@@ -240,6 +243,16 @@ fn parse_gil_hz(s: &str) -> Result<u32, String> {
         Ok(hz) if hz <= max => Ok(hz),
         _ => Err(format!(
             "must be a whole number of samples a second in 0..={max}"
+        )),
+    }
+}
+
+fn parse_profile_hz(s: &str) -> Result<u32, String> {
+    let max = crate::python::stacks::MAX_HZ;
+    match s.parse::<u32>() {
+        Ok(hz) if hz <= max => Ok(hz),
+        _ => Err(format!(
+            "must be a whole number of stacks a second in 0..={max}"
         )),
     }
 }

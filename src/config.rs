@@ -495,7 +495,8 @@ impl Config {
         }
     }
     /// A Python program's plan from its flags: `--python`, else `[python]
-    /// executable`, else `python3`; `--timeout` and `--gil-sample-hz` as given.
+    /// executable`, else `python3`; `--timeout`, `--gil-sample-hz` and
+    /// `--profile-hz` as given.
     pub fn py_plan(&self, p: &crate::cli::PyArgs) -> Result<crate::python::PyPlan> {
         let python = match &p.python {
             Some(exe) => exe.clone(),
@@ -506,6 +507,7 @@ impl Config {
         let mut plan = crate::python::PyPlan::new(&python, &p.script, p.args.clone())?;
         plan.timeout = p.timeout.map(std::time::Duration::from_secs_f64);
         plan.gil_hz = p.gil_sample_hz;
+        plan.profile_hz = p.profile_hz;
         Ok(plan)
     }
 

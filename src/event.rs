@@ -181,6 +181,17 @@ pub enum EventKind {
         misses: u64,
         currsize: u64,
     },
+    /// A frame (a function at a line of a file) seen in a stack for the
+    /// first time: samples name it by `id` from now on.
+    Frame {
+        id: u32,
+        function: String,
+        file: String,
+        line: u32,
+    },
+    /// This lane's Python call stack read from outside (frame ids, root
+    /// first), and whether its thread held the GIL as it was read.
+    Sample { frames: Vec<u32>, held: bool },
 }
 
 /// One timestamped event of one lane.

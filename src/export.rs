@@ -253,7 +253,10 @@ fn trace_event(
         | EventKind::Task { .. }
         | EventKind::GilDropRequest
         | EventKind::Dispatched { .. }
-        | EventKind::Collected { .. } => {}
+        | EventKind::Collected { .. }
+        // Stacks go to the profile's own files (speedscope, folded, pstats).
+        | EventKind::Frame { .. }
+        | EventKind::Sample { .. } => {}
     }
 }
 

@@ -464,6 +464,7 @@ fn tui(config: &config::Config, cmd: parlab::cli::TuiCmd) -> anyhow::Result<Exit
             if let Some(plan) = &plan {
                 app.program_timeout = plan.timeout;
                 app.gil_hz = plan.gil_hz;
+                app.profile_hz = plan.profile_hz;
             }
             app.program = program;
             app.program_text = text;

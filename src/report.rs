@@ -107,6 +107,9 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) 
             .collect();
         g.insert("lanes".into(), Value::Array(lanes));
     }
+    if let Some(Value::Object(p)) = o.get_mut("profile") {
+        profile_json(lab, p);
+    }
     if let Some(Value::Object(q)) = o.get_mut("queue") {
         // What the model saw of the queue, beside what the strategy counted.
         let depth: Vec<Value> = lab
@@ -125,6 +128,44 @@ pub fn run_json(info: &Meta, outcome: &Outcome, lab: &Lab, load: Option<&Load>) 
         q.insert("depth".into(), Value::Array(depth));
     }
     Value::Object(o)
+}
+
+/// The rows of the JSON's profile: the top functions of all lanes and of
+/// each lane (shares as fractions of the samples).
+fn profile_json(lab: &Lab, o: &mut Map<String, Value>) {
+    use crate::model::profile::{Grain, SortKey};
+    const TOP: usize = 20;
+    let p = &lab.profile;
+    let all = p.counts(None).samples;
+    let rows = |lane| -> Vec<Value> {
+        let n = p.counts(lane).samples.max(1) as f64;
+        p.rows(lane, Grain::Function, SortKey::Own)
+            .iter()
+            .take(TOP)
+            .map(|r| {
+                let c = &r.total;
+                json!({
+                    "function": r.function, "file": r.file, "line": r.line,
+                    "self": r.own.samples as f64 / n, "total": c.samples as f64 / n,
+                    "held": c.held_share(), "gil_wait": c.share(WorkerState::GilWait),
+                    "io": c.share(WorkerState::Io),
+                })
+            })
+            .collect()
+    };
+    let mut lanes = Map::new();
+    for (id, samples) in p.lanes() {
+        let name = lab
+            .lane(id)
+            .map_or(format!("lane-{id}"), |l| l.name.clone());
+        lanes.insert(
+            id.to_string(),
+            json!({ "name": name, "samples": samples, "top": rows(Some(id)) }),
+        );
+    }
+    o.insert("samples".into(), json!(all));
+    o.insert("top".into(), Value::Array(rows(None)));
+    o.insert("lanes".into(), Value::Object(lanes));
 }
 
 fn lanes(lab: &Lab) -> Vec<Value> {

@@ -5,8 +5,8 @@
 //! equal to these.
 //!
 //! Event kinds in a recording: 0..=7 and 29 are states ([`STATES`]), 8..=28
-//! the other kinds ([`event`]); 30..=63 are reserved for kinds and states
-//! to come.
+//! and 30..=32 the other kinds ([`event`]); 33..=63 are reserved for kinds
+//! and states to come.
 
 use crate::event::{Role, WorkerState};
 
@@ -33,8 +33,12 @@ pub mod event {
     pub const CACHE_TOTALS: u8 = 26;
     pub const GIL_TAKEN: u8 = 27;
     pub const GIL_LET_GO: u8 = 28;
+    pub const FRAME: u8 = 30;
+    /// A stack sample: its thread held the GIL, or did not.
+    pub const SAMPLE_HELD: u8 = 31;
+    pub const SAMPLE: u8 = 32;
     /// The first number not yet given; up to 63 is reserved.
-    pub const NEXT_FREE: u8 = 30;
+    pub const NEXT_FREE: u8 = 33;
 }
 
 /// The probe's record kinds (`assets/probe/_parlab_probe.py` names them alike).
@@ -51,6 +55,9 @@ pub mod record {
     pub const PROCESS_NAME: u16 = 10;
     pub const CACHE: u16 = 11;
     pub const QUEUE_AT: u16 = 12;
+    /// A thread's `threading.get_ident()` (`b`), how stacks read from
+    /// outside name it.
+    pub const THREAD_IDENT: u16 = 13;
 }
 
 /// Each lane role's number, as first given.
@@ -149,6 +156,9 @@ mod tests {
             event::CACHE_TOTALS,
             event::GIL_TAKEN,
             event::GIL_LET_GO,
+            event::FRAME,
+            event::SAMPLE_HELD,
+            event::SAMPLE,
         ];
         let mut all: Vec<u8> = kinds.to_vec();
         all.extend(STATES.iter().map(|(_, c)| *c));
@@ -179,6 +189,7 @@ mod tests {
             ("PROCESS_NAME", record::PROCESS_NAME),
             ("CACHE", record::CACHE),
             ("QUEUE_AT", record::QUEUE_AT),
+            ("THREAD_IDENT", record::THREAD_IDENT),
         ];
         let mut seen = 0;
         for line in probe

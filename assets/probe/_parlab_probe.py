@@ -34,7 +34,7 @@ VERSION = 1
 
 # Kinds.
 HELLO, THREAD_START, THREAD_END, TASK_START, TASK_END, ENTER, LEAVE = 1, 2, 3, 4, 5, 6, 7
-QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME, CACHE, QUEUE_AT = 8, 9, 10, 11, 12
+QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME, CACHE, QUEUE_AT, THREAD_IDENT = 8, 9, 10, 11, 12, 13
 _TOTALS = struct.Struct("<QQ")
 # States, numbered as parlab's.
 LOCK_WAIT, IO, QUEUE_FULL, QUEUE_EMPTY = 2, 3, 4, 5
@@ -382,6 +382,7 @@ def _patch_threading():
 
         def probed_run():
             emit(THREAD_START, a=_take_slot(), b=_tstate(), text=_text(self.name))
+            emit(THREAD_IDENT, b=threading.get_ident())
             _name_thread(self.name)
             if not own or (target is None and type(self).run is Thread.run):
                 return run()
@@ -849,6 +850,7 @@ def _hello(parent):
     runtime, interp, interval = _interpreter() if gil else (0, 0, 0)
     emit(HELLO, a=parent, b=runtime, text=_ADDRS.pack(interp, interval, 1 if gil else 0))
     emit(THREAD_START, a=_take_slot(), b=_tstate(), text=_text(_current().name))
+    emit(THREAD_IDENT, b=threading.get_ident())
 
 
 def _after_fork():

@@ -4,6 +4,7 @@
 
 pub mod lane;
 pub mod moment;
+pub mod profile;
 
 use crate::clock::{ms, wall_clock_hms};
 use crate::event::{Batch, CacheOp, Event, EventKind, LaneId, WorkerState};
@@ -144,6 +145,8 @@ pub struct Lab {
     pub tasks_done: u64,
     /// A program's run: it logs its own lines; the lab adds none for its tasks.
     pub program: bool,
+    /// Its Python stacks, sampled from outside.
+    pub profile: profile::Profile,
 }
 
 impl Lab {
@@ -172,6 +175,7 @@ impl Lab {
             gil_read: false,
             tasks_done: 0,
             program: false,
+            profile: profile::Profile::default(),
         }
     }
 
@@ -312,6 +316,24 @@ impl Lab {
                 c.hits = c.per_pid.values().map(|v| v.0).sum();
                 c.misses = c.per_pid.values().map(|v| v.1).sum();
                 c.series.push((t, c.hits, c.misses));
+            }
+            EventKind::Frame {
+                id,
+                function,
+                file,
+                line,
+            } => self.profile.define(
+                id,
+                profile::Frame {
+                    function,
+                    file,
+                    line,
+                },
+            ),
+            EventKind::Sample { frames, held } => {
+                // What the lane was doing as its stack was read.
+                let state = self.lane(e.lane).map_or(WorkerState::Idle, |l| l.state);
+                self.profile.sample(t, e.lane, frames, held, state);
             }
             EventKind::GilDropRequest
             | EventKind::Dispatched { .. }

@@ -14,6 +14,7 @@ pub mod queues;
 pub mod ring;
 pub mod rota;
 pub mod run;
+pub mod stacks;
 
 use crate::UserError;
 use anyhow::Result;
@@ -142,6 +143,8 @@ pub struct PyPlan {
     pub stdin_null: bool,
     /// Read each process's GIL this many times a second (0: infer it).
     pub gil_hz: u32,
+    /// Read each thread's Python stack this many times a second (0: no profile).
+    pub profile_hz: u32,
 }
 
 impl PyPlan {
@@ -164,6 +167,7 @@ impl PyPlan {
             timeout: None,
             stdin_null: false,
             gil_hz: gil::DEFAULT_HZ,
+            profile_hz: stacks::DEFAULT_HZ,
         }
     }
 }

@@ -69,6 +69,11 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
             totals = [*hits, *misses, *currsize];
             (CACHE_TOTALS, &totals)
         }
+        EventKind::Frame { id, line, .. } => {
+            totals = [*id as u64, *line as u64, 0];
+            (FRAME, &totals[..2])
+        }
+        EventKind::Sample { held, .. } => (if *held { SAMPLE_HELD } else { SAMPLE }, &[]),
     };
     out.push(kind);
     put_varint(out, zigzag(e.t.wrapping_sub(*prev) as i64));
@@ -92,6 +97,16 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
             // 0 is no tid; a tid is stored one up (the OS never gives u64::MAX).
             put_varint(out, tid.map(|t| t.saturating_add(1)).unwrap_or(0));
             put_varint(out, *spawned_at);
+        }
+        EventKind::Frame { function, file, .. } => {
+            put_text(out, function);
+            put_text(out, file);
+        }
+        EventKind::Sample { frames, .. } => {
+            put_varint(out, frames.len() as u64);
+            for &f in frames {
+                put_varint(out, f as u64);
+            }
         }
         _ => {}
     }
@@ -207,6 +222,23 @@ impl<'a> Cursor<'a> {
                 tid: self.varint()?.checked_sub(1),
                 spawned_at: self.varint()?,
             },
+            FRAME => EventKind::Frame {
+                id: self.u32()?,
+                line: self.u32()?,
+                function: self.text()?,
+                file: self.text()?,
+            },
+            SAMPLE | SAMPLE_HELD => {
+                let n = self.varint()?;
+                if n > MAX_TEXT {
+                    return Err(format!("a stack of {n} frames"));
+                }
+                let frames = (0..n).map(|_| self.u32()).collect::<Result<_, _>>()?;
+                EventKind::Sample {
+                    frames,
+                    held: kind == SAMPLE_HELD,
+                }
+            }
             other => return Err(format!("an unknown event kind {other}")),
         };
         Ok(Event { t, lane, kind })
@@ -266,6 +298,20 @@ mod tests {
                 hits: 28,
                 misses: 31,
                 currsize: 16,
+            },
+            EventKind::Frame {
+                id: 3,
+                function: "collatz_len".into(),
+                file: "/tmp/cpu.py".into(),
+                line: 41,
+            },
+            EventKind::Sample {
+                frames: vec![0, 1, 3],
+                held: true,
+            },
+            EventKind::Sample {
+                frames: vec![],
+                held: false,
             },
         ]);
         for (i, (role, _)) in crate::wire::ROLES.iter().enumerate() {

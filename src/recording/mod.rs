@@ -29,8 +29,9 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: &[u8; 8] = b"\x89PARLAB\n";
 /// The format this parlab writes and the newest it reads (2: a program's
 /// output lines, tasks named as they start, lanes that end; 3: the real
-/// GIL taken and let go; 4: the `ready` state, waiting for a core).
-pub const VERSION: u16 = 4;
+/// GIL taken and let go; 4: the `ready` state, waiting for a core; 5:
+/// stacks sampled from outside, a profile).
+pub const VERSION: u16 = 5;
 /// The extension recordings are given.
 pub const EXTENSION: &str = "parlab";
 

@@ -213,6 +213,8 @@ pub enum Figures {
     ExitCode,
     /// A Dask cluster's scheduler, workers and tasks: `dask`.
     Dask,
+    /// A program's stacks sampled from outside: `profile`.
+    Profile,
 }
 
 impl Figures {
@@ -226,6 +228,7 @@ impl Figures {
             Figures::Python => "python",
             Figures::ExitCode => "exit_code",
             Figures::Dask => "dask",
+            Figures::Profile => "profile",
         }
     }
 }

@@ -62,6 +62,8 @@ pub struct App {
     /// How every program the lab runs is run: `tui py --timeout`, `--gil-sample-hz`.
     pub program_timeout: Option<std::time::Duration>,
     pub gil_hz: u32,
+    /// Stacks read a second for a program's profile (`--profile-hz`).
+    pub profile_hz: u32,
     /// The Source view (`o`) is open, scrolled to this line.
     pub source_view: Option<usize>,
     /// The Pythons found as the lab opened (3.9 or later), for the Settings form.
@@ -144,6 +146,7 @@ impl App {
             program_text: None,
             program_timeout: None,
             gil_hz: crate::python::gil::DEFAULT_HZ,
+            profile_hz: crate::python::stacks::DEFAULT_HZ,
             source_view: None,
             interpreters: Vec::new(),
             field: 0,

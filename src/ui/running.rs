@@ -74,6 +74,7 @@ impl App {
         self.launch_plan(crate::python::PyPlan {
             timeout: self.program_timeout,
             gil_hz: self.gil_hz,
+            profile_hz: self.profile_hz,
             ..crate::python::PyPlan::of(program)
         });
     }

@@ -8,6 +8,7 @@ mod clusters;
 mod gil_reading;
 mod os_sampling;
 mod outcome;
+mod profiling;
 mod translate;
 
 use os_sampling::kept;
@@ -98,6 +99,7 @@ pub fn start(plan: PyPlan) -> Result<PyRun> {
             let watch = crate::child::Watch::start(child.id());
             let mut driver = Driver::new(clock, tx, dir.clone(), child.id(), p.gil_hz);
             driver.clusters.python = p.program.python.command.clone();
+            driver.profile(p.profile_hz);
             let out = driver.run(child, &ctl, p.timeout);
             drop(watch); // the group is stopped: the watch goes first
             let _ = std::fs::remove_dir_all(&dir);
@@ -335,6 +337,12 @@ enum Seen {
     Ready { key: (u32, u64), ready: bool },
     /// The OS's words on `pid`'s threads are in: infer who waits for the GIL.
     Infer { pid: u32 },
+    /// A thread's Python stack, read from outside (root first).
+    Stack {
+        key: (u32, u64),
+        frames: Vec<u32>,
+        held: bool,
+    },
 }
 
 /// When to read the GIL next: `hz` with ±25 % jitter, so the samples never
@@ -444,6 +452,13 @@ struct Driver {
     holders: HashMap<u32, Option<u64>>,
     /// The Dask clusters the program uses, watched beside it.
     clusters: clusters::Clusters,
+    /// Stacks read from outside at `profile_hz` (none: not profiled), each
+    /// thread known by its `threading.get_ident()`.
+    stacks: Option<crate::python::stacks::Stacks>,
+    profile_hz: u32,
+    idents: HashMap<(u32, u64), (u32, u64)>,
+    stacks_unread: Vec<(u32, String)>,
+    stack_tally: Option<crate::python::stacks::Tally>,
 }
 
 impl Driver {
@@ -478,6 +493,11 @@ impl Driver {
             roster: None,
             holders: HashMap::new(),
             clusters: clusters::Clusters::default(),
+            stacks: None,
+            profile_hz: 0,
+            idents: HashMap::new(),
+            stacks_unread: Vec::new(),
+            stack_tally: None,
         }
     }
 
@@ -538,6 +558,7 @@ impl Driver {
             }
             self.sample_when_due(&mut last_sample);
             self.watch_clusters();
+            self.take_stacks();
             self.read_rings();
             if self.pace.is_some() {
                 // A process is read from its first tick after its hello.
@@ -573,6 +594,7 @@ impl Driver {
             self.output(line);
         }
         let _ = self.scan(); // the last rings; a cluster named this late is not watched
+        self.stop_stacks();
         self.read_rings();
         for th in self.threads.values_mut().filter(|t| !t.ended) {
             th.ended = true;

@@ -90,6 +90,7 @@ impl Driver {
         extensions.push(python);
         extensions.extend(self.gil_extension(end.saturating_sub(t0)));
         extensions.extend(cache_extension(&exits));
+        extensions.extend(self.profile_extension());
         extensions.extend(queues::extensions(&exits, &self.queue_stats));
         // The first cluster the program used (a program rarely uses two).
         if let Some((dask, _)) = self.clusters.ended.first() {

@@ -61,6 +61,7 @@ impl Driver {
                 }
                 self.show(key, t);
             }
+            Seen::Stack { key, frames, held } => self.stack_seen(key, frames, held, t),
             Seen::Infer { pid } => {
                 // One thread running Python code while another, runnable,
                 // is off the CPU: that one is taken to wait for the GIL.
@@ -109,6 +110,9 @@ impl Driver {
                 }
             }
             kind::THREAD_END => self.thread_end(key, t),
+            kind::THREAD_IDENT => {
+                self.idents.insert((pid, r.b), key);
+            }
             kind::TASK_START | kind::TASK_END => self.task_record(key, r, t),
             kind::ENTER | kind::LEAVE => {
                 let Some(th) = self.threads.get_mut(&key) else {
@@ -156,6 +160,9 @@ impl Driver {
             ..Interp::default()
         };
         self.interps.insert(pid, interp);
+        if let Some(stacks) = &self.stacks {
+            stacks.watch(pid);
+        }
     }
 
     /// A thread (or a process's main thread) starts: a lane of its own.
