@@ -331,8 +331,13 @@ impl Lab {
                 },
             ),
             EventKind::Sample { frames, held } => {
-                // What the lane was doing as its stack was read.
-                let state = self.lane(e.lane).map_or(WorkerState::Idle, |l| l.state);
+                // What the lane was doing as its stack was read. The GIL's
+                // holder is read with the stack: a thread seen holding it
+                // is not waiting for it, whatever an older reading said.
+                let state = match self.lane(e.lane).map_or(WorkerState::Idle, |l| l.state) {
+                    WorkerState::GilWait if held => WorkerState::Running,
+                    s => s,
+                };
                 self.profile.sample(t, e.lane, frames, held, state);
             }
             EventKind::GilDropRequest

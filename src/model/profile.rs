@@ -50,6 +50,16 @@ pub enum Grain {
     Line,
 }
 
+impl Grain {
+    /// By line if by function, and back.
+    pub fn other(self) -> Self {
+        match self {
+            Grain::Function => Grain::Line,
+            Grain::Line => Grain::Function,
+        }
+    }
+}
+
 /// What the table is sorted by, most first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SortKey {

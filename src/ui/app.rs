@@ -50,6 +50,16 @@ impl TimelineView {
     }
 }
 
+/// What the Profile panel shows: whose samples (none: every lane), by
+/// function or line, sorted by what, scrolled how far.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ProfileView {
+    pub lane: Option<crate::event::LaneId>,
+    pub grain: crate::model::profile::Grain,
+    pub key: crate::model::profile::SortKey,
+    pub scroll: usize,
+}
+
 /// The whole TUI state.
 pub struct App {
     pub config: Config,
@@ -64,6 +74,8 @@ pub struct App {
     pub gil_hz: u32,
     /// Stacks read a second for a program's profile (`--profile-hz`).
     pub profile_hz: u32,
+    /// What the Profile panel shows.
+    pub profile_view: ProfileView,
     /// The Source view (`o`) is open, scrolled to this line.
     pub source_view: Option<usize>,
     /// The Pythons found as the lab opened (3.9 or later), for the Settings form.
@@ -147,6 +159,7 @@ impl App {
             program_timeout: None,
             gil_hz: crate::python::gil::DEFAULT_HZ,
             profile_hz: crate::python::stacks::DEFAULT_HZ,
+            profile_view: ProfileView::default(),
             source_view: None,
             interpreters: Vec::new(),
             field: 0,
@@ -272,6 +285,8 @@ impl App {
                 self.seek_by(if action == Left { -1.0 } else { 1.0 })
             }
             Left | Right | Up | Down => self.arrow(action),
+            Lines => self.profile_view.grain = self.profile_view.grain.other(),
+            SortKey => self.profile_view.key = self.profile_view.key.next(),
             MoreWorkers => self.step_workers(true),
             FewerWorkers => self.step_workers(false),
             ToggleGil => self.spec.gil = !self.spec.gil,
@@ -389,6 +404,16 @@ impl App {
                     self.log_scroll = (self.log_scroll + 1).min(self.lab.log.len())
                 }
                 _ => self.log_scroll = self.log_scroll.saturating_sub(1),
+            },
+            Panel::Profile => match a {
+                Action::Up => self.profile_view.scroll = self.profile_view.scroll.saturating_sub(1),
+                Action::Down => self.profile_view.scroll += 1,
+                _ => {
+                    let lane = self.profile_view.lane;
+                    self.profile_view.lane =
+                        super::profile::step_lane(self, lane, a == Action::Right);
+                    self.profile_view.scroll = 0;
+                }
             },
             Panel::Runs => match a {
                 Action::Up | Action::Left => {

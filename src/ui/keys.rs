@@ -15,11 +15,12 @@ pub enum Panel {
     Log,
     Runs,
     Summary,
+    Profile,
 }
 
 impl Panel {
     /// Every panel, in Tab order.
-    pub const ALL: [Panel; 9] = [
+    pub const ALL: [Panel; 10] = [
         Panel::Settings,
         Panel::Timeline,
         Panel::Queue,
@@ -29,6 +30,7 @@ impl Panel {
         Panel::Log,
         Panel::Runs,
         Panel::Summary,
+        Panel::Profile,
     ];
 
     /// The panel's title, exactly as shown.
@@ -43,6 +45,7 @@ impl Panel {
             Panel::Log => "Log",
             Panel::Runs => "Runs",
             Panel::Summary => "Summary",
+            Panel::Profile => "Profile",
         }
     }
 }
@@ -93,6 +96,10 @@ pub enum Action {
     View,
     /// `o`: the program's source.
     Source,
+    /// `l`: the profile by line, or by function again.
+    Lines,
+    /// `k`: sort the profile by its next key.
+    SortKey,
     /// In a replay: `{` slower, `}` faster.
     Slower,
     Faster,
@@ -161,6 +168,8 @@ pub fn action_for(key: KeyEvent, typing: bool) -> Option<Action> {
         KeyCode::Char('c') => Action::Compare,
         KeyCode::Char('v') => Action::View,
         KeyCode::Char('o') => Action::Source,
+        KeyCode::Char('l') => Action::Lines,
+        KeyCode::Char('k') => Action::SortKey,
         KeyCode::Char('h') => Action::Helpers,
         KeyCode::Char('{') => Action::Slower,
         KeyCode::Char('}') => Action::Faster,

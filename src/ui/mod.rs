@@ -15,6 +15,7 @@ pub mod history;
 pub mod keys;
 pub mod lesson;
 pub mod log;
+pub mod profile;
 pub mod queue;
 pub mod replaying;
 mod running;
@@ -115,6 +116,7 @@ fn full_layout(area: Rect, lanes: usize) -> Screen {
     ])
     .areas(area);
     let [q, c, cpu] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(row_a);
+    let [log, profile] = Layout::horizontal([Constraint::Percentage(50); 2]).areas(log);
     let [a, runs, summary] = Layout::horizontal([
         Constraint::Percentage(27),
         Constraint::Percentage(46),
@@ -132,6 +134,7 @@ fn full_layout(area: Rect, lanes: usize) -> Screen {
             (Panel::Runs, runs),
             (Panel::Summary, summary),
             (Panel::Log, log),
+            (Panel::Profile, profile),
         ],
         tabs: Vec::new(),
         status,
@@ -184,6 +187,7 @@ fn title_of(p: Panel, app: &App, area: Rect) -> String {
         Panel::Amdahl => amdahl::title(app),
         Panel::Log => log::title(app),
         Panel::Runs => runs::title(app),
+        Panel::Profile => profile::title(app),
         other => other.title().to_string(),
     }
 }
@@ -221,6 +225,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             Panel::Log => log::render(frame, r, app, theme, block),
             Panel::Runs => runs::render(frame, r, app, theme, block),
             Panel::Summary => summary::render(frame, r, app, theme, block),
+            Panel::Profile => profile::render(frame, r, app, theme, block),
         }
     }
     let shown = tab_shown(app);
@@ -257,8 +262,9 @@ pub fn click(app: &mut App, area: Rect, x: u16, y: u16) {
     if let Some(&(p, r)) = screen.panels.iter().find(|(_, r)| hit(r)) {
         app.focus = p;
         if p == Panel::Timeline {
-            let lane = timeline::lane_at(app, r, y).map(|i| app.lab.lanes[i].name.clone());
-            app.filter_lane(lane);
+            let lane = timeline::lane_at(app, r, y).map(|i| &app.lab.lanes[i]);
+            app.profile_view.lane = lane.map(|l| l.id);
+            app.filter_lane(lane.map(|l| l.name.clone()));
         }
     }
 }
