@@ -157,6 +157,12 @@ pub struct PyCmd {
     /// Keep the run in FILE (parlab replay FILE --json prints its JSON again) [default: not recorded]
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Write the program's profile to FILE: .speedscope.json (speedscope), .folded (inferno, flamegraph.pl) or .prof (snakeviz, python -m pstats) [default: none]
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// The profile file's format, whatever its name says
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "profile")]
+    pub profile_format: Option<crate::profile_files::Format>,
 }
 
 /// `parlab WORD …` for a source in [`crate::source::REGISTERED`]: the
@@ -302,6 +308,12 @@ pub enum ExportFormat {
     ChromeTrace,
     /// The run JSON of `parlab run --json`, one line per run
     Json,
+    /// A program's profile as speedscope JSON (its first run's)
+    Speedscope,
+    /// A program's profile as collapsed stacks, for inferno or flamegraph.pl
+    Folded,
+    /// A program's profile as a pstats file, for snakeviz and python -m pstats
+    Pstats,
 }
 
 /// `parlab export`.

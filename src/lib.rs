@@ -32,6 +32,7 @@ pub mod param;
 pub mod plan;
 pub mod presets;
 pub mod priority;
+pub mod profile_files;
 pub mod python;
 pub mod recording;
 pub mod replay;

@@ -103,13 +103,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Tui(cmd)) => tui(&config, cmd),
         Some(Command::Replay(r)) => replay(&config, r),
         Some(Command::Export(e)) => export(e),
-        Some(Command::Py(cmd)) => {
-            let plan = config.py_plan(&cmd.program)?;
-            let record = cmd.record.as_deref().map(Recorder::create).transpose()?;
-            parlab::signals::listen();
-            let start = || Ok(Box::new(parlab::python::start(plan)?) as Box<dyn Source>);
-            headless_source(start, &config, record, cmd.json)
-        }
+        Some(Command::Py(cmd)) => py(&config, cmd),
         Some(Command::Run(cmd)) => run(&config, cmd),
         Some(Command::Sweep(cmd)) => sweep(&config, cmd),
         Some(Command::Bench(b)) => {
@@ -208,6 +202,40 @@ fn registered(
 /// Start a source and drain it to its end (or a signal), recording it
 /// where asked, then print its summary or JSON. The machine is measured
 /// from before it starts.
+/// `parlab py`: the program run headless, its profile written where asked.
+fn py(config: &config::Config, cmd: parlab::cli::PyCmd) -> anyhow::Result<ExitCode> {
+    use parlab::profile_files::Format;
+    let plan = config.py_plan(&cmd.program)?;
+    // A bad profile file name is said before the program runs.
+    let profile = match (&cmd.profile, cmd.profile_format) {
+        (Some(path), Some(f)) => Some((path, f)),
+        (Some(path), None) => Some((path, Format::of_path(path)?)),
+        (None, _) => None,
+    };
+    if profile.is_some() && plan.profile_hz == 0 {
+        return Err(UserError::new("--profile needs stacks: --profile-hz 0 reads none").into());
+    }
+    let mut record = cmd.record.as_deref().map(Recorder::create).transpose()?;
+    parlab::signals::listen();
+    let finished = headless::drain(
+        Box::new(parlab::python::start(plan)?),
+        || parlab::signals::received().is_some(),
+        Some((
+            parlab::sampler::Window::open(),
+            config.run.disturbed_threshold,
+        )),
+        record.as_mut(),
+    )?;
+    said_recording(record.as_ref());
+    if let Some((path, format)) = profile {
+        eprintln!(
+            "parlab: {}",
+            parlab::profile_files::save(&finished, path, format)?
+        );
+    }
+    finish_run(&finished, cmd.json)
+}
+
 fn headless_source(
     start: impl FnOnce() -> anyhow::Result<Box<dyn Source>>,
     config: &config::Config,
@@ -414,6 +442,9 @@ fn export(e: parlab::cli::ExportArgs) -> anyhow::Result<ExitCode> {
             format!("{}\n", parlab::export::chrome_trace(&rec)),
             "trace.json",
         ),
+        ExportFormat::Speedscope | ExportFormat::Folded | ExportFormat::Pstats => {
+            return export_profile(&e, &rec);
+        }
         ExportFormat::Json => {
             let mut text = String::new();
             for run in &rec.runs {
@@ -555,6 +586,40 @@ fn open_all(files: &[std::path::PathBuf]) -> anyhow::Result<Vec<Recording>> {
 }
 
 /// A recorded run played through the lab at full speed.
+/// `parlab export --format speedscope|folded|pstats`: the first profiled
+/// run's stacks.
+fn export_profile(
+    e: &parlab::cli::ExportArgs,
+    rec: &recording::Recording,
+) -> anyhow::Result<ExitCode> {
+    use parlab::profile_files::Format;
+    let format = match e.format {
+        ExportFormat::Folded => Format::Folded,
+        ExportFormat::Pstats => Format::Pstats,
+        _ => Format::Speedscope,
+    };
+    for run in &rec.runs {
+        let finished = replayed(run)?;
+        if finished.lab.profile.is_empty() {
+            continue;
+        }
+        let out = e
+            .out
+            .clone()
+            .unwrap_or_else(|| e.file.with_extension(format.extension()));
+        eprintln!(
+            "parlab: {}",
+            parlab::profile_files::save(&finished, &out, format)?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(UserError::new(format!(
+        "{}: no run in it has stacks (a program run by parlab py with --profile-hz above 0 has)",
+        e.file.display()
+    ))
+    .into())
+}
+
 fn replayed(run: &recording::RecordedRun) -> anyhow::Result<Finished> {
     let source = Box::new(parlab::replay::Replay::start(run));
     headless::drain(source, || false, None, None)

@@ -223,18 +223,18 @@ impl Reader {
     }
 
     fn sample(&mut self, t: u64, pid: u32, trace: py_spy::StackTrace) {
-        if trace.frames.is_empty() {
-            return; // a thread between Python calls (starting, ending)
-        }
         // py-spy gives the innermost frame first; a sample is root first.
         // The probe's wrappers are parlab's, not the program's: left out.
-        let frames = trace
+        let frames: Vec<u32> = trace
             .frames
             .into_iter()
             .rev()
             .filter(|f| !is_probe(&f.filename))
             .map(|f| self.frame(f))
             .collect();
+        if frames.is_empty() {
+            return; // a thread between Python calls (starting, ending), or in the probe
+        }
         let _ = self.tx.send(Taken::Sample {
             t,
             pid,

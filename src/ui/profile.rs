@@ -135,7 +135,10 @@ pub fn short(file: &str) -> String {
 /// samples, their callees under them.
 fn render_icicle(frame: &mut Frame, area: Rect, root: &Node, theme: &Theme) {
     let mut lines: Vec<Vec<Span>> = vec![Vec::new(); area.height as usize];
-    let styles = [theme.state(WorkerState::Running), theme.state(WorkerState::Io)];
+    let styles = [
+        theme.state(WorkerState::Running),
+        theme.state(WorkerState::Io),
+    ];
     let mut spans = Vec::new();
     lay_out(root, 0, 0, area.width, &mut spans);
     for (depth, x, w, name) in spans {
