@@ -102,7 +102,17 @@ pub struct TuiCmd {
 #[derive(Debug, Subcommand)]
 pub enum TuiProgram {
     /// Open the lab on a real Python program: Enter runs it under the probe
-    Py(PyArgs),
+    Py(TuiPyArgs),
+}
+
+/// `parlab tui py`: the program, and how many times Enter runs it.
+#[derive(Debug, Args, Clone)]
+pub struct TuiPyArgs {
+    /// Enter runs the program N times, a row each in Runs; the Summary shows their spread
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_positive_u32)]
+    pub repeat: u32,
+    #[command(flatten)]
+    pub program: PyArgs,
 }
 
 /// What `parlab sweep` sweeps besides native settings.
@@ -163,6 +173,12 @@ pub struct PyCmd {
     /// The profile file's format, whatever its name says
     #[arg(long, value_enum, value_name = "FORMAT", requires = "profile")]
     pub profile_format: Option<crate::profile_files::Format>,
+    /// Run the program N times and report the distribution of its own wall time (timeit, for real)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_positive_u32)]
+    pub repeat: u32,
+    /// Runs before the N that are shown but not counted
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub warmup: u32,
 }
 
 /// `parlab WORD …` for a source in [`crate::source::REGISTERED`]: the

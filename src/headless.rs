@@ -15,6 +15,9 @@ pub struct Finished {
     /// Its `machine` is the machine over the run: how much of it others used.
     pub outcome: Outcome,
     pub lab: Lab,
+    /// Each run's time where the program was run several times (`--repeat`);
+    /// this is the last of them.
+    pub repeats: Vec<crate::repeat::Timed>,
 }
 
 impl Finished {
@@ -81,5 +84,10 @@ pub fn drain(
     if let Some(r) = record {
         r.end(&outcome);
     }
-    Ok(Finished { meta, outcome, lab })
+    Ok(Finished {
+        meta,
+        outcome,
+        lab,
+        repeats: Vec::new(),
+    })
 }

@@ -35,6 +35,7 @@ pub mod priority;
 pub mod profile_files;
 pub mod python;
 pub mod recording;
+pub mod repeat;
 pub mod replay;
 pub mod report;
 pub mod runqueue;

@@ -217,21 +217,35 @@ fn py(config: &config::Config, cmd: parlab::cli::PyCmd) -> anyhow::Result<ExitCo
     }
     let mut record = cmd.record.as_deref().map(Recorder::create).transpose()?;
     parlab::signals::listen();
-    let finished = headless::drain(
-        Box::new(parlab::python::start(plan)?),
-        || parlab::signals::received().is_some(),
-        Some((
-            parlab::sampler::Window::open(),
-            config.run.disturbed_threshold,
-        )),
-        record.as_mut(),
-    )?;
+    let mut runs = Vec::new();
+    let mut last = None;
+    for i in 0..cmd.warmup + cmd.repeat {
+        let finished = headless::drain(
+            Box::new(parlab::python::start(plan.clone())?),
+            || parlab::signals::received().is_some(),
+            Some((
+                parlab::sampler::Window::open(),
+                config.run.disturbed_threshold,
+            )),
+            record.as_mut(),
+        )?;
+        runs.push(parlab::repeat::Timed::of(&finished, i < cmd.warmup));
+        let failed = !finished.outcome.failures.is_empty();
+        last = Some(finished);
+        if failed || parlab::signals::received().is_some() {
+            break; // a failing program is not timed again
+        }
+    }
+    let mut finished = last.expect("at least one run");
     said_recording(record.as_ref());
     if let Some((path, format)) = profile {
         eprintln!(
             "parlab: {}",
             parlab::profile_files::save(&finished, path, format)?
         );
+    }
+    if runs.len() > 1 {
+        finished.repeats = runs;
     }
     finish_run(&finished, cmd.json)
 }
@@ -476,10 +490,10 @@ fn tui(config: &config::Config, cmd: parlab::cli::TuiCmd) -> anyhow::Result<Exit
     let args = &cmd.args;
     let record = args.record.as_deref().map(Recorder::create).transpose()?;
     let plan = match &cmd.program {
-        Some(parlab::cli::TuiProgram::Py(p)) => Some(config.py_plan(p)?),
+        Some(parlab::cli::TuiProgram::Py(p)) => Some((config.py_plan(&p.program)?, p.repeat)),
         None => None,
     };
-    let program = plan.as_ref().map(|p| p.program.clone());
+    let program = plan.as_ref().map(|(p, _)| p.program.clone());
     // A script from a file, read now for the Source view (o).
     let text = program
         .as_ref()
@@ -492,10 +506,11 @@ fn tui(config: &config::Config, cmd: parlab::cli::TuiCmd) -> anyhow::Result<Exit
         |app| {
             app.recorder = record.map(|r| std::sync::Arc::new(std::sync::Mutex::new(r)));
             app.interpreters = interpreters(config, program.as_ref());
-            if let Some(plan) = &plan {
+            if let Some((plan, repeat)) = &plan {
                 app.program_timeout = plan.timeout;
                 app.gil_hz = plan.gil_hz;
                 app.profile_hz = plan.profile_hz;
+                app.program_repeat = *repeat;
             }
             app.program = program;
             app.program_text = text;

@@ -15,7 +15,13 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The run as one JSON object. Fields that do not apply are absent, not null.
 pub fn to_json(f: &Finished) -> Value {
-    run_json(&f.meta, &f.outcome, &f.lab, f.load())
+    let mut v = run_json(&f.meta, &f.outcome, &f.lab, f.load());
+    if !f.repeats.is_empty() {
+        if let (Value::Object(o), Value::Object(r)) = (&mut v, crate::repeat::json(&f.repeats)) {
+            o.extend(r);
+        }
+    }
+    v
 }
 
 /// The machine over a run, as the JSON has it: measured, never inferred.
@@ -208,6 +214,13 @@ pub fn human(f: &Finished) -> String {
         None => format!("parlab: {}\n", f.meta.headline()),
     };
     out += &body(f);
+    if !f.repeats.is_empty() {
+        out +=
+            &format!("  repeats: the figures above are the last run's; its wall time each run:\n");
+        for line in crate::repeat::words(&f.repeats, 30) {
+            out += &format!("           {line}\n");
+        }
+    }
     out
 }
 

@@ -105,11 +105,7 @@ pub fn default_grid(cores: u32) -> Vec<u32> {
     }
 }
 
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
+use crate::repeat::median;
 
 /// Each repeat's wall time at `workers`, and whether any was disturbed.
 fn repeats(

@@ -81,9 +81,8 @@ pub(crate) fn percent_of_one_core(f: &crate::headless::Finished, key: &str) -> f
     100.0 * ms / crate::clock::ms(f.outcome.wall_ns).max(1e-9)
 }
 
-pub(crate) fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
+pub(crate) fn median(v: Vec<f64>) -> f64 {
+    crate::repeat::median(&v)
 }
 
 /// A benchmark's run: one workload and one strategy, by name, at their defaults.

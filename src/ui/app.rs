@@ -76,6 +76,8 @@ pub struct App {
     pub profile_hz: u32,
     /// What the Profile panel shows.
     pub profile_view: ProfileView,
+    /// Enter runs a program this many times (`tui py --repeat`).
+    pub program_repeat: u32,
     /// The Source view (`o`) is open, scrolled to this line.
     pub source_view: Option<usize>,
     /// The Pythons found as the lab opened (3.9 or later), for the Settings form.
@@ -160,6 +162,7 @@ impl App {
             gil_hz: crate::python::gil::DEFAULT_HZ,
             profile_hz: crate::python::stacks::DEFAULT_HZ,
             profile_view: ProfileView::default(),
+            program_repeat: 1,
             source_view: None,
             interpreters: Vec::new(),
             field: 0,

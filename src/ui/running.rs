@@ -43,6 +43,8 @@ impl App {
             self.message = Some("a sweep is measuring: wait for it to end".into());
             return;
         }
+        // A run asked for anew (not the next of those waiting).
+        let fresh = self.pending.is_empty();
         match self.pending.pop_front() {
             Some(Plan::Native(spec)) => {
                 self.spec = spec;
@@ -52,7 +54,15 @@ impl App {
             None => {}
         }
         match self.program.clone() {
-            Some(program) => self.launch_program(program),
+            Some(program) => {
+                // `--repeat N`: the other N - 1 runs wait their turn, as a preset's do.
+                if fresh {
+                    let more = self.program_repeat.saturating_sub(1) as usize;
+                    self.pending
+                        .extend(std::iter::repeat_n(Plan::Python(program.clone()), more));
+                }
+                self.launch_program(program)
+            }
             None => self.launch(self.spec.clone()),
         }
     }

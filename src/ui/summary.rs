@@ -34,6 +34,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     if let Some(detail) = selected_row(app) {
         lines.insert(0, Line::styled(detail, theme.accent()));
     }
+    lines.extend(
+        repeats(app)
+            .into_iter()
+            .map(|l| Line::styled(l, theme.dim())),
+    );
     if let Some(preset) = &app.preset {
         if !app.pending.is_empty() {
             lines.push(Line::styled(
@@ -49,6 +54,47 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
         area,
     );
+}
+
+/// The latest runs of one program, as `timeit` would report them: min,
+/// median and max of its own wall time and their histogram (the first run
+/// apart). Nothing until a program has run twice in a row.
+fn repeats(app: &App) -> Vec<String> {
+    let Some(last) = app.history.last().and_then(|r| r.plan.as_ref()) else {
+        return Vec::new();
+    };
+    if last.native().is_some() {
+        return Vec::new();
+    }
+    let streak: Vec<crate::repeat::Timed> = app
+        .history
+        .iter()
+        .rev()
+        .take_while(|r| r.plan.as_ref() == Some(last))
+        .map(|r| {
+            let own = r.json["result"]["wall_ms"].as_f64();
+            crate::repeat::Timed {
+                wall_ms: own.unwrap_or(r.wall_ms),
+                own: own.is_some(),
+                warmup: false,
+                disturbed: r.load.is_some_and(|l| l.disturbed()),
+            }
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if streak.len() < 2 {
+        return Vec::new();
+    }
+    let words = crate::repeat::words(&streak, 24);
+    let first = streak[0].wall_ms;
+    let mut out = vec![format!(
+        "its last {} runs (the first {first:.1} ms):",
+        streak.len()
+    )];
+    out.extend(words.into_iter().rev().take(2).rev());
+    out
 }
 
 /// With Runs focused, the selected row whole: the label its narrow column cuts.

@@ -1,0 +1,182 @@
+//! `timeit`, for real: a program run several times, and the distribution
+//! of its own wall time (the `wall_ms` its result line prints, else
+//! parlab's). The lecture's "repeat, take the minimum or the median, know
+//! why the first differs": the first run is marked (imports, cold caches),
+//! warm-ups are run and shown but not counted, disturbed runs are marked.
+
+use crate::clock::ms;
+use crate::headless::Finished;
+use serde_json::{json, Value};
+
+/// One run's time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timed {
+    pub wall_ms: f64,
+    /// The program's own figure (its result line's `wall_ms`), not parlab's.
+    pub own: bool,
+    /// A warm-up: run, shown, not counted.
+    pub warmup: bool,
+    /// Others used enough of the machine to distort it.
+    pub disturbed: bool,
+}
+
+impl Timed {
+    /// `f`'s time.
+    pub fn of(f: &Finished, warmup: bool) -> Self {
+        let own = f
+            .outcome
+            .result
+            .as_ref()
+            .and_then(|r| r["wall_ms"].as_f64());
+        Self {
+            wall_ms: own.unwrap_or(ms(f.outcome.wall_ns)),
+            own: own.is_some(),
+            warmup,
+            disturbed: f.load().is_some_and(|l| l.disturbed()),
+        }
+    }
+}
+
+/// The median of `v` (the upper one of an even count; 0 for none).
+pub fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The counted runs' (not warm-ups') times.
+fn counted(runs: &[Timed]) -> Vec<f64> {
+    runs.iter()
+        .filter(|r| !r.warmup)
+        .map(|r| r.wall_ms)
+        .collect()
+}
+
+/// `repeats`, `min_ms`, `median_ms`, `max_ms` for the run JSON.
+pub fn json(runs: &[Timed]) -> Value {
+    let walls = counted(runs);
+    let repeats: Vec<Value> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            json!({
+                "run": i + 1, "wall_ms": r.wall_ms, "own": r.own, "warmup": r.warmup,
+                "first": i == first_counted(runs), "disturbed": r.disturbed,
+            })
+        })
+        .collect();
+    json!({
+        "repeats": repeats,
+        "min_ms": walls.iter().copied().reduce(f64::min),
+        "median_ms": (!walls.is_empty()).then(|| median(&walls)),
+        "max_ms": walls.iter().copied().reduce(f64::max),
+    })
+}
+
+/// The index of the first run counted.
+fn first_counted(runs: &[Timed]) -> usize {
+    runs.iter().position(|r| !r.warmup).unwrap_or(0)
+}
+
+/// Each run on a line (`first`, `warm-up`, `disturbed` said), then min,
+/// median and max, and a histogram of the counted runs `width` wide.
+pub fn words(runs: &[Timed], width: usize) -> Vec<String> {
+    let first = first_counted(runs);
+    let mut out: Vec<String> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut notes = Vec::new();
+            if r.warmup {
+                notes.push("warm-up, not counted");
+            } else if i == first {
+                notes.push("first");
+            }
+            if r.disturbed {
+                notes.push("disturbed");
+            }
+            if !r.own {
+                notes.push("parlab's wall: no wall_ms printed");
+            }
+            let notes = match notes.is_empty() {
+                true => String::new(),
+                false => format!("  ({})", notes.join(", ")),
+            };
+            format!("run {:>2}: {:>10.1} ms{notes}", i + 1, r.wall_ms)
+        })
+        .collect();
+    let walls = counted(runs);
+    if let (Some(lo), Some(hi)) = (
+        walls.iter().copied().reduce(f64::min),
+        walls.iter().copied().reduce(f64::max),
+    ) {
+        out.push(format!(
+            "min {lo:.1} · median {:.1} · max {hi:.1} ms over {} runs",
+            median(&walls),
+            walls.len()
+        ));
+        out.push(histogram(&walls, lo, hi, width));
+    }
+    out
+}
+
+/// The counted times in `width` bins from `lo` to `hi`, as bars of eighths.
+pub fn histogram(walls: &[f64], lo: f64, hi: f64, width: usize) -> String {
+    const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let width = width.clamp(1, 60);
+    let mut bins = vec![0usize; width];
+    for &w in walls {
+        let at = match hi > lo {
+            true => ((w - lo) / (hi - lo) * (width - 1) as f64).round() as usize,
+            false => 0,
+        };
+        bins[at.min(width - 1)] += 1;
+    }
+    let top = bins.iter().copied().max().unwrap_or(1).max(1);
+    let bars: String = bins.iter().map(|&n| BARS[(n * 8).div_ceil(top)]).collect();
+    format!("{lo:.0} ms |{bars}| {hi:.0} ms")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(wall_ms: f64, warmup: bool) -> Timed {
+        Timed {
+            wall_ms,
+            own: true,
+            warmup,
+            disturbed: false,
+        }
+    }
+
+    #[test]
+    fn warmups_are_shown_not_counted_and_the_first_counted_is_marked() {
+        let runs = [
+            t(900.0, true),
+            t(300.0, false),
+            t(100.0, false),
+            t(200.0, false),
+        ];
+        let v = json(&runs);
+        assert_eq!(
+            (
+                v["min_ms"].as_f64(),
+                v["median_ms"].as_f64(),
+                v["max_ms"].as_f64()
+            ),
+            (Some(100.0), Some(200.0), Some(300.0))
+        );
+        assert_eq!(v["repeats"][1]["first"], true);
+        assert_eq!(v["repeats"][0]["first"], false);
+        let w = words(&runs, 10);
+        assert!(w[0].contains("warm-up") && w[1].contains("first"), "{w:?}");
+        assert!(w[4].starts_with("min 100.0 · median 200.0 · max 300.0"));
+    }
+
+    #[test]
+    fn the_histogram_puts_each_time_in_its_bin() {
+        assert_eq!(histogram(&[1.0, 1.0, 3.0], 1.0, 3.0, 3), "1 ms |█ ▄| 3 ms");
+        assert_eq!(histogram(&[5.0], 5.0, 5.0, 4), "5 ms |█   | 5 ms");
+    }
+}
