@@ -215,8 +215,7 @@ pub fn human(f: &Finished) -> String {
     };
     out += &body(f);
     if !f.repeats.is_empty() {
-        out +=
-            &format!("  repeats: the figures above are the last run's; its wall time each run:\n");
+        out += "  repeats: the figures above are the last run's; its wall time each run:\n";
         for line in crate::repeat::words(&f.repeats, 30) {
             out += &format!("           {line}\n");
         }

@@ -848,3 +848,62 @@ fn a_lesson_is_walked_in_the_lab_with_hands_reveal_and_back() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The Profile panel, live and replayed: a tab at 80x24 naming the threads'
+/// hot function, `l` for its lines; beside the Log at 200x60 with the icicle.
+#[test]
+fn the_profile_panel_live_at_80x24_then_at_200x60_and_in_a_replay() {
+    if !common::python3_ok() {
+        return;
+    }
+    let file =
+        std::env::temp_dir().join(format!("parlab-e2e-profile-{}.parlab", std::process::id()));
+    let program = [
+        "lecture:cpu",
+        "--",
+        "--mode",
+        "threads",
+        "--workers",
+        "2",
+        "--size",
+        "400000",
+    ];
+    let args = [
+        &["tui", "--record", file.to_str().unwrap(), "py"][..],
+        &program,
+    ]
+    .concat();
+    let mut s = Session::start(&args, 24, 80);
+    s.wait_for("Timeline");
+    s.press("\r");
+    for _ in 0..9 {
+        s.press("\t"); // Settings → … → Profile, the last tab
+    }
+    s.wait_for("Profile  all lanes");
+    s.wait_for("collatz_len");
+    s.press("l");
+    s.wait_for("lines by self");
+    s.wait_for("cpu.py:2"); // collatz_len's loop, line 2x
+    s.press("\x1b[C"); // →: the first lane with stacks
+    s.wait_for_any(&["Profile  MainThread", "Profile  Thread-"]);
+    s.resize(60, 200);
+    s.wait_for("┌ Log");
+    s.wait_for("· finished");
+    // The icicle: a row of names with no file beside them, the callee under its caller.
+    s.press("l");
+    s.wait_for("functions by self");
+    s.press("q");
+    assert!(s.wait_exit().success());
+    // The recording replays its stacks.
+    let mut r = Session::start(&["replay", file.to_str().unwrap()], 60, 200);
+    r.wait_for("Profile  all lanes");
+    r.wait_for("collatz_len");
+    let icicle = r
+        .contents()
+        .lines()
+        .any(|l| l.contains("collatz_chunk ") && !l.contains("cpu.py"));
+    assert!(icicle, "{}", r.contents());
+    r.press("q");
+    assert!(r.wait_exit().success());
+    let _ = std::fs::remove_file(&file);
+}

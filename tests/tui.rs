@@ -361,10 +361,86 @@ fn render_panel(app: &App, panel: parlab::ui::app::Panel, w: u16, h: u16) -> Str
                 Panel::Log => parlab::ui::log::render(f, area, app, &plain_theme(), block),
                 Panel::Runs => parlab::ui::runs::render(f, area, app, &plain_theme(), block),
                 Panel::Summary => parlab::ui::summary::render(f, area, app, &plain_theme(), block),
+                Panel::Profile => parlab::ui::profile::render(f, area, app, &plain_theme(), block),
             }
         })
         .unwrap();
     mask_times(&screen(&terminal))
+}
+
+/// A lab with two threads' stacks: `main → work` (3 samples holding the
+/// GIL, 1 waiting) on lane 1, `main → wait` (io) on lane 2.
+fn profiled() -> App {
+    use parlab::model::profile::Frame;
+    let mut app = populated();
+    let p = &mut app.lab.profile;
+    for (id, (function, line)) in [("main", 3), ("work", 7), ("work", 8), ("wait", 20)]
+        .into_iter()
+        .enumerate()
+    {
+        let file = format!("/home/class/{function}.py");
+        p.define(
+            id as u32,
+            Frame {
+                function: function.into(),
+                file,
+                line,
+            },
+        );
+    }
+    for _ in 0..3 {
+        p.sample(1, 1, vec![0, 1], true, WorkerState::Running);
+    }
+    p.sample(2, 1, vec![0, 2], false, WorkerState::GilWait);
+    p.sample(3, 2, vec![0, 3], false, WorkerState::Io);
+    app
+}
+
+#[test]
+fn the_profile_panel_shows_functions_lines_and_the_icicle() {
+    use parlab::model::profile::Grain;
+    use parlab::ui::app::Panel;
+    let mut app = profiled();
+    let s = render_panel(&app, Panel::Profile, 100, 16);
+    let row = |name: &str| {
+        s.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or("")
+            .to_string()
+    };
+    // work: 4 of 5 samples its own, 3 of its 4 holding the GIL, 1 waiting.
+    let work = row("work.py:7");
+    assert!(work.contains(" 80.0  80.0  75.0  25.0   0.0"), "{s}");
+    assert!(
+        row("wait.py:20").contains(" 20.0  20.0   0.0   0.0 100.0"),
+        "{s}"
+    );
+    // The icicle: main as wide as the panel, work four fifths of it under it.
+    let icicle: Vec<&str> = s
+        .lines()
+        .filter(|l| l.contains("main ") && !l.contains(".py"))
+        .collect();
+    assert_eq!(icicle.len(), 1, "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.contains("work") && l.contains("wait") && !l.contains(".py")),
+        "{s}"
+    );
+    // Lines: work's two lines apart; the lane selected: its samples only.
+    app.profile_view.grain = Grain::Line;
+    app.profile_view.lane = Some(1);
+    let s = render_panel(&app, Panel::Profile, 100, 16);
+    assert!(s.contains("work.py:7") && s.contains("work.py:8"), "{s}");
+    assert!(!s.contains("wait.py"), "{s}");
+    // Narrow: the file is its name, the io column goes.
+    let s = render_panel(&app, Panel::Profile, 60, 12);
+    assert!(s.contains("work.py:7") && !s.contains("   io"), "{s}");
+}
+
+#[test]
+fn the_profile_panel_says_what_it_is_for_before_any_stack() {
+    let s = render_panel(&populated(), parlab::ui::app::Panel::Profile, 80, 8);
+    assert!(s.contains("where its time goes"), "{s}");
 }
 
 #[test]

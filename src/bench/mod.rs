@@ -19,6 +19,7 @@ use std::time::Instant;
 
 mod dask;
 mod gil;
+mod profile;
 mod python;
 mod recording;
 mod table;
@@ -606,7 +607,7 @@ fn fidelity(scale: Scale) -> Result<Value> {
 
 /// Every section, as one JSON object.
 /// Every section, in the order measured.
-pub const SECTIONS: [&str; 18] = [
+pub const SECTIONS: [&str; 19] = [
     "start_cost",
     "speedup_2_workers",
     "cpython",
@@ -623,6 +624,7 @@ pub const SECTIONS: [&str; 18] = [
     "recording",
     "python",
     "gil",
+    "profile",
     "dask",
     "fidelity",
 ];
@@ -675,6 +677,7 @@ fn section_fn(name: &str) -> fn(Scale) -> Result<Value> {
         "python" => python::measure,
         "gil" => gil::measure,
         "dask" => dask::measure,
+        "profile" => profile::measure,
         _ => fidelity,
     }
 }

@@ -133,11 +133,30 @@ fn dask_lines(v: &Value) -> String {
     )
 }
 
+fn profile_lines(v: &Value) -> String {
+    if let Some(n) = v.pointer("/profile/note").and_then(Value::as_str) {
+        return format!("profile           {n}\n");
+    }
+    format!(
+        "profile           cpu threads' own wall, profiled / not: {:.3} at 100 Hz (budget {:.2}), {:.3} at 1000 Hz (budget {:.2}); {:.0} pairs\n\
+         \x20                 8 threads at 100 Hz: stack reader {:.2}% of one core (budget {:.0}%), {:.1} Hz achieved\n",
+        fig(v, "/profile/wall_ratio_profiled/100_hz/median"),
+        fig(v, "/profile/budgets/wall_ratio_100_hz"),
+        fig(v, "/profile/wall_ratio_profiled/1000_hz/median"),
+        fig(v, "/profile/budgets/wall_ratio_1000_hz"),
+        fig(v, "/profile/pairs"),
+        fig(v, "/profile/eight_threads/reader_percent_of_one_core"),
+        fig(v, "/profile/budgets/reader_percent"),
+        fig(v, "/profile/eight_threads/hz_achieved"),
+    )
+}
+
 /// The human table.
 pub fn table(v: &Value) -> String {
     let s = [speedup_lines(v), lab_lines(v), recording_lines(v)].concat()
         + &python_lines(v)
         + &gil_lines(v)
+        + &profile_lines(v)
         + &dask_lines(v)
         + &fidelity_lines(v);
     // A section not measured (`--only`) has no figures: its lines are left out.

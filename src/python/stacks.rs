@@ -111,6 +111,21 @@ struct Target {
     spy: Option<py_spy::PythonSpy>,
     since: Instant,
     tried: Option<Instant>,
+    /// Reading has failed every time since then (an `exec` into something
+    /// that is not the interpreter read before).
+    failing: Option<Instant>,
+}
+
+impl Target {
+    fn new(pid: u32) -> Self {
+        Self {
+            pid,
+            spy: None,
+            since: Instant::now(),
+            tried: None,
+            failing: None,
+        }
+    }
 }
 
 struct Reader {
@@ -138,12 +153,9 @@ impl Reader {
         let mut first = None;
         while !stop.load(Ordering::Relaxed) {
             for pid in pids.try_iter() {
-                targets.push(Target {
-                    pid,
-                    spy: None,
-                    since: Instant::now(),
-                    tried: None,
-                });
+                // A pid said again has exec'd a new interpreter: attach afresh.
+                targets.retain(|t| t.pid != pid);
+                targets.push(Target::new(pid));
             }
             let now = Instant::now();
             if now < next {
@@ -175,16 +187,26 @@ impl Reader {
         let t = self.clock.now();
         match spy.get_stack_traces() {
             Ok(traces) => {
+                target.failing = None;
                 for trace in traces {
                     self.sample(t, target.pid, trace);
                 }
                 true
             }
-            // Gone (or exec'd into something else): its samples end here.
+            // Gone: its samples end here.
             Err(_) if !alive(target.pid) => false,
-            Err(_) => {
+            Err(e) => {
                 self.tally.torn += 1;
-                true
+                let since = *target.failing.get_or_insert_with(Instant::now);
+                if since.elapsed() < ATTACH_FOR {
+                    return true;
+                }
+                // Every read failing for long: it is no longer what was attached.
+                let _ = self.tx.send(Taken::Unread {
+                    pid: target.pid,
+                    why: format!("its stacks could no longer be read ({e:#})"),
+                });
+                false
             }
         }
     }
