@@ -3,7 +3,8 @@
 //! and total shares and, of their samples, the share holding the GIL,
 //! waiting for it and in io, sorted by `k`; under it the icicle of the
 //! lane's stacks, widest first. It shows the lane selected in the Timeline
-//! (a click) or with ←/→ here; none: every lane.
+//! (a click) or with ←/→ here; none: every lane. In compare, the marked
+//! runs' top functions side by side.
 
 use super::app::App;
 use super::theme::Theme;
@@ -17,6 +18,15 @@ use ratatui::Frame;
 
 /// The panel's title: whose samples, how many, sorted by what.
 pub fn title(app: &App) -> String {
+    let runs = compared(app);
+    if app.compare && runs.len() > 1 {
+        let ns: Vec<String> = runs.iter().map(|(n, _)| n.to_string()).collect();
+        return format!(
+            "Profile  runs {} side by side · by {}",
+            ns.join(", "),
+            app.profile_view.key.word()
+        );
+    }
     let p = &app.lab.profile;
     if p.is_empty() {
         return "Profile".into();
@@ -40,6 +50,9 @@ pub fn title(app: &App) -> String {
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Block) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    if app.compare && compared(app).len() > 1 {
+        return render_compare(frame, inner, app, theme);
+    }
     let p = &app.lab.profile;
     if p.is_empty() {
         let text = "a program under parlab py shows here where its time goes: \
@@ -63,6 +76,32 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     render_table(frame, table, &rows, v.scroll, theme);
     if icicle.height >= 2 {
         render_icicle(frame, icicle, &p.tree(v.lane), theme);
+    }
+}
+
+/// The marked runs that were profiled, for compare: (row number, lab).
+fn compared(app: &App) -> Vec<(usize, &crate::model::Lab)> {
+    app.marked
+        .iter()
+        .filter_map(|&i| Some((i + 1, &*app.history.get(i)?.lab)))
+        .filter(|(_, lab)| !lab.profile.is_empty())
+        .collect()
+}
+
+/// Compare: each marked run's top functions, side by side.
+fn render_compare(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let runs = compared(app);
+    let v = &app.profile_view;
+    let columns = Layout::horizontal(vec![Constraint::Fill(1); runs.len()])
+        .spacing(2)
+        .split(area);
+    for ((n, lab), &col) in runs.iter().zip(columns.iter()) {
+        let [head, table] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(col);
+        let title = format!("run {n}: {} samples", lab.profile.samples);
+        frame.render_widget(Paragraph::new(Line::styled(title, theme.accent())), head);
+        let rows = lab.profile.rows(None, v.grain, v.key);
+        render_table(frame, table, &rows, v.scroll, theme);
     }
 }
 
