@@ -153,7 +153,8 @@ fn profile_json(lab: &Lab, o: &mut Map<String, Value>) {
                 json!({
                     "function": r.function, "file": r.file, "line": r.line,
                     "self": r.own.samples as f64 / n, "total": c.samples as f64 / n,
-                    "held": c.held_share(), "gil_wait": c.share(WorkerState::GilWait),
+                    "held": c.held_share(), "without_gil": c.free_share(),
+                    "gil_wait": c.share(WorkerState::GilWait),
                     "io": c.share(WorkerState::Io),
                 })
             })

@@ -410,9 +410,9 @@ fn the_profile_panel_shows_functions_lines_and_the_icicle() {
     };
     // work: 4 of 5 samples its own, 3 of its 4 holding the GIL, 1 waiting.
     let work = row("work.py:7");
-    assert!(work.contains(" 80.0  80.0  75.0  25.0   0.0"), "{s}");
+    assert!(work.contains(" 80.0  80.0  75.0  25.0   0.0   0.0"), "{s}");
     assert!(
-        row("wait.py:20").contains(" 20.0  20.0   0.0   0.0 100.0"),
+        row("wait.py:20").contains(" 20.0  20.0   0.0   0.0   0.0 100.0"),
         "{s}"
     );
     // The icicle: main as wide as the panel, work four fifths of it under it.

@@ -14,11 +14,13 @@ pub struct Frame {
     pub line: u32,
 }
 
-/// Samples, and of them: holding the GIL, and in each state.
+/// Samples, and of them: holding the GIL, running without it (C code that
+/// let it go, as `hashlib` does), and in each state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub samples: u64,
     pub held: u64,
+    pub free: u64,
     pub by_state: [u64; WorkerState::COUNT],
 }
 
@@ -26,6 +28,7 @@ impl Counts {
     fn add(&mut self, other: &Counts) {
         self.samples += other.samples;
         self.held += other.held;
+        self.free += other.free;
         for (a, b) in self.by_state.iter_mut().zip(other.by_state) {
             *a += b;
         }
@@ -39,6 +42,11 @@ impl Counts {
     /// The share of these samples that held the GIL.
     pub fn held_share(&self) -> f64 {
         self.held as f64 / self.samples.max(1) as f64
+    }
+
+    /// The share of these samples running without the GIL.
+    pub fn free_share(&self) -> f64 {
+        self.free as f64 / self.samples.max(1) as f64
     }
 }
 
@@ -184,6 +192,7 @@ impl Profile {
         let c = self.lanes.entry(lane).or_default().entry(id).or_default();
         c.samples += 1;
         c.held += held as u64;
+        c.free += (!held && state == WorkerState::Running) as u64;
         c.by_state[state.index()] += 1;
         self.samples += 1;
         self.first.get_or_insert(t);

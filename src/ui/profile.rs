@@ -1,7 +1,7 @@
 //! The Profile panel: where a program's time went, from its Python stacks
 //! read from outside. A table of functions (or lines, `l`) with their self
 //! and total shares and, of their samples, the share holding the GIL,
-//! waiting for it and in io, sorted by `k`; under it the icicle of the
+//! waiting for it, running free of it (`free`) and in io, sorted by `k`; under it the icicle of the
 //! lane's stacks, widest first. It shows the lane selected in the Timeline
 //! (a click) or with ←/→ here; none: every lane. In compare, the marked
 //! runs' top functions side by side.
@@ -130,6 +130,7 @@ fn render_table(frame: &mut Frame, area: Rect, rows: &[ProfileRow], scroll: usiz
                 pct(c.by_state[WorkerState::GilWait.index()], c.samples),
             ];
             if wide {
+                cells.push(pct(c.free, c.samples));
                 cells.push(pct(c.by_state[WorkerState::Io.index()], c.samples));
             }
             Row::new(cells)
@@ -145,8 +146,8 @@ fn render_table(frame: &mut Frame, area: Rect, rows: &[ProfileRow], scroll: usiz
         Constraint::Length(5),
     ];
     if wide {
-        header.push("   io");
-        widths.push(Constraint::Length(5));
+        header.extend([" free", "   io"]);
+        widths.extend([Constraint::Length(5); 2]);
     }
     let table = Table::new(body, widths)
         .header(Row::new(header).style(theme.accent()))
