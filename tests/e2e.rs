@@ -99,6 +99,19 @@ impl Session {
         }
     }
 
+    /// Wait until the screen holds what `check` looks for (`what`, said if not).
+    fn wait_until(&self, what: &str, check: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !check(&self.contents()) {
+            assert!(
+                Instant::now() < deadline,
+                "{what} never appeared:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Wait until one of `texts` is on screen.
     fn wait_for_any(&self, texts: &[&str]) {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -898,11 +911,12 @@ fn the_profile_panel_live_at_80x24_then_at_200x60_and_in_a_replay() {
     let mut r = Session::start(&["replay", file.to_str().unwrap()], 60, 200);
     r.wait_for("Profile  all lanes");
     r.wait_for("collatz_len");
-    let icicle = r
-        .contents()
-        .lines()
-        .any(|l| l.contains("collatz_chunk ") && !l.contains("cpu.py"));
-    assert!(icicle, "{}", r.contents());
+    // The replay plays on: the threads' boxes widen as their samples come.
+    r.wait_until("collatz_chunk in the icicle", |screen| {
+        screen
+            .lines()
+            .any(|l| l.contains("collatz_chunk ") && !l.contains("cpu.py"))
+    });
     r.press("q");
     assert!(r.wait_exit().success());
     let _ = std::fs::remove_file(&file);

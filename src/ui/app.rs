@@ -360,16 +360,29 @@ impl App {
 
     /// Tab and Shift-Tab: the next or the previous panel.
     fn cycle_focus(&mut self, forward: bool) {
-        let i = Panel::ALL
-            .iter()
-            .position(|&p| p == self.focus)
-            .unwrap_or(0);
-        let n = Panel::ALL.len();
-        self.focus = Panel::ALL[if forward {
+        let shown: Vec<Panel> = Panel::ALL
+            .into_iter()
+            .filter(|&p| p != Panel::Profile || self.profiled())
+            .collect();
+        let i = shown.iter().position(|&p| p == self.focus).unwrap_or(0);
+        let n = shown.len();
+        self.focus = shown[if forward {
             (i + 1) % n
         } else {
             (i + n - 1) % n
         }];
+    }
+
+    /// Whether the Profile panel is on screen: the lab is on a program, or
+    /// holds stacks (a replay's, a compare's).
+    pub fn profiled(&self) -> bool {
+        self.program.is_some()
+            || !self.lab.profile.is_empty()
+            || self.marked.iter().any(|&i| {
+                self.history
+                    .get(i)
+                    .is_some_and(|r| !r.lab.profile.is_empty())
+            })
     }
 
     /// Arrows act inside the focused panel.

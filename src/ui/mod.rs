@@ -89,9 +89,9 @@ fn panels_layout(area: Rect, app: &App) -> Screen {
         } else {
             timeline::rows(app).len() + usize::from(app.narrate)
         };
-        full_layout(area, rows)
+        full_layout(area, rows, app.profiled())
     } else {
-        tab_layout(area, tab_shown(app))
+        tab_layout(area, app)
     }
 }
 
@@ -100,7 +100,7 @@ const LOG_MIN_H: u16 = 5;
 
 /// Every panel at once. The Timeline is what a class looks at: it takes the
 /// rows its lanes need, up to all but the Log's fewest; the Log the rest.
-fn full_layout(area: Rect, lanes: usize) -> Screen {
+fn full_layout(area: Rect, lanes: usize, profiled: bool) -> Screen {
     let (row_a_h, row_b_h) = (11, 12);
     let spare = area
         .height
@@ -116,7 +116,14 @@ fn full_layout(area: Rect, lanes: usize) -> Screen {
     ])
     .areas(area);
     let [q, c, cpu] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(row_a);
-    let [log, profile] = Layout::horizontal([Constraint::Percentage(50); 2]).areas(log);
+    // The Profile shares the Log's row where there are stacks to show.
+    let share = if profiled { 50 } else { 100 };
+    let [log, profile] = Layout::horizontal([
+        Constraint::Percentage(share),
+        Constraint::Percentage(100 - share),
+    ])
+    .areas(log);
+    let profile = profiled.then_some((Panel::Profile, profile));
     let [a, runs, summary] = Layout::horizontal([
         Constraint::Percentage(27),
         Constraint::Percentage(46),
@@ -134,8 +141,10 @@ fn full_layout(area: Rect, lanes: usize) -> Screen {
             (Panel::Runs, runs),
             (Panel::Summary, summary),
             (Panel::Log, log),
-            (Panel::Profile, profile),
-        ],
+        ]
+        .into_iter()
+        .chain(profile)
+        .collect(),
         tabs: Vec::new(),
         status,
         caption: None,
@@ -144,7 +153,8 @@ fn full_layout(area: Rect, lanes: usize) -> Screen {
 }
 
 /// The settings, a bar of tabs, and the one panel `shown`.
-fn tab_layout(area: Rect, shown: Panel) -> Screen {
+fn tab_layout(area: Rect, app: &App) -> Screen {
+    let shown = tab_shown(app);
     let [settings, bar, content, status] = Layout::vertical([
         Constraint::Length(SETTINGS_H),
         Constraint::Length(1),
@@ -154,7 +164,11 @@ fn tab_layout(area: Rect, shown: Panel) -> Screen {
     .areas(area);
     let mut tabs = Vec::new();
     let mut x = bar.x;
-    for p in Panel::ALL.iter().filter(|&&p| p != Panel::Settings) {
+    let profiled = app.profiled();
+    for p in Panel::ALL
+        .iter()
+        .filter(|&&p| p != Panel::Settings && (p != Panel::Profile || profiled))
+    {
         let w = p.title().len() as u16 + 2;
         if x + w > bar.x + bar.width {
             break;
