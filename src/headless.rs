@@ -26,6 +26,16 @@ impl Finished {
     pub fn load(&self) -> Option<&Load> {
         self.outcome.machine.as_ref()
     }
+
+    /// This run's time, as `--repeat` counts it.
+    pub fn timed(&self, warmup: bool) -> crate::repeat::Timed {
+        crate::repeat::Timed::new(
+            self.outcome.result.as_ref(),
+            self.outcome.wall_ns,
+            self.load().is_some_and(|l| l.disturbed()),
+            warmup,
+        )
+    }
 }
 
 /// Run natively to the end on this thread, applying every event to a lab.

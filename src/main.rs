@@ -229,7 +229,7 @@ fn py(config: &config::Config, cmd: parlab::cli::PyCmd) -> anyhow::Result<ExitCo
             )),
             record.as_mut(),
         )?;
-        runs.push(parlab::repeat::Timed::of(&finished, i < cmd.warmup));
+        runs.push(finished.timed(i < cmd.warmup));
         let failed = !finished.outcome.failures.is_empty();
         last = Some(finished);
         if failed || parlab::signals::received().is_some() {

@@ -5,7 +5,6 @@
 //! warm-ups are run and shown but not counted, disturbed runs are marked.
 
 use crate::clock::ms;
-use crate::headless::Finished;
 use serde_json::{json, Value};
 
 /// One run's time.
@@ -21,18 +20,14 @@ pub struct Timed {
 }
 
 impl Timed {
-    /// `f`'s time.
-    pub fn of(f: &Finished, warmup: bool) -> Self {
-        let own = f
-            .outcome
-            .result
-            .as_ref()
-            .and_then(|r| r["wall_ms"].as_f64());
+    /// A run's time: the `wall_ms` its `result` says, else parlab's `wall_ns`.
+    pub fn new(result: Option<&Value>, wall_ns: u64, disturbed: bool, warmup: bool) -> Self {
+        let own = result.and_then(|r| r["wall_ms"].as_f64());
         Self {
-            wall_ms: own.unwrap_or(ms(f.outcome.wall_ns)),
+            wall_ms: own.unwrap_or(ms(wall_ns)),
             own: own.is_some(),
             warmup,
-            disturbed: f.load().is_some_and(|l| l.disturbed()),
+            disturbed,
         }
     }
 }

@@ -87,5 +87,5 @@ fn run(script: &str, args: &[&str], hz: u32) -> Result<Finished> {
 
 /// The program's own wall time (its result line's), else parlab's.
 fn own_wall(f: &Finished) -> f64 {
-    crate::repeat::Timed::of(f, false).wall_ms
+    f.timed(false).wall_ms
 }

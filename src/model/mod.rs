@@ -317,6 +317,16 @@ impl Lab {
                 c.misses = c.per_pid.values().map(|v| v.1).sum();
                 c.series.push((t, c.hits, c.misses));
             }
+            EventKind::Frame { .. } | EventKind::Sample { .. } => self.apply_profile(e),
+            EventKind::GilDropRequest
+            | EventKind::Dispatched { .. }
+            | EventKind::Collected { .. } => {}
+        }
+    }
+
+    /// A frame defined, or a stack sampled on its lane.
+    fn apply_profile(&mut self, e: Event) {
+        match e.kind {
             EventKind::Frame {
                 id,
                 function,
@@ -338,11 +348,9 @@ impl Lab {
                     WorkerState::GilWait if held => WorkerState::Running,
                     s => s,
                 };
-                self.profile.sample(t, e.lane, frames, held, state);
+                self.profile.sample(e.t, e.lane, frames, held, state);
             }
-            EventKind::GilDropRequest
-            | EventKind::Dispatched { .. }
-            | EventKind::Collected { .. } => {}
+            _ => {}
         }
     }
 

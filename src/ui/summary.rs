@@ -72,13 +72,9 @@ fn repeats(app: &App) -> Vec<String> {
         .rev()
         .take_while(|r| r.plan.as_ref() == Some(last))
         .map(|r| {
-            let own = r.json["result"]["wall_ms"].as_f64();
-            crate::repeat::Timed {
-                wall_ms: own.unwrap_or(r.wall_ms),
-                own: own.is_some(),
-                warmup: false,
-                disturbed: r.load.is_some_and(|l| l.disturbed()),
-            }
+            let wall_ns = (r.wall_ms * 1e6) as u64;
+            let disturbed = r.load.is_some_and(|l| l.disturbed());
+            crate::repeat::Timed::new(r.json.get("result"), wall_ns, disturbed, false)
         })
         .collect::<Vec<_>>()
         .into_iter()
