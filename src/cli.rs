@@ -260,21 +260,19 @@ pub fn command() -> clap::Command {
 }
 
 fn parse_gil_hz(s: &str) -> Result<u32, String> {
-    let max = crate::python::gil::MAX_HZ;
-    match s.parse::<u32>() {
-        Ok(hz) if hz <= max => Ok(hz),
-        _ => Err(format!(
-            "must be a whole number of samples a second in 0..={max}"
-        )),
-    }
+    parse_rate(s, crate::python::gil::MAX_HZ, "samples")
 }
 
 fn parse_profile_hz(s: &str) -> Result<u32, String> {
-    let max = crate::python::stacks::MAX_HZ;
+    parse_rate(s, crate::python::stacks::MAX_HZ, "stacks")
+}
+
+/// A rate of `what` a second, 0 (off) up to `max`.
+fn parse_rate(s: &str, max: u32, what: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(hz) if hz <= max => Ok(hz),
         _ => Err(format!(
-            "must be a whole number of stacks a second in 0..={max}"
+            "must be a whole number of {what} a second in 0..={max}"
         )),
     }
 }

@@ -191,14 +191,11 @@ fn the_files_open_in_pstats_and_speedscope_and_export_makes_them_again() {
 /// `tests/speedscope.schema.json`: speedscope's file format as its
 /// `file-format-spec.ts` documents it.
 fn validate_speedscope(v: &Value) {
-    let schema: Value = serde_json::from_str(include_str!("speedscope.schema.json")).unwrap();
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler.add_resource("speedscope.json", schema).unwrap();
-    let id = compiler.compile("speedscope.json", &mut schemas).unwrap();
-    if let Err(e) = schemas.validate(v, id) {
-        panic!("not speedscope's format: {e:#}");
-    }
+    common::validate_with(
+        include_str!("speedscope.schema.json"),
+        "speedscope.schema.json",
+        v,
+    );
 }
 
 #[test]

@@ -127,14 +127,22 @@ impl Drop for Hog {
 
 /// Check a run's JSON against `tests/run.schema.json`.
 pub fn validate(instance: &serde_json::Value) {
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../run.schema.json")).unwrap();
+    validate_with(
+        include_str!("../run.schema.json"),
+        "run.schema.json",
+        instance,
+    );
+}
+
+/// Check `instance` against the JSON schema `schema` (named `name` in the message).
+pub fn validate_with(schema: &str, name: &str, instance: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(schema).unwrap();
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
-    compiler.add_resource("run.schema.json", schema).unwrap();
-    let id = compiler.compile("run.schema.json", &mut schemas).unwrap();
+    compiler.add_resource(name, schema).unwrap();
+    let id = compiler.compile(name, &mut schemas).unwrap();
     if let Err(e) = schemas.validate(instance, id) {
-        panic!("JSON does not match tests/run.schema.json: {e:#}\n{instance:#}");
+        panic!("JSON does not match tests/{name}: {e:#}\n{instance:#}");
     }
 }
 
