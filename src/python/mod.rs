@@ -10,6 +10,7 @@
 
 pub mod gil;
 pub mod os;
+pub mod pace;
 pub mod queues;
 pub mod ring;
 pub mod rota;

@@ -147,9 +147,10 @@ impl Reader {
 
     fn run(mut self, hz: u32, pids: &Receiver<u32>, stop: &AtomicBool) -> Tally {
         let cpu0 = crate::clock::thread_cpu_ns();
-        let period = Duration::from_secs_f64(1.0 / hz as f64);
+        let Some(mut pace) = super::pace::Pace::new(hz) else {
+            return self.tally;
+        };
         let mut targets: Vec<Target> = Vec::new();
-        let mut next = Instant::now();
         let mut first = None;
         while !stop.load(Ordering::Relaxed) {
             for pid in pids.try_iter() {
@@ -158,12 +159,10 @@ impl Reader {
                 targets.push(Target::new(pid));
             }
             let now = Instant::now();
-            if now < next {
-                std::thread::sleep((next - now).min(Duration::from_millis(20)));
+            if !pace.due(now) {
+                std::thread::sleep((pace.next - now).min(Duration::from_millis(20)));
                 continue;
             }
-            // Late wake-ups are not made up for: the rate achieved says so.
-            next = (next + period).max(now);
             targets.retain_mut(|t| self.round(t));
             if !targets.iter().any(|t| t.spy.is_some()) {
                 continue;

@@ -15,6 +15,7 @@ use os_sampling::kept;
 
 use super::gil;
 use super::os::{OsState, TaskFile};
+use super::pace::Pace;
 use super::queues;
 use super::ring::{kind, Record, Ring};
 use super::rota::{self, Rota};
@@ -343,60 +344,6 @@ enum Seen {
         frames: Vec<u32>,
         held: bool,
     },
-}
-
-/// When to read the GIL next: `hz` with ±25 % jitter, so the samples never
-/// lock step with the interpreter's own 5 ms switch interval. When the
-/// program keeps every core busy, wake-ups come late; while the samples
-/// taken fall short of the rate asked for, the period shortens by a quarter.
-struct Pace {
-    hz: f64,
-    period: Duration,
-    next: Instant,
-    rng: crate::workload::SplitMix64,
-    /// Samples taken, and when the first and the last were.
-    taken: u64,
-    first: Option<Instant>,
-    last: Option<Instant>,
-}
-
-impl Pace {
-    fn new(hz: u32) -> Option<Self> {
-        (hz > 0).then(|| Self {
-            hz: hz as f64,
-            period: Duration::from_secs_f64(1.0 / hz as f64),
-            next: Instant::now(),
-            rng: crate::workload::SplitMix64::new(std::process::id() as u64),
-            taken: 0,
-            first: None,
-            last: None,
-        })
-    }
-
-    fn due(&mut self, now: Instant) -> bool {
-        if now < self.next {
-            return false;
-        }
-        let first = *self.first.get_or_insert(now);
-        self.taken += 1;
-        let owed = self.hz * 1.01 * now.duration_since(first).as_secs_f64();
-        let scale = if (self.taken as f64) < owed {
-            0.75
-        } else {
-            1.0
-        };
-        let unit = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        let step = self.period.mul_f64(scale * (0.75 + unit * 0.5));
-        self.next = (self.next + step).max(now);
-        self.last = Some(now);
-        true
-    }
-
-    /// The rate achieved, samples a second.
-    fn rate(&self) -> Option<f64> {
-        let s = self.last?.duration_since(self.first?).as_secs_f64();
-        (self.taken > 1 && s > 0.0).then(|| (self.taken - 1) as f64 / s)
-    }
 }
 
 /// A line the program printed, and when.
