@@ -192,6 +192,17 @@ pub enum EventKind {
     /// This lane's Python call stack read from outside (frame ids, root
     /// first), and whether its thread held the GIL as it was read.
     Sample { frames: Vec<u32>, held: bool },
+    /// A scheduler's tasks by state (a Dask cluster's census): not yet on
+    /// a worker (waiting, queued, no worker), running there, in memory.
+    TaskStates {
+        queued: u64,
+        processing: u64,
+        memory: u64,
+    },
+    /// This lane's process's CPU (tenths of a percent of one core: 1000 is
+    /// a whole core) and memory (bytes), as its own side reports them (a
+    /// Dask worker, by its scheduler).
+    Usage { cpu_permille: u32, memory: u64 },
 }
 
 /// One timestamped event of one lane.

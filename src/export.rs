@@ -248,6 +248,21 @@ fn trace_event(
             "name": "cache", "ph": "C", "ts": ts(e.t), "pid": pid, "tid": tid,
             "args": { "hits": hits, "misses": misses },
         })),
+        EventKind::TaskStates {
+            queued,
+            processing,
+            memory,
+        } => out.push(json!({
+            "name": "tasks", "ph": "C", "ts": ts(e.t), "pid": pid, "tid": tid,
+            "args": { "queued": queued, "processing": processing, "in memory": memory },
+        })),
+        EventKind::Usage {
+            cpu_permille,
+            memory,
+        } => out.push(json!({
+            "name": "worker", "ph": "C", "ts": ts(e.t), "pid": pid, "tid": tid,
+            "args": { "cpu %": *cpu_permille as f64 / 10.0, "memory MB": *memory as f64 / 1e6 },
+        })),
         EventKind::Lane { .. }
         | EventKind::QueueBound { .. }
         | EventKind::Task { .. }

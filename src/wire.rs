@@ -5,7 +5,7 @@
 //! equal to these.
 //!
 //! Event kinds in a recording: 0..=7 and 29 are states ([`STATES`]), 8..=28
-//! and 30..=32 the other kinds ([`event`]); 33..=63 are reserved for kinds
+//! and 30..=34 the other kinds ([`event`]); 35..=63 are reserved for kinds
 //! and states to come.
 
 use crate::event::{Role, WorkerState};
@@ -37,8 +37,10 @@ pub mod event {
     /// A stack sample: its thread held the GIL, or did not.
     pub const SAMPLE_HELD: u8 = 31;
     pub const SAMPLE: u8 = 32;
+    pub const TASK_STATES: u8 = 33;
+    pub const USAGE: u8 = 34;
     /// The first number not yet given; up to 63 is reserved.
-    pub const NEXT_FREE: u8 = 33;
+    pub const NEXT_FREE: u8 = 35;
 }
 
 /// The probe's record kinds (`assets/probe/_parlab_probe.py` names them alike).
@@ -159,6 +161,8 @@ mod tests {
             event::FRAME,
             event::SAMPLE_HELD,
             event::SAMPLE,
+            event::TASK_STATES,
+            event::USAGE,
         ];
         let mut all: Vec<u8> = kinds.to_vec();
         all.extend(STATES.iter().map(|(_, c)| *c));

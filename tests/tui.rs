@@ -869,3 +869,67 @@ fn the_caption_of_the_moment_says_what_the_lanes_do() {
     terminal.draw(|f| draw(f, &app, &plain_theme())).unwrap();
     assert!(!screen(&terminal).contains("▸ "));
 }
+
+/// A Dask cluster as its watcher tells it: two workers' lanes, three
+/// censuses of the scheduler's tasks, and each worker's CPU and memory.
+#[test]
+fn a_cluster_s_tasks_by_state_and_its_workers_usage_are_drawn() {
+    let mut app = app(&[]);
+    app.lab = Lab::new(Vec::new(), std::time::SystemTime::now());
+    let mut at = |t: u64, lane: u32, kind: EventKind| app.lab.apply_event(Event { t, lane, kind });
+    for (lane, name) in [
+        (0, "tcp://10.0.0.5:40123 #1"),
+        (1, "tcp://10.0.0.6:40555 #1"),
+    ] {
+        let lane_ev = EventKind::Lane {
+            name: name.into(),
+            role: Role::Thread,
+            pid: 0,
+            tid: None,
+            spawned_at: 0,
+        };
+        at(0, lane, lane_ev);
+    }
+    for (t, (queued, processing, memory)) in
+        [(10, (40, 0, 0)), (250, (30, 2, 8)), (500, (12, 2, 26))]
+    {
+        let states = EventKind::TaskStates {
+            queued,
+            processing,
+            memory,
+        };
+        at(t * 1_000_000, 0, states);
+    }
+    let usage = |cpu_permille| EventKind::Usage {
+        cpu_permille,
+        memory: 150_000_000,
+    };
+    at(500_000_000, 0, usage(985));
+    at(500_000_000, 1, usage(42));
+    at(600_000_000, 1, EventKind::LaneEnd);
+    use parlab::ui::app::Panel;
+    let queue = render_panel(&app, Panel::Queue, 90, 12);
+    assert!(
+        queue.contains("scheduler's tasks: queued 12 · processing 2 · in memory 26"),
+        "{queue}"
+    );
+    for name in ["queued", "processing", "in memory"] {
+        assert!(
+            queue.matches(name).count() >= 2,
+            "{name} in the legend: {queue}"
+        );
+    }
+    let cpu = render_panel(&app, Panel::Cpu, 90, 14);
+    assert!(
+        cpu.contains("workers, as their scheduler reports them:"),
+        "{cpu}"
+    );
+    assert!(
+        cpu.contains("tcp://10.0.0.5:40123: cpu 98% · mem 150.0 MB"),
+        "{cpu}"
+    );
+    assert!(
+        cpu.contains("tcp://10.0.0.6:40555: cpu 4% · mem 150.0 MB (left)"),
+        "{cpu}"
+    );
+}

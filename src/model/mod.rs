@@ -50,6 +50,19 @@ pub struct QueueModel {
     /// Put and get times within the last second, for the rates.
     pub recent_puts: VecDeque<u64>,
     pub recent_gets: VecDeque<u64>,
+    /// A scheduler's tasks by state over time (queued, processing, in
+    /// memory), where the run has a scheduler (a Dask cluster).
+    pub states: Vec<(u64, [u64; 3])>,
+}
+
+/// A process's CPU and memory as its own side last reported them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// When it was reported (ns since the run's start).
+    pub t: u64,
+    /// Percent of one core.
+    pub cpu_percent: f64,
+    pub memory_bytes: u64,
 }
 
 /// The window the queue's put and get rates are measured over.
@@ -147,6 +160,9 @@ pub struct Lab {
     pub program: bool,
     /// Its Python stacks, sampled from outside.
     pub profile: profile::Profile,
+    /// Processes that report their own CPU and memory (a Dask cluster's
+    /// workers), by the lane that speaks for each.
+    pub usage: BTreeMap<LaneId, Usage>,
 }
 
 impl Lab {
@@ -176,6 +192,7 @@ impl Lab {
             tasks_done: 0,
             program: false,
             profile: profile::Profile::default(),
+            usage: BTreeMap::new(),
         }
     }
 
@@ -318,6 +335,22 @@ impl Lab {
                 c.series.push((t, c.hits, c.misses));
             }
             EventKind::Frame { .. } | EventKind::Sample { .. } => self.apply_profile(e),
+            EventKind::TaskStates {
+                queued,
+                processing,
+                memory,
+            } => thin_push(&mut self.queue.states, (t, [queued, processing, memory])),
+            EventKind::Usage {
+                cpu_permille,
+                memory,
+            } => {
+                let usage = Usage {
+                    t,
+                    cpu_percent: cpu_permille as f64 / 10.0,
+                    memory_bytes: memory,
+                };
+                self.usage.insert(e.lane, usage);
+            }
             EventKind::GilDropRequest
             | EventKind::Dispatched { .. }
             | EventKind::Collected { .. } => {}
@@ -355,16 +388,7 @@ impl Lab {
     }
 
     fn push_depth(&mut self, t: u64, depth: u32) {
-        if self.queue.depth.len() >= DEPTH_POINTS {
-            // Keep memory bounded: thin the older half to every other point.
-            let half = self.queue.depth.len() / 2;
-            let thinned: Vec<_> = self.queue.depth[..half]
-                .iter()
-                .step_by(2)
-                .copied()
-                .collect();
-            self.queue.depth.splice(..half, thinned);
-        }
+        thin(&mut self.queue.depth);
         // Batches from different lanes arrive slightly out of order: insert
         // in time order (almost always at the end), so readers never sort.
         let at = self.queue.depth.len()
@@ -540,6 +564,36 @@ impl Lab {
             .map(|c| *c.iter().max_by_key(|p| p.1).expect("non-empty chunk"))
             .collect()
     }
+
+    /// A scheduler's tasks by state over time, at most `max` points (the
+    /// last of each stretch: a census is a count at an instant).
+    pub fn states_series(&self, max: usize) -> Vec<(u64, [u64; 3])> {
+        let points = &self.queue.states;
+        let stride = points.len().div_ceil(max.max(1)).max(1);
+        let mut out: Vec<_> = points.iter().step_by(stride).copied().collect();
+        if let (Some(last), Some(&end)) = (out.last(), points.last()) {
+            if *last != end {
+                out.push(end);
+            }
+        }
+        out
+    }
+}
+
+/// Keep a series' memory bounded: at [`DEPTH_POINTS`], thin its older
+/// half to every other point.
+fn thin<T: Copy>(series: &mut Vec<T>) {
+    if series.len() >= DEPTH_POINTS {
+        let half = series.len() / 2;
+        let thinned: Vec<T> = series[..half].iter().step_by(2).copied().collect();
+        series.splice(..half, thinned);
+    }
+}
+
+/// Append to a series that arrives in time order, keeping it bounded.
+fn thin_push<T: Copy>(series: &mut Vec<T>, point: T) {
+    thin(series);
+    series.push(point);
 }
 
 #[cfg(test)]

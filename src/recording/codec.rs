@@ -74,6 +74,21 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event, prev: &mut u64) {
             (FRAME, &totals[..2])
         }
         EventKind::Sample { held, .. } => (if *held { SAMPLE_HELD } else { SAMPLE }, &[]),
+        EventKind::TaskStates {
+            queued,
+            processing,
+            memory,
+        } => {
+            totals = [*queued, *processing, *memory];
+            (TASK_STATES, &totals)
+        }
+        EventKind::Usage {
+            cpu_permille,
+            memory,
+        } => {
+            totals = [*cpu_permille as u64, *memory, 0];
+            (USAGE, &totals[..2])
+        }
     };
     out.push(kind);
     put_varint(out, zigzag(e.t.wrapping_sub(*prev) as i64));
@@ -215,6 +230,15 @@ impl<'a> Cursor<'a> {
                 misses: self.varint()?,
                 currsize: self.varint()?,
             },
+            TASK_STATES => EventKind::TaskStates {
+                queued: self.varint()?,
+                processing: self.varint()?,
+                memory: self.varint()?,
+            },
+            USAGE => EventKind::Usage {
+                cpu_permille: self.u32()?,
+                memory: self.varint()?,
+            },
             LANE => EventKind::Lane {
                 name: self.text()?,
                 role: role_of(self.u8()?).ok_or("an unknown lane role")?,
@@ -298,6 +322,15 @@ mod tests {
                 hits: 28,
                 misses: 31,
                 currsize: 16,
+            },
+            EventKind::TaskStates {
+                queued: 40,
+                processing: 2,
+                memory: u64::MAX,
+            },
+            EventKind::Usage {
+                cpu_permille: 1000,
+                memory: 123_456_789,
             },
             EventKind::Frame {
                 id: 3,

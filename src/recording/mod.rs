@@ -30,8 +30,9 @@ pub const MAGIC: &[u8; 8] = b"\x89PARLAB\n";
 /// The format this parlab writes and the newest it reads (2: a program's
 /// output lines, tasks named as they start, lanes that end; 3: the real
 /// GIL taken and let go; 4: the `ready` state, waiting for a core; 5:
-/// stacks sampled from outside, a profile).
-pub const VERSION: u16 = 5;
+/// stacks sampled from outside, a profile; 6: a scheduler's tasks by state
+/// and its workers' CPU and memory).
+pub const VERSION: u16 = 6;
 /// The extension recordings are given.
 pub const EXTENSION: &str = "parlab";
 

@@ -91,6 +91,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     }
     let Some(sample) = &app.cpu else {
         lines.push(Line::styled("sampling…", theme.dim()));
+        lines.extend(reported(app, theme));
         frame.render_widget(Paragraph::new(lines), inner);
         return;
     };
@@ -110,5 +111,35 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
             theme.dim(),
         ));
     }
+    lines.extend(reported(app, theme));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Processes that report their own CPU and memory (a Dask cluster's
+/// workers, as their scheduler says): one line each, named by the worker.
+fn reported<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
+    let lab = &app.lab;
+    if lab.usage.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::styled(
+        "workers, as their scheduler reports them:",
+        theme.accent(),
+    )];
+    for (lane, u) in &lab.usage {
+        let name = lab.lane(*lane).map_or(String::new(), |l| l.name.clone());
+        // A worker's lanes are its threads (`ADDRESS #1`): name the worker.
+        let worker = name.rsplit_once(" #").map_or(name.as_str(), |(w, _)| w);
+        let gone = lab.lane(*lane).is_some_and(|l| l.end_ns.is_some());
+        lines.push(Line::styled(
+            format!(
+                "{worker}: cpu {:.0}% · mem {:.1} MB{}",
+                u.cpu_percent,
+                u.memory_bytes as f64 / 1e6,
+                if gone { " (left)" } else { "" }
+            ),
+            if gone { theme.dim() } else { Style::new() },
+        ));
+    }
+    lines
 }

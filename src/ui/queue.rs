@@ -7,6 +7,7 @@ use super::theme::Theme;
 use crate::clock::ms;
 use crate::event::{Role, WorkerState};
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::symbols::Marker;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Chart, Paragraph};
 use ratatui::Frame;
@@ -16,6 +17,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lab = &app.lab;
+    if !lab.queue.states.is_empty() {
+        return states(frame, inner, app, theme);
+    }
     let has_queue = lab.queue.capacity.is_some() || lab.queue.puts > 0;
     if !has_queue {
         frame.render_widget(
@@ -74,5 +78,59 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
             ["0".into(), cap.to_string()],
             theme.dim(),
         ));
+    frame.render_widget(chart_widget, chart);
+}
+
+/// The three states a scheduler's tasks are in, as drawn: a colour and a
+/// mark each, so they stay apart without colour.
+const STATES: [(&str, WorkerState, Marker); 3] = [
+    ("queued", WorkerState::Ready, Marker::Dot),
+    ("processing", WorkerState::Running, Marker::Braille),
+    ("in memory", WorkerState::Io, Marker::HalfBlock),
+];
+
+/// A scheduler's tasks by state over time (a Dask cluster): its census,
+/// one line a state.
+fn states(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let lab = &app.lab;
+    let series = lab.states_series(area.width.max(1) as usize * 2);
+    let now = series.last().map(|p| p.1).unwrap_or_default();
+    let words: Vec<String> = STATES
+        .iter()
+        .zip(now)
+        .map(|((name, ..), n)| format!("{name} {n}"))
+        .collect();
+    let text = format!("scheduler's tasks: {}", words.join(" · "));
+    let [top, chart] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::raw(text)), top);
+    let lines: Vec<Vec<(f64, f64)>> = (0..STATES.len())
+        .map(|i| series.iter().map(|&(t, n)| (ms(t), n[i] as f64)).collect())
+        .collect();
+    let top_n = series.iter().flat_map(|p| p.1).max().unwrap_or(1).max(1);
+    let data = STATES
+        .iter()
+        .zip(&lines)
+        .map(|((name, state, mark), points)| {
+            let glyph = match mark {
+                Marker::Dot => "•",
+                Marker::HalfBlock => "▀",
+                _ => "⠒",
+            };
+            chart::line(format!("{glyph} {name}"), theme.state(*state), points).marker(*mark)
+        })
+        .collect();
+    let end = ms(app.now_ns()).max(1.0);
+    let chart_widget = Chart::new(data)
+        .x_axis(chart::axis(
+            [0.0, end],
+            ["0".into(), format!("{end:.0} ms")],
+            theme.dim(),
+        ))
+        .y_axis(chart::axis(
+            [0.0, top_n as f64 * 1.1],
+            ["0".into(), top_n.to_string()],
+            theme.dim(),
+        ))
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(3, 4)));
     frame.render_widget(chart_widget, chart);
 }

@@ -348,25 +348,56 @@ impl Cluster {
 
     /// The scheduler's count of its tasks by state, and its workers.
     fn census(&mut self, t: u64, msg: &Value, out: &mut Vec<Event>) {
+        // Workers first: the figures are drawn on their lanes.
+        for w in msg["workers"].as_array().into_iter().flatten() {
+            let addr = w["worker"].as_str().unwrap_or_default();
+            let host = w["host"].as_str().unwrap_or_default();
+            self.join(addr, host, nthreads(w), t, out);
+            // Rounded as the event keeps it, so a replay says the same.
+            let cpu = (w["cpu"].as_f64().unwrap_or(0.0) * 10.0).round().max(0.0);
+            let memory = w["memory"].as_u64().unwrap_or(0);
+            self.metrics.insert(addr.to_string(), (cpu / 10.0, memory));
+            let lane = self.workers.get(addr).and_then(|w| w.threads.first());
+            if let Some(slot) = lane.filter(|_| self.workers[addr].left_ns.is_none()) {
+                let usage = EventKind::Usage {
+                    cpu_permille: cpu.min(u32::MAX as f64) as u32,
+                    memory,
+                };
+                push(out, t.max(slot.last_ns), slot.lane, usage);
+            }
+        }
         if let Some(states) = msg["states"].as_object() {
             self.states = states
                 .iter()
                 .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
                 .collect();
-            let held: u64 = ["waiting", "queued", "no-worker", "processing"]
-                .iter()
-                .map(|s| self.states.get(*s).copied().unwrap_or(0))
-                .sum();
-            self.depth_to(held, t, out);
+            let count = |names: &[&str]| -> u64 {
+                names
+                    .iter()
+                    .map(|s| self.states.get(*s).copied().unwrap_or(0))
+                    .sum()
+            };
+            let queued = count(&["waiting", "queued", "no-worker"]);
+            let processing = count(&["processing"]);
+            let memory = count(&["memory"]);
+            self.depth_to(queued + processing, t, out);
+            if let Some(lane) = self.first_lane() {
+                let states = EventKind::TaskStates {
+                    queued,
+                    processing,
+                    memory,
+                };
+                push(out, t, lane, states);
+            }
         }
-        for w in msg["workers"].as_array().into_iter().flatten() {
-            let addr = w["worker"].as_str().unwrap_or_default();
-            let host = w["host"].as_str().unwrap_or_default();
-            self.join(addr, host, nthreads(w), t, out);
-            let cpu = w["cpu"].as_f64().unwrap_or(0.0);
-            let memory = w["memory"].as_u64().unwrap_or(0);
-            self.metrics.insert(addr.to_string(), (cpu, memory));
-        }
+    }
+
+    /// The lane the scheduler's own figures are drawn on: the first worker's first.
+    fn first_lane(&self) -> Option<LaneId> {
+        self.workers
+            .values()
+            .find_map(|w| w.threads.first())
+            .map(|s| s.lane)
     }
 
     /// The Queue panel: the scheduler's unfinished tasks as a queue's
@@ -377,10 +408,9 @@ impl Cluster {
         let arrived = (held + self.ends_since).saturating_sub(self.held);
         self.ends_since = 0;
         self.held = held;
-        let Some(lane) = self.workers.values().find_map(|w| w.threads.first()) else {
+        let Some(lane) = self.first_lane() else {
             return;
         };
-        let lane = lane.lane;
         let mut depth = self.depth.unwrap_or(0);
         // Thousands arriving at once are drawn as the depth they make, not one by one.
         for _ in 0..arrived.min(MAX_PUTS) {
@@ -628,5 +658,41 @@ mod tests {
             assert!(e.t >= last, "{out:?}");
             last = e.t;
         }
+    }
+
+    #[test]
+    fn a_census_gives_the_tasks_by_state_and_each_worker_s_cpu_and_memory() {
+        let mut c = Cluster::new(0.0, Some(0));
+        let worker = |addr: &str, cpu: f64| json!({"worker": addr, "host": "h", "nthreads": 2, "cpu": cpu, "memory": 123_000_000u64});
+        let out = feed(
+            &mut c,
+            &[json!({"k": "census", "t": 1.0,
+                     "states": {"waiting": 3, "queued": 4, "no-worker": 1, "processing": 2,
+                                "memory": 9, "released": 5},
+                     "workers": [worker("tcp://a:1", 93.46), worker("tcp://b:2", 4.0)]})],
+        );
+        let states: Vec<&EventKind> = out
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::TaskStates { .. }))
+            .map(|e| &e.kind)
+            .collect();
+        let want = EventKind::TaskStates {
+            queued: 8,
+            processing: 2,
+            memory: 9,
+        };
+        assert_eq!(states, [&want]);
+        let usage: Vec<(LaneId, &EventKind)> = out
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Usage { .. }))
+            .map(|e| (e.lane, &e.kind))
+            .collect();
+        let at = |cpu_permille| EventKind::Usage {
+            cpu_permille,
+            memory: 123_000_000,
+        };
+        // Each worker on its first thread's lane; the CPU as the event keeps it.
+        assert_eq!(usage, [(0, &at(935)), (2, &at(40))]);
+        assert_eq!(c.figures()["workers"][0]["cpu_percent"], 93.5);
     }
 }
