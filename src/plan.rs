@@ -238,9 +238,10 @@ pub struct About {
     pub params: Vec<String>,
     /// What it can tell of a GIL.
     pub gil: GilKind,
-    /// Its lanes are a program's own threads: its tasks are those seen as
-    /// they come, and threads that ran none are its helpers. Otherwise its
-    /// lanes are workers on a task list known at the start.
+    /// Its lanes are threads parlab did not make (a program's, a cluster's
+    /// workers'): its tasks are those seen as they come, its workers the
+    /// lanes that ran one, and threads that ran none are helpers. Otherwise
+    /// its lanes are workers on a task list known at the start.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub program_threads: bool,
 }

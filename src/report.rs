@@ -343,7 +343,7 @@ fn result_words(f: &Finished) -> String {
         None if o.cancelled && o.failures.is_empty() => "the run was cancelled",
         // A program's result is its last JSON line: one that printed none
         // and failed nothing did not fail.
-        None if f.meta.about.program_threads && o.failures.is_empty() => {
+        None if f.meta.program.is_some() && o.failures.is_empty() => {
             "the program printed no JSON line"
         }
         None if spec.is_none() && o.failures.is_empty() => "its source gives none",

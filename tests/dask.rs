@@ -234,6 +234,11 @@ fn forty_tasks_from_another_client_are_forty_tasks_on_their_workers_lanes() {
     );
     assert_eq!(run["dask"]["tasks"]["erred"], 0);
     assert_eq!(tasks_by_worker(&run), expected);
+    // Its tasks are those seen; its workers, the lanes that ran one.
+    assert_eq!(run["tasks"], 40);
+    let ran_some = run["lanes"].as_array().unwrap().iter();
+    let ran_some = ran_some.filter(|l| l["tasks"].as_u64() > Some(0)).count();
+    assert_eq!(run["workers"], ran_some, "{}", run["lanes"]);
     assert_eq!(run["failures"].as_array().unwrap().len(), 0);
     let latency = &run["dask"]["end_latency_ms"];
     eprintln!("from a task's end to its event: {latency}");

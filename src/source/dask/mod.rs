@@ -143,6 +143,9 @@ fn meta(scheduler: &str, version: &str, threads: u32, clock: Clock) -> Meta {
             runner: "dask".into(),
             headline: format!("Dask cluster at {scheduler} (distributed {version})"),
             params: vec![scheduler.to_string()],
+            // Its workers are the threads that ran a task, however many
+            // joined or left; its tasks those seen.
+            program_threads: true,
             ..About::default()
         },
         tasks: Vec::new(),
