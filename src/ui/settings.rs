@@ -40,6 +40,22 @@ pub fn render(
             theme.dim(),
         ));
     }
+    // A run from a source of its own (a Dask cluster) has none of these
+    // settings: say what is shown, and that the fields are the next run's.
+    if let Some(info) = app
+        .info
+        .as_ref()
+        .filter(|i| i.spec.is_none() && i.program.is_none())
+    {
+        let now = if app.running() { "watching" } else { "shown" };
+        lines.push(Line::styled(
+            format!(
+                " {now}: {} · the fields above are for the next run (Enter)",
+                info.headline()
+            ),
+            theme.accent(),
+        ));
+    }
     let para = ratatui::widgets::Paragraph::new(lines)
         .wrap(ratatui::widgets::Wrap { trim: false })
         .block(block);
