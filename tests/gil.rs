@@ -406,11 +406,22 @@ fn hashing_threads_are_faster_than_one() {
         ]);
         v["result"]["wall_ms"].as_f64().unwrap()
     };
-    let (one, two) = (wall("sequential"), wall("threads"));
-    assert!(
-        two < 0.8 * one,
-        "threads {two:.0} ms, sequential {one:.0} ms"
-    );
+    // Paired and alternated, the median of three: a neighbour that takes a
+    // core for a moment (tests side by side) slows one run, not the verdict.
+    let mut ratios: Vec<f64> = (0..3)
+        .map(|i| {
+            let order = if i % 2 == 0 {
+                ["sequential", "threads"]
+            } else {
+                ["threads", "sequential"]
+            };
+            let [a, b] = order.map(wall);
+            let (one, two) = if i % 2 == 0 { (a, b) } else { (b, a) };
+            two / one
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    assert!(ratios[1] < 0.8, "threads ÷ sequential wall: {ratios:?}");
 }
 
 #[test]
