@@ -109,6 +109,7 @@ class Ends(SchedulerPlugin):
                 "host": getattr(ws, "host", None),
                 "nthreads": getattr(ws, "nthreads", 1),
                 "name": str(getattr(ws, "name", "")),
+                "pid": getattr(ws, "pid", None),
             }
         )
 
@@ -167,6 +168,7 @@ def census(dask_scheduler):
                 "host": ws.host,
                 "nthreads": ws.nthreads,
                 "name": str(ws.name),
+                "pid": getattr(ws, "pid", None),
                 "cpu": metrics.get("cpu"),
                 "memory": metrics.get("memory"),
             }

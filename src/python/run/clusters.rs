@@ -5,6 +5,7 @@
 //! workers' threads lanes of the same run.
 
 use super::*;
+use crate::source::dask::cluster::Numbers;
 use crate::source::dask::Watch;
 use crate::strategy::{Extension, Failure};
 
@@ -45,6 +46,40 @@ impl Driver {
         }
     }
 
+    /// Tell every watch of a lane parlab shows: a process's (`ident`
+    /// None) or a thread's, named by its `threading.get_ident()`. A worker
+    /// of the program's own cluster is such a process: its tasks go on its
+    /// threads' lanes, not on lanes of their own beside them.
+    pub(super) fn show_to_clusters(&mut self, pid: u32, ident: Option<u64>, lane: LaneId) {
+        let watches = self
+            .clusters
+            .watches
+            .iter_mut()
+            .filter_map(|w| w.1.as_mut());
+        for w in watches {
+            let cluster = w.cluster_mut();
+            match ident {
+                Some(ident) => cluster.shown_thread(pid, ident, lane),
+                None => cluster.shown_process(pid, lane),
+            }
+        }
+    }
+
+    /// A new watch told of every process and thread shown so far.
+    fn show_all(&self, watch: &mut Watch) {
+        let cluster = watch.cluster_mut();
+        for (&(pid, tid), th) in &self.threads {
+            if tid == pid as u64 {
+                cluster.shown_process(pid, th.lane);
+            }
+        }
+        for (&(pid, ident), key) in &self.idents {
+            if let Some(th) = self.threads.get(key) {
+                cluster.shown_thread(pid, ident, th.lane);
+            }
+        }
+    }
+
     fn watch_cluster(&mut self, address: &str) -> Option<Watch> {
         let t = self.clock.now();
         let lane = self
@@ -56,7 +91,7 @@ impl Driver {
             (None, format!("the program's Dask cluster runs in its own process ({address}): its workers are its threads"))
         } else {
             match Watch::spawn(&self.clusters.python, address, self.clock, None) {
-                Ok(w) => (Some(w), format!("the program uses the Dask scheduler at {address}: its workers are watched too")),
+                Ok(mut w) => (Some({ self.show_all(&mut w); w }), format!("the program uses the Dask scheduler at {address}: its workers are watched too")),
                 Err(e) => (None, format!("the Dask scheduler at {address} cannot be watched: {e}")),
             }
         };
@@ -67,13 +102,10 @@ impl Driver {
     /// What the clusters said since the last tick, as events; clients
     /// waiting for a watch told once it is on (or will never be).
     pub(super) fn watch_clusters(&mut self) {
+        let mut next = self.numbers();
         for (_, watch, waiting) in &mut self.clusters.watches {
             if let Some(w) = watch {
-                w.poll(
-                    std::time::Duration::ZERO,
-                    &mut self.next_lane,
-                    &mut self.batch,
-                );
+                w.poll(std::time::Duration::ZERO, &mut next, &mut self.batch);
             }
             if !waiting.is_empty()
                 && watch
@@ -85,6 +117,15 @@ impl Driver {
                 }
             }
         }
+        (self.next_lane, self.next_task) = (next.lane, next.task);
+    }
+
+    /// The lanes and tasks numbered so far: a cluster's follow the program's.
+    fn numbers(&self) -> Numbers {
+        Numbers {
+            lane: self.next_lane,
+            task: self.next_task,
+        }
     }
 
     /// End every watch (the program has ended): their figures and failures.
@@ -92,11 +133,13 @@ impl Driver {
         let watches = std::mem::take(&mut self.clusters.watches);
         for mut w in watches.into_iter().filter_map(|(_, w, _)| w) {
             // What came while the program ended.
+            let mut next = self.numbers();
             w.poll(
                 std::time::Duration::from_millis(50),
-                &mut self.next_lane,
+                &mut next,
                 &mut self.batch,
             );
+            (self.next_lane, self.next_task) = (next.lane, next.task);
             let ended = w.finish(end, &mut self.batch);
             self.clusters.ended.push(ended);
         }

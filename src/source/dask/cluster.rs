@@ -10,10 +10,24 @@ use crate::event::{Event, EventKind, LaneId, Role, WorkerState, SPAWN_UNKNOWN};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
+/// The next lane and task numbers free in the run: a program's own lanes
+/// and tasks and its cluster's share them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Numbers {
+    pub lane: LaneId,
+    pub task: u32,
+}
+
 /// A worker of the cluster, as seen so far.
 #[derive(Debug)]
 struct Worker {
     host: String,
+    /// Its process, as its scheduler says (on its own host).
+    pid: Option<u32>,
+    /// Its process's lane where parlab already shows the process (a
+    /// program's own cluster under `parlab py`): its tasks then go on the
+    /// lanes of the threads that ran them, and it has no lanes of its own.
+    home: Option<LaneId>,
     nthreads: u32,
     joined_ns: u64,
     left_ns: Option<u64>,
@@ -28,6 +42,9 @@ struct Slot {
     thread: Option<u64>,
     /// The task it runs now: its key and number.
     task: Option<(String, u32)>,
+    /// The lane is a thread's that parlab already shows (its states are
+    /// that thread's own): only the tasks are drawn on it.
+    borrowed: bool,
     /// Its last event's time: a lane's events never go back in time.
     last_ns: u64,
 }
@@ -40,8 +57,8 @@ pub struct Cluster {
     scheduler: String,
     version: String,
     workers: BTreeMap<String, Worker>,
-    /// The next lane free in the run (lanes may be shared with a program's).
-    lanes: LaneId,
+    /// The next lane and task free in the run (shared with a program's).
+    next: Numbers,
     /// When the workers there at the hello joined (None: as it is read).
     present_at: Option<u64>,
     tasks: HashMap<String, u32>,
@@ -62,6 +79,10 @@ pub struct Cluster {
     latencies: Vec<u64>,
     /// Lanes whose worker left while they ran a task.
     failures: Vec<crate::strategy::Failure>,
+    /// Processes parlab already shows, by pid: their lane, and their
+    /// threads' lanes by `threading.get_ident()`.
+    shown: HashMap<u32, LaneId>,
+    shown_threads: HashMap<(u32, u64), LaneId>,
 }
 
 /// The part of a key a class would call its function, as Dask names it:
@@ -95,17 +116,29 @@ impl Cluster {
         }
     }
 
+    /// A process parlab already shows (the probe reads it), and its lane: a
+    /// worker that is this process gets no lanes of its own.
+    pub fn shown_process(&mut self, pid: u32, lane: LaneId) {
+        self.shown.insert(pid, lane);
+    }
+
+    /// A thread parlab already shows: `pid`'s thread whose
+    /// `threading.get_ident()` is `ident`, on `lane`.
+    pub fn shown_thread(&mut self, pid: u32, ident: u64, lane: LaneId) {
+        self.shown_threads.insert((pid, ident), lane);
+    }
+
     /// Unix seconds on the run's clock (ns since its origin; never before it).
     fn ns(&self, unix: f64) -> u64 {
         ((unix - self.origin_unix) * 1e9).round().max(0.0) as u64
     }
 
     /// Turn one line of the watcher into events, the latest at `now` when
-    /// the line says no time; new lanes are numbered from `next_lane` on.
-    pub fn line(&mut self, msg: &Value, now: u64, next_lane: &mut LaneId, out: &mut Vec<Event>) {
-        self.lanes = *next_lane;
+    /// the line says no time; new lanes and tasks are numbered from `next` on.
+    pub fn line(&mut self, msg: &Value, now: u64, next: &mut Numbers, out: &mut Vec<Event>) {
+        self.next = *next;
         self.read(msg, now, out);
-        *next_lane = self.lanes;
+        *next = self.next;
     }
 
     fn read(&mut self, msg: &Value, now: u64, out: &mut Vec<Event>) {
@@ -117,7 +150,7 @@ impl Cluster {
                 self.version = s("version");
                 self.census(self.present_at.unwrap_or(now), msg, out);
             }
-            "join" => self.join(&s("worker"), &s("host"), nthreads(msg), t, out),
+            "join" => self.join(&s("worker"), &s("host"), nthreads(msg), pid(msg), t, out),
             "leave" => self.leave(&s("worker"), t, out),
             "start" => self.start(&s("worker"), &s("key"), msg["thread"].as_u64(), t, out),
             "end" => {
@@ -143,48 +176,42 @@ impl Cluster {
         }
     }
 
-    /// A worker joined: a lane for each of its threads.
-    fn join(&mut self, addr: &str, host: &str, nthreads: u32, t: u64, out: &mut Vec<Event>) {
+    /// A worker joined: a lane for each of its threads, unless parlab
+    /// already shows its process (then its threads' own lanes serve).
+    fn join(
+        &mut self,
+        addr: &str,
+        host: &str,
+        nthreads: u32,
+        pid: Option<u32>,
+        t: u64,
+        out: &mut Vec<Event>,
+    ) {
         if addr.is_empty() || self.workers.get(addr).is_some_and(|w| w.left_ns.is_none()) {
             return;
         }
-        let mut threads = Vec::new();
-        for i in 1..=nthreads.max(1) {
-            let lane = self.lanes;
-            self.lanes += 1;
-            push(
-                out,
-                t,
-                lane,
-                EventKind::Lane {
-                    name: format!("{addr} #{i}"),
-                    role: Role::Thread,
-                    pid: 0,
-                    tid: None,
-                    spawned_at: SPAWN_UNKNOWN,
-                },
-            );
-            push(out, t, lane, EventKind::State(WorkerState::Idle));
-            threads.push(Slot {
-                lane,
-                thread: None,
-                task: None,
-                last_ns: t,
-            });
-        }
-        let first = threads[0].lane;
-        push(
-            out,
-            t,
-            first,
-            EventKind::Log {
-                text: format!("worker {addr} joined: {} thread(s)", threads.len()),
-            },
-        );
+        let home = pid.and_then(|p| self.shown.get(&p).copied());
+        let threads = match home {
+            Some(_) => Vec::new(),
+            None => (1..=nthreads.max(1))
+                .map(|i| self.own_slot(addr, i, t, out))
+                .collect(),
+        };
+        let text = match (home, pid) {
+            (Some(_), Some(pid)) => format!(
+                "worker {addr} joined: {} thread(s) in the program's process {pid}, its tasks drawn on its threads' lanes",
+                nthreads.max(1)
+            ),
+            _ => format!("worker {addr} joined: {} thread(s)", threads.len()),
+        };
+        let lane = home.or(threads.first().map(|s| s.lane)).unwrap_or_default();
+        push(out, t, lane, EventKind::Log { text });
         self.workers.insert(
             addr.to_string(),
             Worker {
                 host: host.to_string(),
+                pid,
+                home,
                 nthreads: nthreads.max(1),
                 joined_ns: t,
                 left_ns: None,
@@ -193,7 +220,30 @@ impl Cluster {
         );
     }
 
-    /// A worker left: its lanes end, failed where a task was running.
+    /// A lane of the cluster's own for `addr`'s `i`th thread.
+    fn own_slot(&mut self, addr: &str, i: u32, t: u64, out: &mut Vec<Event>) -> Slot {
+        let lane = self.next.lane;
+        self.next.lane += 1;
+        let kind = EventKind::Lane {
+            name: format!("{addr} #{i}"),
+            role: Role::Thread,
+            pid: 0,
+            tid: None,
+            spawned_at: SPAWN_UNKNOWN,
+        };
+        push(out, t, lane, kind);
+        push(out, t, lane, EventKind::State(WorkerState::Idle));
+        Slot {
+            lane,
+            thread: None,
+            task: None,
+            borrowed: false,
+            last_ns: t,
+        }
+    }
+
+    /// A worker left: its lanes end, failed where a task was running (a
+    /// thread's lane parlab already shows ends with its thread).
     fn leave(&mut self, addr: &str, t: u64, out: &mut Vec<Event>) {
         let Some(w) = self.workers.get_mut(addr).filter(|w| w.left_ns.is_none()) else {
             return;
@@ -204,16 +254,20 @@ impl Cluster {
             let at = t.max(slot.last_ns);
             if let Some((key, task)) = slot.task.take() {
                 push(out, at, slot.lane, EventKind::TaskEnd { task, ok: false });
-                push(out, at, slot.lane, EventKind::State(WorkerState::Failed));
+                if !slot.borrowed {
+                    push(out, at, slot.lane, EventKind::State(WorkerState::Failed));
+                }
                 self.failures.push(crate::strategy::Failure {
-                    lane: format!("{addr} #{}", i + 1),
+                    lane: slot.name(addr, i),
                     pid: 0,
                     task: Some(prefix(&key)),
                     reason: "its worker left while it ran".into(),
                 });
                 lost.push(key);
             }
-            push(out, at, slot.lane, EventKind::LaneEnd);
+            if !slot.borrowed {
+                push(out, at, slot.lane, EventKind::LaneEnd);
+            }
         }
         let text = if lost.is_empty() {
             format!("worker {addr} left")
@@ -224,26 +278,31 @@ impl Cluster {
                 lost.join(", ")
             )
         };
-        push(out, t, w.threads[0].lane, EventKind::Log { text });
+        push(out, t, w.lane(), EventKind::Log { text });
     }
 
     /// A task began executing on `addr`, on `thread` where the worker saw it.
     fn start(&mut self, addr: &str, key: &str, thread: Option<u64>, t: u64, out: &mut Vec<Event>) {
         if !self.workers.contains_key(addr) {
-            self.join(addr, "", 1, t, out);
+            self.join(addr, "", 1, None, t, out);
         }
         let task = self.task_id(key, t, out);
         let Some(w) = self.workers.get_mut(addr).filter(|w| w.left_ns.is_none()) else {
             return;
         };
-        let i = w.slot_for(thread);
+        // A thread parlab already shows and not yet told: its end places it.
+        let Some(i) = w.slot_for(thread, &self.shown_threads) else {
+            return;
+        };
         let slot = &mut w.threads[i];
         let at = t.max(slot.last_ns);
         slot.task = Some((key.to_string(), task));
         slot.last_ns = at;
         let lane = slot.lane;
         push(out, at, lane, EventKind::TaskStart { task });
-        push(out, at, lane, EventKind::State(WorkerState::Running));
+        if !slot.borrowed {
+            push(out, at, lane, EventKind::State(WorkerState::Running));
+        }
     }
 
     /// The task's number, announced with its name the first time it is seen.
@@ -251,7 +310,8 @@ impl Cluster {
         if let Some(&id) = self.tasks.get(key) {
             return id;
         }
-        let id = self.tasks.len() as u32;
+        let id = self.next.task;
+        self.next.task += 1;
         self.tasks.insert(key.to_string(), id);
         let name = prefix(key);
         *self.by_prefix.entry(name.clone()).or_default() += 1;
@@ -274,7 +334,7 @@ impl Cluster {
         out: &mut Vec<Event>,
     ) {
         if !self.workers.contains_key(addr) {
-            self.join(addr, "", 1, end, out);
+            self.join(addr, "", 1, None, end, out);
         }
         let task = self.task_id(key, end, out);
         self.ended += 1;
@@ -283,7 +343,7 @@ impl Cluster {
         if let Some(d) = self.depth {
             let depth = d.saturating_sub(1);
             self.depth = Some(depth);
-            let lane = self.workers.get(addr).map_or(0, |w| w.threads[0].lane);
+            let lane = self.workers.get(addr).map_or(0, Worker::lane);
             push(out, end, lane, EventKind::QueueGet { task, depth });
         }
         if !ok {
@@ -297,16 +357,21 @@ impl Cluster {
             .iter()
             .position(|s| s.task.as_ref().is_some_and(|(k, _)| k == key));
         let i = match started {
-            Some(j) if thread.is_none() || w.threads[j].thread == thread => j,
+            Some(j) if thread.is_none() || w.threads[j].thread == thread => Some(j),
             // Started on an unclaimed lane: that lane is its thread's.
             Some(j)
                 if w.threads[j].thread.is_none()
                     && !w.threads.iter().any(|s| s.thread == thread) =>
             {
                 w.threads[j].thread = thread;
-                j
+                Some(j)
             }
-            _ => w.slot_for(thread),
+            _ => w.slot_for(thread, &self.shown_threads),
+        };
+        // A thread parlab already shows that the probe has not named: the
+        // task is counted, not drawn.
+        let Some(i) = i else {
+            return;
         };
         if let Some(j) = started.filter(|&j| j != i) {
             // Started where its thread was not known, ran on another: the
@@ -315,13 +380,17 @@ impl Cluster {
             s.task = None;
             let at = end.max(s.last_ns);
             s.last_ns = at;
-            push(out, at, s.lane, EventKind::State(WorkerState::Idle));
+            if !s.borrowed {
+                push(out, at, s.lane, EventKind::State(WorkerState::Idle));
+            }
         }
         let slot = &mut w.threads[i];
         if slot.task.as_ref().is_none_or(|(k, _)| k != key) {
             let at = stops.first().map_or(end, |s| s.1).max(slot.last_ns);
             push(out, at, slot.lane, EventKind::TaskStart { task });
         }
+        // A thread parlab already shows has its own states: only its task.
+        let stops = if slot.borrowed { &[][..] } else { stops };
         for (action, from, _) in stops {
             let state = if action == "compute" {
                 WorkerState::Running
@@ -337,7 +406,9 @@ impl Cluster {
         }
         let at = end.max(slot.last_ns);
         push(out, at, slot.lane, EventKind::TaskEnd { task, ok });
-        push(out, at, slot.lane, EventKind::State(WorkerState::Idle));
+        if !slot.borrowed {
+            push(out, at, slot.lane, EventKind::State(WorkerState::Idle));
+        }
         slot.task = None;
         slot.last_ns = at;
         if !ok {
@@ -352,12 +423,14 @@ impl Cluster {
         for w in msg["workers"].as_array().into_iter().flatten() {
             let addr = w["worker"].as_str().unwrap_or_default();
             let host = w["host"].as_str().unwrap_or_default();
-            self.join(addr, host, nthreads(w), t, out);
+            self.join(addr, host, nthreads(w), pid(w), t, out);
             // Rounded as the event keeps it, so a replay says the same.
             let cpu = (w["cpu"].as_f64().unwrap_or(0.0) * 10.0).round().max(0.0);
             let memory = w["memory"].as_u64().unwrap_or(0);
             self.metrics.insert(addr.to_string(), (cpu / 10.0, memory));
-            let lane = self.workers.get(addr).and_then(|w| w.threads.first());
+            // A process parlab already shows has its CPU and memory sampled.
+            let lane = self.workers.get(addr).filter(|w| w.home.is_none());
+            let lane = lane.and_then(|w| w.threads.first());
             if let Some(slot) = lane.filter(|_| self.workers[addr].left_ns.is_none()) {
                 let usage = EventKind::Usage {
                     cpu_permille: cpu.min(u32::MAX as f64) as u32,
@@ -396,8 +469,7 @@ impl Cluster {
     fn first_lane(&self) -> Option<LaneId> {
         self.workers
             .values()
-            .find_map(|w| w.threads.first())
-            .map(|s| s.lane)
+            .find_map(|w| w.home.or(w.threads.first().map(|s| s.lane)))
     }
 
     /// The Queue panel: the scheduler's unfinished tasks as a queue's
@@ -439,7 +511,7 @@ impl Cluster {
     /// The watch ends at `t`: the lanes of workers still there end too.
     pub fn close(&mut self, t: u64, out: &mut Vec<Event>) {
         for w in self.workers.values_mut().filter(|w| w.left_ns.is_none()) {
-            for slot in &mut w.threads {
+            for slot in w.threads.iter_mut().filter(|s| !s.borrowed) {
                 push(out, t.max(slot.last_ns), slot.lane, EventKind::LaneEnd);
             }
         }
@@ -466,6 +538,7 @@ impl Cluster {
                 json!({
                     "address": addr,
                     "host": w.host,
+                    "pid": w.pid,
                     "nthreads": w.nthreads,
                     "joined_ms": ms(w.joined_ns),
                     "left_ms": w.left_ns.map(ms),
@@ -522,29 +595,68 @@ impl Cluster {
 }
 
 impl Worker {
+    /// The lane it speaks on: its process's, or its first thread's.
+    fn lane(&self) -> LaneId {
+        self.home
+            .or(self.threads.first().map(|s| s.lane))
+            .unwrap_or_default()
+    }
+
     /// The lane of `thread`: its own once seen, else the first free lane
     /// no thread has claimed (which it claims), else the first free one.
-    fn slot_for(&mut self, thread: Option<u64>) -> usize {
+    /// A worker whose process parlab already shows draws on the lane of
+    /// the thread itself, once the probe has named it (`shown`).
+    fn slot_for(
+        &mut self,
+        thread: Option<u64>,
+        shown: &HashMap<(u32, u64), LaneId>,
+    ) -> Option<usize> {
         let slots = &mut self.threads;
         if let Some(i) = thread.and_then(|th| slots.iter().position(|s| s.thread == Some(th))) {
-            return i;
+            return Some(i);
+        }
+        if self.home.is_some() {
+            let th = thread?;
+            let lane = *shown.get(&(self.pid?, th))?;
+            slots.push(Slot {
+                lane,
+                thread: Some(th),
+                task: None,
+                borrowed: true,
+                last_ns: 0,
+            });
+            return Some(slots.len() - 1);
         }
         let unclaimed = slots
             .iter()
             .position(|s| s.thread.is_none() && s.task.is_none())
             .or_else(|| slots.iter().position(|s| s.thread.is_none()));
-        match (thread, unclaimed) {
+        Some(match (thread, unclaimed) {
             (Some(th), Some(i)) => {
                 slots[i].thread = Some(th);
                 i
             }
             _ => slots.iter().position(|s| s.task.is_none()).unwrap_or(0),
+        })
+    }
+}
+
+impl Slot {
+    /// Its name in a failure: the cluster's lane, or the thread's.
+    fn name(&self, addr: &str, i: usize) -> String {
+        match (self.borrowed, self.thread) {
+            (true, Some(th)) => format!("{addr} thread {th}"),
+            _ => format!("{addr} #{}", i + 1),
         }
     }
 }
 
 /// Puts drawn one by one at a census, at most.
 const MAX_PUTS: u64 = 10_000;
+
+fn pid(msg: &Value) -> Option<u32> {
+    msg["pid"].as_u64().and_then(|p| u32::try_from(p).ok())
+}
 
 fn nthreads(msg: &Value) -> u32 {
     msg["nthreads"].as_u64().unwrap_or(1).clamp(1, 4096) as u32
@@ -559,9 +671,9 @@ mod tests {
     use super::*;
 
     fn feed(c: &mut Cluster, lines: &[Value]) -> Vec<Event> {
-        let (mut out, mut lanes) = (Vec::new(), 0);
+        let (mut out, mut next) = (Vec::new(), Numbers::default());
         for l in lines {
-            c.line(l, 0, &mut lanes, &mut out);
+            c.line(l, 0, &mut next, &mut out);
         }
         out
     }
@@ -694,5 +806,53 @@ mod tests {
         // Each worker on its first thread's lane; the CPU as the event keeps it.
         assert_eq!(usage, [(0, &at(935)), (2, &at(40))]);
         assert_eq!(c.figures()["workers"][0]["cpu_percent"], 93.5);
+    }
+
+    /// Under `parlab py`, a worker of the program's own cluster is a
+    /// process the probe shows: its tasks go on its threads' lanes, with
+    /// no lanes of the cluster's own and no states (the probe has them).
+    #[test]
+    fn a_worker_parlab_already_shows_draws_its_tasks_on_its_threads_lanes() {
+        let mut c = Cluster::new(0.0, Some(0));
+        c.shown_process(4242, 7);
+        c.shown_thread(4242, 99, 9);
+        let mut next = Numbers { lane: 20, task: 5 };
+        let mut out = Vec::new();
+        for l in [
+            json!({"k": "join", "t": 1.0, "worker": "tcp://a:1", "nthreads": 1, "pid": 4242}),
+            json!({"k": "start", "t": 2.0, "worker": "tcp://a:1", "key": "f-1a", "thread": 99}),
+            json!({"k": "end", "worker": "tcp://a:1", "key": "f-1a", "ok": true, "thread": 99,
+                   "stops": [["compute", 2.0, 2.5]]}),
+            // A thread the probe has not named: counted, not drawn.
+            json!({"k": "end", "worker": "tcp://a:1", "key": "f-2b", "ok": true, "thread": 5,
+                   "stops": [["compute", 3.0, 3.5]]}),
+        ] {
+            c.line(&l, 0, &mut next, &mut out);
+        }
+        // Its tasks numbered after the program's.
+        assert_eq!(
+            next,
+            Numbers { lane: 20, task: 7 },
+            "no lane of the cluster's own: {out:?}"
+        );
+        assert!(!out
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Lane { .. } | EventKind::State(_))));
+        let on_thread: Vec<(u64, &EventKind)> = out
+            .iter()
+            .filter(|e| e.lane == 9)
+            .map(|e| (e.t, &e.kind))
+            .collect();
+        assert_eq!(
+            on_thread,
+            [
+                (2_000_000_000, &EventKind::TaskStart { task: 5 }),
+                (2_500_000_000, &EventKind::TaskEnd { task: 5, ok: true }),
+            ]
+        );
+        assert!(out
+            .iter()
+            .any(|e| e.lane == 7 && matches!(e.kind, EventKind::Log { .. })));
+        assert_eq!(c.figures()["tasks"]["total"], 2);
     }
 }

@@ -12,12 +12,12 @@ pub mod cluster;
 use super::{Driven, Meta, Outcome, Source};
 use crate::clock::Clock;
 use crate::control::Control;
-use crate::event::{Batch, Event, EventKind, LaneId, Outbox};
+use crate::event::{Batch, Event, EventKind, Outbox};
 use crate::plan::About;
 use crate::strategy::{Extension, Failure, Figures};
 use crate::UserError;
 use anyhow::Result;
-use cluster::Cluster;
+use cluster::{Cluster, Numbers};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -104,10 +104,10 @@ pub fn start(args: &[String]) -> Result<Box<dyn Source>> {
     // The workers there when it attached were there from the run's start.
     let mut watch = Watch::spawn(&args.python, &args.address, clock, Some(0))?;
     let hello = watch.watcher.hello(&args)?;
-    let (mut first, mut lanes) = (Vec::new(), 0);
+    let (mut first, mut next) = (Vec::new(), Numbers::default());
     watch
         .cluster
-        .line(&hello, clock.now(), &mut lanes, &mut first);
+        .line(&hello, clock.now(), &mut next, &mut first);
     let threads: u64 = hello["workers"]
         .as_array()
         .into_iter()
@@ -122,7 +122,7 @@ pub fn start(args: &[String]) -> Result<Box<dyn Source>> {
     let c = control.clone();
     let driver = std::thread::Builder::new()
         .name("parlab-dask".into())
-        .spawn(move || run(watch, lanes, first, tx, &c, args.duration))?;
+        .spawn(move || run(watch, next, first, tx, &c, args.duration))?;
     Ok(Box::new(Driven {
         meta,
         events,
@@ -161,7 +161,7 @@ fn meta(scheduler: &str, version: &str, threads: u32, clock: Clock) -> Meta {
 /// events out; then the watcher takes its plugins off.
 fn run(
     mut watch: Watch,
-    mut lanes: LaneId,
+    mut next: Numbers,
     first: Batch,
     tx: Outbox,
     control: &Control,
@@ -173,7 +173,7 @@ fn run(
     let _ = tx.send(first);
     loop {
         let mut batch = Vec::new();
-        watch.poll(Duration::from_millis(20), &mut lanes, &mut batch);
+        watch.poll(Duration::from_millis(20), &mut next, &mut batch);
         if !batch.is_empty() {
             sent += batch.len() as u64;
             let _ = tx.send(batch);
@@ -239,14 +239,20 @@ impl Watch {
         })
     }
 
+    /// The cluster's view: where a worker is a process parlab already
+    /// shows, its tasks are drawn on its threads' lanes.
+    pub fn cluster_mut(&mut self) -> &mut Cluster {
+        &mut self.cluster
+    }
+
     /// Whether the watcher is on the cluster (its plugins registered).
     pub fn attached(&self) -> bool {
         self.cluster.attached()
     }
 
     /// The lines that came (waiting up to `wait` for the first), as events;
-    /// new lanes numbered from `next_lane` on.
-    pub fn poll(&mut self, wait: Duration, next_lane: &mut LaneId, out: &mut Vec<Event>) {
+    /// new lanes and tasks numbered from `next` on.
+    pub fn poll(&mut self, wait: Duration, next: &mut Numbers, out: &mut Vec<Event>) {
         let first = match self.watcher.lines.recv_timeout(wait) {
             Ok(line) => line,
             Err(RecvTimeoutError::Timeout) => return,
@@ -266,7 +272,7 @@ impl Watch {
                     let why = msg["text"].as_str().unwrap_or("lost").to_string();
                     self.lost.get_or_insert(why);
                 }
-                _ => self.cluster.line(&msg, now, next_lane, out),
+                _ => self.cluster.line(&msg, now, next, out),
             }
         }
     }
