@@ -137,18 +137,24 @@ fn profile_lines(v: &Value) -> String {
     if let Some(n) = v.pointer("/profile/note").and_then(Value::as_str) {
         return format!("profile           {n}\n");
     }
-    format!(
-        "profile           cpu threads' own wall, profiled / not: {:.3} at 100 Hz (budget {:.2}), {:.3} at 1000 Hz (budget {:.2}); {:.0} pairs\n\
-         \x20                 8 threads at 100 Hz: stack reader {:.2}% of one core (budget {:.0}%), {:.1} Hz achieved\n",
+    let mut s = format!(
+        "profile           cpu threads' own wall, profiled / not: {:.3} at 100 Hz (budget {:.2}), {:.3} at 1000 Hz (budget {:.2}); {:.0} pairs\n",
         fig(v, "/profile/wall_ratio_profiled/100_hz/median"),
         fig(v, "/profile/budgets/wall_ratio_100_hz"),
         fig(v, "/profile/wall_ratio_profiled/1000_hz/median"),
         fig(v, "/profile/budgets/wall_ratio_1000_hz"),
         fig(v, "/profile/pairs"),
-        fig(v, "/profile/eight_threads/reader_percent_of_one_core"),
-        fig(v, "/profile/budgets/reader_percent"),
-        fig(v, "/profile/eight_threads/hz_achieved"),
-    )
+    );
+    for n in [8, 64, 256] {
+        let at = |k: &str| fig(v, &format!("/profile/readers/{n}_threads/{k}"));
+        s += &format!(
+            "                  {n} threads at 100 Hz: stack reader {:.2}% of one core (budget {:.0}%), {:.1} Hz achieved\n",
+            at("reader_percent_of_one_core"),
+            fig(v, "/profile/budgets/reader_percent"),
+            at("hz_achieved"),
+        );
+    }
+    s
 }
 
 /// The human table.

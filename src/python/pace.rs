@@ -39,6 +39,16 @@ impl Pace {
         })
     }
 
+    /// Sample at `hz` from now on (a reader under a budget); the rate owed
+    /// is counted afresh.
+    pub fn set_hz(&mut self, hz: u32) {
+        self.hz = hz.max(1) as f64;
+        self.period = Duration::from_secs_f64(1.0 / self.hz);
+        self.next = self.next.min(Instant::now() + self.period);
+        self.first = None;
+        self.taken = 0;
+    }
+
     /// Whether a sample is due at `now`; if so, the next one is drawn.
     pub fn due(&mut self, now: Instant) -> bool {
         if now < self.next {

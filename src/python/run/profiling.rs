@@ -100,7 +100,14 @@ impl Driver {
             .map(|(pid, why)| json!({ "pid": pid, "why": why }))
             .collect();
         let hz = tally.hz().map(|h| (h * 10.0).round() / 10.0);
+        let budgeted = tally.most_threads > crate::python::stacks::FULL_RATE_THREADS;
         let mut summary = vec![match hz {
+            Some(h) if budgeted => format!(
+                "stacks read {h:.0} times a second (asked {}; {} threads share a budget of {} stacks a second)",
+                self.profile_hz,
+                tally.most_threads,
+                self.profile_hz as usize * crate::python::stacks::FULL_RATE_THREADS
+            ),
             Some(h) => format!(
                 "stacks read {h:.0} times a second (asked {})",
                 self.profile_hz
@@ -117,6 +124,7 @@ impl Driver {
             json!({
                 "hz": self.profile_hz,
                 "hz_achieved": hz,
+                "most_threads": tally.most_threads,
                 "reader_cpu_ms": crate::clock::ms(tally.cpu_ns),
                 "torn": tally.torn,
                 "unread": unread,
