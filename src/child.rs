@@ -109,3 +109,26 @@ impl Drop for Watch {
         let _ = self.0.wait();
     }
 }
+/// Each line of a child's pipe, as `wrap` makes it, sent on `tx` by a
+/// thread of its own until the pipe or the receiver closes.
+pub fn each_line<R, T, F>(
+    pipe: Option<R>,
+    tx: crossbeam_channel::Sender<T>,
+    wrap: F,
+) -> std::thread::JoinHandle<()>
+where
+    R: std::io::Read + Send + 'static,
+    T: Send + 'static,
+    F: Fn(String) -> T + Send + 'static,
+{
+    use std::io::BufRead;
+    std::thread::spawn(move || {
+        let Some(p) = pipe else { return };
+        for line in std::io::BufReader::new(p).lines() {
+            let Ok(text) = line else { return };
+            if tx.send(wrap(text)).is_err() {
+                return;
+            }
+        }
+    })
+}

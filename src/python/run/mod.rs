@@ -29,7 +29,7 @@ use crate::strategy::{Extension, Failure};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
@@ -698,21 +698,10 @@ fn read_lines<R: Read + Send + 'static>(
     clock: Clock,
     tx: crossbeam_channel::Sender<Line>,
 ) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let Some(p) = pipe else { return };
-        for line in BufReader::new(p).lines() {
-            let Ok(text) = line else { return };
-            if tx
-                .send(Line {
-                    t: clock.now(),
-                    err,
-                    text,
-                })
-                .is_err()
-            {
-                return;
-            }
-        }
+    crate::child::each_line(pipe, tx, move |text| Line {
+        t: clock.now(),
+        err,
+        text,
     })
 }
 

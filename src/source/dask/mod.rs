@@ -20,7 +20,7 @@ use anyhow::Result;
 use cluster::{Cluster, Numbers};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
@@ -417,15 +417,7 @@ impl Drop for Watcher {
 /// A pipe's lines on a channel, read by a thread of their own.
 fn pipe_lines<R: std::io::Read + Send + 'static>(pipe: Option<R>) -> Receiver<String> {
     let (tx, rx) = crossbeam_channel::unbounded();
-    std::thread::spawn(move || {
-        let Some(p) = pipe else { return };
-        for line in BufReader::new(p).lines() {
-            let Ok(text) = line else { return };
-            if tx.send(text).is_err() {
-                return;
-            }
-        }
-    });
+    crate::child::each_line(pipe, tx, |text| text);
     rx
 }
 
