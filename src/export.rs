@@ -248,21 +248,12 @@ fn trace_event(
             "name": "cache", "ph": "C", "ts": ts(e.t), "pid": pid, "tid": tid,
             "args": { "hits": hits, "misses": misses },
         })),
-        EventKind::TaskStates {
-            queued,
-            processing,
-            memory,
-        } => out.push(json!({
-            "name": "tasks", "ph": "C", "ts": ts(e.t), "pid": pid, "tid": tid,
-            "args": { "queued": queued, "processing": processing, "in memory": memory },
-        })),
-        EventKind::Usage {
-            cpu_permille,
-            memory,
-        } => out.push(json!({
-            "name": "worker", "ph": "C", "ts": ts(e.t), "pid": pid, "tid": tid,
-            "args": { "cpu %": *cpu_permille as f64 / 10.0, "memory MB": *memory as f64 / 1e6 },
-        })),
+        EventKind::TaskStates { .. } | EventKind::Usage { .. } => {
+            out.push(json!({
+                "name": if matches!(e.kind, EventKind::Usage { .. }) { "worker" } else { "tasks" },
+                "ph": "C", "ts": ts(e.t), "pid": pid, "tid": tid, "args": counters(&e.kind),
+            }))
+        }
         EventKind::Lane { .. }
         | EventKind::QueueBound { .. }
         | EventKind::Task { .. }
@@ -272,6 +263,22 @@ fn trace_event(
         // Stacks go to the profile's own files (speedscope, folded, pstats).
         | EventKind::Frame { .. }
         | EventKind::Sample { .. } => {}
+    }
+}
+
+/// A census as a Chrome trace counter's values.
+fn counters(kind: &EventKind) -> Value {
+    match *kind {
+        EventKind::TaskStates {
+            queued,
+            processing,
+            memory,
+        } => json!({ "queued": queued, "processing": processing, "in memory": memory }),
+        EventKind::Usage {
+            cpu_permille,
+            memory,
+        } => json!({ "cpu %": cpu_permille as f64 / 10.0, "memory MB": memory as f64 / 1e6 }),
+        _ => Value::Null,
     }
 }
 

@@ -335,25 +335,33 @@ impl Lab {
                 c.series.push((t, c.hits, c.misses));
             }
             EventKind::Frame { .. } | EventKind::Sample { .. } => self.apply_profile(e),
+            EventKind::TaskStates { .. } | EventKind::Usage { .. } => self.apply_census(e),
+            EventKind::GilDropRequest
+            | EventKind::Dispatched { .. }
+            | EventKind::Collected { .. } => {}
+        }
+    }
+
+    /// A scheduler's census: its tasks by state, or a worker's CPU and memory.
+    fn apply_census(&mut self, e: Event) {
+        match e.kind {
             EventKind::TaskStates {
                 queued,
                 processing,
                 memory,
-            } => thin_push(&mut self.queue.states, (t, [queued, processing, memory])),
+            } => thin_push(&mut self.queue.states, (e.t, [queued, processing, memory])),
             EventKind::Usage {
                 cpu_permille,
                 memory,
             } => {
                 let usage = Usage {
-                    t,
+                    t: e.t,
                     cpu_percent: cpu_permille as f64 / 10.0,
                     memory_bytes: memory,
                 };
                 self.usage.insert(e.lane, usage);
             }
-            EventKind::GilDropRequest
-            | EventKind::Dispatched { .. }
-            | EventKind::Collected { .. } => {}
+            _ => {}
         }
     }
 

@@ -67,18 +67,27 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, block: Bl
         chart::line("capacity", theme.state(WorkerState::QueueFull), &capacity),
         chart::line("depth", theme.state(WorkerState::Running), &points),
     ];
-    let chart_widget = Chart::new(data)
+    frame.render_widget(over_time(data, end, cap, theme), chart);
+}
+
+/// Counts over the run's time, 0 to `end` ms across and 0 to `top` up.
+fn over_time<'a>(
+    data: Vec<ratatui::widgets::Dataset<'a>>,
+    end: f64,
+    top: u64,
+    theme: &Theme,
+) -> Chart<'a> {
+    Chart::new(data)
         .x_axis(chart::axis(
             [0.0, end],
             ["0".into(), format!("{end:.0} ms")],
             theme.dim(),
         ))
         .y_axis(chart::axis(
-            [0.0, cap as f64 * 1.1],
-            ["0".into(), cap.to_string()],
+            [0.0, top as f64 * 1.1],
+            ["0".into(), top.to_string()],
             theme.dim(),
-        ));
-    frame.render_widget(chart_widget, chart);
+        ))
 }
 
 /// The three states a scheduler's tasks are in, as drawn: a colour and a
@@ -120,17 +129,7 @@ fn states(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         })
         .collect();
     let end = ms(app.now_ns()).max(1.0);
-    let chart_widget = Chart::new(data)
-        .x_axis(chart::axis(
-            [0.0, end],
-            ["0".into(), format!("{end:.0} ms")],
-            theme.dim(),
-        ))
-        .y_axis(chart::axis(
-            [0.0, top_n as f64 * 1.1],
-            ["0".into(), top_n.to_string()],
-            theme.dim(),
-        ))
+    let chart_widget = over_time(data, end, top_n, theme)
         .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(3, 4)));
     frame.render_widget(chart_widget, chart);
 }
