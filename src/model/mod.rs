@@ -305,18 +305,7 @@ impl Lab {
                 self.lane_mut(e.lane).gil_held(t, held)
             }
             EventKind::Output { text } => self.push_log(t, Some(e.lane), LogBody::Verbatim(text)),
-            EventKind::Task { task, name } => {
-                // A program's tasks are known as they start: the list grows.
-                if task as usize == self.tasks.len() {
-                    self.tasks.push(TaskSpec {
-                        id: task,
-                        name,
-                        cost: 0,
-                        units: None,
-                        phase: 0,
-                    });
-                }
-            }
+            EventKind::Task { task, name } => self.name_task(task, name),
             EventKind::LaneEnd => self.lane_mut(e.lane).end(t),
             EventKind::QueueBound { capacity } => {
                 self.queue.capacity = (capacity > 0).then_some(capacity)
@@ -339,6 +328,25 @@ impl Lab {
             EventKind::GilDropRequest
             | EventKind::Dispatched { .. }
             | EventKind::Collected { .. } => {}
+        }
+    }
+
+    /// A task seen as it starts (a program's, a cluster's): the list
+    /// grows. Names can come out of order (a cluster's workers' clocks):
+    /// the numbers between are held, nameless, until theirs come.
+    fn name_task(&mut self, task: u32, name: String) {
+        let i = task as usize;
+        while self.tasks.len() <= i {
+            self.tasks.push(TaskSpec {
+                id: self.tasks.len() as u32,
+                name: String::new(),
+                cost: 0,
+                units: None,
+                phase: 0,
+            });
+        }
+        if self.tasks[i].name.is_empty() {
+            self.tasks[i].name = name;
         }
     }
 
@@ -694,5 +702,22 @@ mod tests {
         assert!(s.len() <= 1000);
         assert!(s.windows(2).all(|w| w[0].0 <= w[1].0));
         assert_eq!(s.iter().map(|p| p.1).max(), Some(8));
+    }
+
+    /// A cluster's task names come in the order its workers' clocks put
+    /// them: every one is kept, whatever the order.
+    #[test]
+    fn task_names_out_of_order_are_all_kept() {
+        let mut lab = Lab::new(Vec::new(), SystemTime::now());
+        for (t, task) in [(1, 0), (2, 2), (3, 1), (4, 2)] {
+            let name = format!("f-{task}");
+            lab.apply_event(Event {
+                t,
+                lane: 0,
+                kind: EventKind::Task { task, name },
+            });
+        }
+        let names: Vec<&str> = lab.tasks.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["f-0", "f-1", "f-2"]);
     }
 }
