@@ -48,13 +48,17 @@ pub fn render(
         .filter(|i| i.spec.is_none() && i.program.is_none())
     {
         let now = if app.running() { "watching" } else { "shown" };
-        lines.push(Line::styled(
-            format!(
-                " {now}: {} · the fields above are for the next run (Enter)",
-                info.headline()
+        // First, so a small screen (two rows at 80x24) still says it.
+        lines.insert(
+            0,
+            Line::styled(
+                format!(
+                    " {now}: {} · the fields below are for the next run (Enter)",
+                    info.headline()
+                ),
+                theme.accent(),
             ),
-            theme.accent(),
-        ));
+        );
     }
     let para = ratatui::widgets::Paragraph::new(lines)
         .wrap(ratatui::widgets::Wrap { trim: false })
