@@ -46,40 +46,6 @@ impl Driver {
         }
     }
 
-    /// Tell every watch of a lane parlab shows: a process's (`ident`
-    /// None) or a thread's, named by its `threading.get_ident()`. A worker
-    /// of the program's own cluster is such a process: its tasks go on its
-    /// threads' lanes, not on lanes of their own beside them.
-    pub(super) fn show_to_clusters(&mut self, pid: u32, ident: Option<u64>, lane: LaneId) {
-        let watches = self
-            .clusters
-            .watches
-            .iter_mut()
-            .filter_map(|w| w.1.as_mut());
-        for w in watches {
-            let cluster = w.cluster_mut();
-            match ident {
-                Some(ident) => cluster.shown_thread(pid, ident, lane),
-                None => cluster.shown_process(pid, lane),
-            }
-        }
-    }
-
-    /// A new watch told of every process and thread shown so far.
-    fn show_all(&self, watch: &mut Watch) {
-        let cluster = watch.cluster_mut();
-        for (&(pid, tid), th) in &self.threads {
-            if tid == pid as u64 {
-                cluster.shown_process(pid, th.lane);
-            }
-        }
-        for (&(pid, ident), key) in &self.idents {
-            if let Some(th) = self.threads.get(key) {
-                cluster.shown_thread(pid, ident, th.lane);
-            }
-        }
-    }
-
     fn watch_cluster(&mut self, address: &str) -> Option<Watch> {
         let t = self.clock.now();
         let lane = self
@@ -91,7 +57,7 @@ impl Driver {
             (None, format!("the program's Dask cluster runs in its own process ({address}): its workers are its threads"))
         } else {
             match Watch::spawn(&self.clusters.python, address, self.clock, None) {
-                Ok(mut w) => (Some({ self.show_all(&mut w); w }), format!("the program uses the Dask scheduler at {address}: its workers are watched too")),
+                Ok(w) => (Some(w), format!("the program uses the Dask scheduler at {address}: its workers are watched too")),
                 Err(e) => (None, format!("the Dask scheduler at {address} cannot be watched: {e}")),
             }
         };

@@ -112,9 +112,6 @@ impl Driver {
             kind::THREAD_END => self.thread_end(key, t),
             kind::THREAD_IDENT => {
                 self.idents.insert((pid, r.b), key);
-                if let Some(lane) = self.threads.get(&key).map(|th| th.lane) {
-                    self.show_to_clusters(pid, Some(r.b), lane);
-                }
             }
             kind::TASK_START | kind::TASK_END => self.task_record(key, r, t),
             kind::ENTER | kind::LEAVE => {
@@ -188,9 +185,6 @@ impl Driver {
         self.threads.insert(key, thread);
         self.roster = None;
         self.announce(key, name, role, t);
-        if key.1 == pid as u64 {
-            self.show_to_clusters(pid, None, lane);
-        }
     }
 
     /// A thread ends (its files closed); a main thread's end is its interpreter's.
