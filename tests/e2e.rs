@@ -145,7 +145,12 @@ impl Session {
         }
     }
 
+    /// The parser is resized first and stays locked until the pty is: output
+    /// drawn for the new size must never be parsed at the old one (it would
+    /// wrap, and the app's later frames only patch what changed).
     fn resize(&mut self, rows: u16, cols: u16) {
+        let mut screen = self.screen.lock().unwrap();
+        screen.screen_mut().set_size(rows, cols);
         self.master
             .resize(PtySize {
                 rows,
@@ -154,11 +159,6 @@ impl Session {
                 pixel_height: 0,
             })
             .unwrap();
-        self.screen
-            .lock()
-            .unwrap()
-            .screen_mut()
-            .set_size(rows, cols);
     }
 
     fn pid(&self) -> i32 {
