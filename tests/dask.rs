@@ -297,6 +297,14 @@ fn a_worker_joins_and_one_killed_mid_task_ends_its_lane_failed() {
         .count();
     assert_eq!(joined, 1, "the third worker joined after parlab attached");
     assert_eq!(run["lanes"].as_array().unwrap().len(), 3);
+    // Its lane is drawn failed from its leaving on, not ended at that instant.
+    let lane = run["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"].as_str().unwrap().starts_with(dead))
+        .unwrap();
+    assert!(lane["state_ms"]["failed"].as_f64().unwrap() > 0.0, "{lane}");
     assert_eq!(run["dask"]["tasks"]["by_prefix"]["f"], 30);
 }
 

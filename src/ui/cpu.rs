@@ -130,7 +130,10 @@ fn reported<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
         let name = lab.lane(*lane).map_or(String::new(), |l| l.name.clone());
         // A worker's lanes are its threads (`ADDRESS #1`): name the worker.
         let worker = name.rsplit_once(" #").map_or(name.as_str(), |(w, _)| w);
-        let gone = lab.lane(*lane).is_some_and(|l| l.end_ns.is_some());
+        // Left: its lane ended, or stays failed (it left mid-task).
+        let gone = lab
+            .lane(*lane)
+            .is_some_and(|l| l.end_ns.is_some() || l.state == WorkerState::Failed);
         lines.push(Line::styled(
             format!(
                 "{worker}: cpu {:.0}% · mem {:.1} MB{}",

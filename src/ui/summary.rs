@@ -158,9 +158,8 @@ fn run_lines<'a>(app: &App, info: &Meta, theme: &Theme) -> Vec<Line<'a>> {
             vec![
                 Line::from(format!("{} · {}", info.headline(), state(app))),
                 Line::from(format!(
-                    "wall {wall:.1} ms · {workers} · tasks {} done of {} seen",
-                    app.lab.tasks_done,
-                    app.lab.tasks.len()
+                    "wall {wall:.1} ms · {workers} · {}",
+                    tasks_seen(&app.lab)
                 )),
             ]
         }
@@ -249,11 +248,9 @@ fn native_lines<'a>(app: &App, info: &Meta, wall: f64, theme: &Theme) -> Vec<Lin
                 info.tasks.len()
             ),
             // A source that learns its tasks as they come (a cluster).
-            None if info.tasks.is_empty() => format!(
-                "wall {wall:.1} ms · tasks {} done of {} seen",
-                app.lab.tasks_done,
-                app.lab.tasks.len()
-            ),
+            None if info.tasks.is_empty() => {
+                format!("wall {wall:.1} ms · {}", tasks_seen(&app.lab))
+            }
             None => format!(
                 "wall {wall:.1} ms · tasks {}/{}",
                 app.lab.tasks_done,
@@ -325,4 +322,41 @@ fn outcome_lines<'a>(o: &Outcome, theme: &Theme) -> Vec<Line<'a>> {
         ));
     }
     lines
+}
+
+/// Tasks learnt as they come: done of seen, or, where some ran again (a
+/// cluster recomputes what a worker that left held), how many did.
+fn tasks_seen(lab: &crate::model::Lab) -> String {
+    let (done, seen) = (lab.tasks_done, lab.tasks.len() as u64);
+    match done.checked_sub(seen).filter(|&again| again > 0) {
+        Some(again) => format!("tasks {seen} seen · {done} ran to the end ({again} ran again)"),
+        None => format!("tasks {done} done of {seen} seen"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tasks_seen;
+    use crate::event::{Event, EventKind};
+    use crate::model::Lab;
+
+    #[test]
+    fn tasks_that_ran_again_are_counted_apart() {
+        let mut lab = Lab::new(Vec::new(), std::time::SystemTime::now());
+        for task in 0..2 {
+            let name = format!("f-{task}");
+            lab.apply_event(Event {
+                t: 1,
+                lane: 0,
+                kind: EventKind::Task { task, name },
+            });
+        }
+        lab.tasks_done = 1;
+        assert_eq!(tasks_seen(&lab), "tasks 1 done of 2 seen");
+        lab.tasks_done = 3; // a worker left: a result it held was computed again
+        assert_eq!(
+            tasks_seen(&lab),
+            "tasks 2 seen · 3 ran to the end (1 ran again)"
+        );
+    }
 }

@@ -47,6 +47,8 @@ struct Slot {
     borrowed: bool,
     /// Its last event's time: a lane's events never go back in time.
     last_ns: u64,
+    /// Its lane has ended (a failed one stays drawn failed until the run ends).
+    ended: bool,
 }
 
 /// The cluster as the events so far tell it.
@@ -239,11 +241,14 @@ impl Cluster {
             task: None,
             borrowed: false,
             last_ns: t,
+            ended: false,
         }
     }
 
-    /// A worker left: its lanes end, failed where a task was running (a
-    /// thread's lane parlab already shows ends with its thread).
+    /// A worker left: its lanes end, but one whose task was running stays
+    /// failed to the run's end, as a native worker that fails does (an end
+    /// at the same instant would draw nothing). A thread's lane parlab
+    /// already shows ends with its thread.
     fn leave(&mut self, addr: &str, t: u64, out: &mut Vec<Event>) {
         let Some(w) = self.workers.get_mut(addr).filter(|w| w.left_ns.is_none()) else {
             return;
@@ -252,6 +257,7 @@ impl Cluster {
         let mut lost = Vec::new();
         for (i, slot) in w.threads.iter_mut().enumerate() {
             let at = t.max(slot.last_ns);
+            let failed = slot.task.is_some();
             if let Some((key, task)) = slot.task.take() {
                 push(out, at, slot.lane, EventKind::TaskEnd { task, ok: false });
                 if !slot.borrowed {
@@ -265,8 +271,9 @@ impl Cluster {
                 });
                 lost.push(key);
             }
-            if !slot.borrowed {
+            if !slot.borrowed && !failed {
                 push(out, at, slot.lane, EventKind::LaneEnd);
+                slot.ended = true;
             }
         }
         let text = if lost.is_empty() {
@@ -508,11 +515,13 @@ impl Cluster {
         self.depth = Some(held);
     }
 
-    /// The watch ends at `t`: the lanes of workers still there end too.
+    /// The watch ends at `t`: the lanes not yet ended (workers still there,
+    /// failed ones) end too.
     pub fn close(&mut self, t: u64, out: &mut Vec<Event>) {
-        for w in self.workers.values_mut().filter(|w| w.left_ns.is_none()) {
-            for slot in w.threads.iter_mut().filter(|s| !s.borrowed) {
+        for w in self.workers.values_mut() {
+            for slot in w.threads.iter_mut().filter(|s| !s.borrowed && !s.ended) {
                 push(out, t.max(slot.last_ns), slot.lane, EventKind::LaneEnd);
+                slot.ended = true;
             }
         }
     }
@@ -624,6 +633,7 @@ impl Worker {
                 task: None,
                 borrowed: true,
                 last_ns: 0,
+                ended: false,
             });
             return Some(slots.len() - 1);
         }
@@ -748,7 +758,15 @@ mod tests {
             tail.contains(&&EventKind::State(WorkerState::Failed)),
             "{tail:?}"
         );
-        assert!(tail.contains(&&EventKind::LaneEnd));
+        // Drawn failed from its leaving to the run's end, not ended at once.
+        assert!(!tail.contains(&&EventKind::LaneEnd), "{tail:?}");
+        let mut end = Vec::new();
+        c.close(9_000_000_000, &mut end);
+        assert_eq!(end.len(), 1);
+        assert_eq!(
+            (end[0].kind.clone(), end[0].t),
+            (EventKind::LaneEnd, 9_000_000_000)
+        );
         assert_eq!(c.figures()["workers"][0]["left_ms"], 3000.0);
     }
 
