@@ -139,7 +139,16 @@ class Starts(WorkerPlugin):
         thread runs which task as the thread begins it); a task that ended
         first is left to its end, which says it all."""
         w = self.worker
-        msg = {"k": "start", "t": t, "key": str(key), "worker": w.address}
+        # The worker's guess at the scheduler's clock (its last heartbeat's),
+        # which its task times carry: the watcher takes it off again where
+        # the worker shares parlab's clock.
+        msg = {
+            "k": "start",
+            "t": t,
+            "key": str(key),
+            "worker": w.address,
+            "delay": w.scheduler_delay,
+        }
         for ident, k in list(w.active_threads.items()):
             if k == key:
                 msg["thread"] = ident
@@ -176,6 +185,39 @@ def census(dask_scheduler):
     return {"clock": time.time(), "states": states, "workers": workers}
 
 
+def scheduler_clock(dask_scheduler):
+    """On the scheduler: its clock, and nothing else to slow the reply."""
+    return time.time()
+
+
+def clock_offset(client, tries=7):
+    """The scheduler's clock against ours: the midpoint of the quickest of
+    a few round trips (a slow one lands its midpoint off by up to half its
+    length, which would bias every latency measured against it)."""
+    best = None
+    for _ in range(tries):
+        before = time.time()
+        theirs = client.run_on_scheduler(scheduler_clock)
+        after = time.time()
+        if best is None or after - before < best[1]:
+            best = ((before + after) / 2 - theirs, after - before)
+    return best
+
+
+def local_end(msg, delays):
+    """A task's compute end on its worker's own clock (`local_stop`), where
+    that clock is ours: a worker on this machine. Dask moves a worker's
+    times onto the scheduler's by the worker's last heartbeat, which is off
+    by tens of ms on a busy machine; the latency from a task's end to parlab
+    is measured against the end as the worker saw it."""
+    worker = msg.get("worker") or ""
+    host = worker.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    loopback = host.startswith("127.") or host in ("localhost", "::1")
+    stops = [e for _, _, e in msg.get("stops") or () if e is not None]
+    if loopback and stops and worker in delays:
+        msg["local_stop"] = max(stops) - delays[worker]
+
+
 def main(address):
     from distributed import Client
 
@@ -183,16 +225,18 @@ def main(address):
         client = Client(address, timeout="3s", set_as_default=False)
     except (OSError, TimeoutError) as e:
         fail("unreachable", "%s: %s" % (address, e))
-    # The scheduler's clock against ours: the midpoint of a round trip.
-    before = time.time()
     first = client.run_on_scheduler(census)
-    after = time.time()
-    offset = (before + after) / 2 - first["clock"]
+    offset, round_trip = clock_offset(client)
+
+    delays = {}
 
     def on_event(event):
         _, msg = event
         if not isinstance(msg, dict):
             return
+        if "delay" in msg:
+            delays[msg["worker"]] = msg.pop("delay")
+        local_end(msg, delays)
         if "t" in msg:
             msg["t"] = msg["t"] + offset
         if "stops" in msg:
@@ -208,7 +252,7 @@ def main(address):
         version=distributed.__version__,
         python=sys.version.split()[0],
         offset_ms=offset * 1000,
-        round_trip_ms=(after - before) * 1000,
+        round_trip_ms=round_trip * 1000,
         workers=first["workers"],
         states=first["states"],
     )

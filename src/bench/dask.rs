@@ -60,10 +60,11 @@ pub fn measure(scale: Scale) -> Result<Value> {
     let done = Arc::new(AtomicBool::new(false));
     let d = done.clone();
     let (py, addr) = (python.clone(), address.clone());
-    // Tasks of about 2 ms, one after another on the one worker thread.
+    // Tasks of about 10 ms, one after another on the one worker thread: long
+    // enough that their starts are seen, which carry the worker's clock.
     let submit = std::thread::spawn(move || {
         let r = client(&py, &addr, &format!(
-            "import time\ndef f(i):\n    t = time.perf_counter()\n    while time.perf_counter() - t < 0.002: pass\n    return i\n\
+            "import time\ndef f(i):\n    t = time.perf_counter()\n    while time.perf_counter() - t < 0.01: pass\n    return i\n\
              assert sorted(c.gather(c.map(f, range({tasks})))) == list(range({tasks}))"
         ));
         // The last ends reach parlab a few ms later.

@@ -124,12 +124,14 @@ fn dask_lines(v: &Value) -> String {
         return format!("dask              {n}\n");
     }
     format!(
-        "dask watch        a task's end to its event in parlab, {:.0} tasks: median {:.2} ms (p95 {:.2}, max {:.2}; budget {:.0} ms)\n",
+        "dask watch        a task's end to its event in parlab, {:.0} tasks: median {:.2} ms (min {:.2}, p95 {:.2}, max {:.2}; budget {:.0} ms); {:.0} read below zero: the clocks agree only to about that\n",
         fig(v, "/dask/end_latency_ms/tasks"),
         fig(v, "/dask/end_latency_ms/median"),
+        fig(v, "/dask/end_latency_ms/min"),
         fig(v, "/dask/end_latency_ms/p95"),
         fig(v, "/dask/end_latency_ms/max"),
         fig(v, "/dask/budget_ms"),
+        fig(v, "/dask/end_latency_ms/below_zero"),
     )
 }
 

@@ -78,7 +78,7 @@ pub struct Cluster {
     metrics: BTreeMap<String, (f64, u64)>,
     /// From each task's compute end (the worker's clock, moved onto ours) to
     /// its line reaching parlab, ns: what watching adds to what is seen.
-    latencies: Vec<u64>,
+    latencies: Vec<i64>,
     /// Lanes whose worker left while they ran a task.
     failures: Vec<crate::strategy::Failure>,
     /// Processes parlab already shows, by pid: their lane, and their
@@ -166,8 +166,11 @@ impl Cluster {
                     })
                     .collect();
                 let end = stops.iter().map(|s| s.2).max().unwrap_or(now);
+                // On the worker's own clock where it is parlab's (see the
+                // watcher's `local_end`), else as the scheduler has it.
+                let seen_end = msg["local_stop"].as_f64().map_or(end, |u| self.ns(u));
                 if !stops.is_empty() {
-                    self.latencies.push(now.saturating_sub(end));
+                    self.latencies.push(now as i64 - seen_end as i64);
                 }
                 let ok = msg["ok"].as_bool().unwrap_or(true);
                 let thread = msg["thread"].as_u64();
@@ -571,8 +574,11 @@ impl Cluster {
         })
     }
 
-    /// The median, 95th percentile and largest latency from a task's end to
-    /// its event (ms), over the tasks seen; null before any.
+    /// The median, 95th percentile and extremes of the latency from a task's
+    /// end to its event (ms), over the tasks seen; null before any. Signed,
+    /// never clamped: the end is the worker's clock moved onto parlab's, so
+    /// a latency below zero says how far those clocks are known to agree,
+    /// and clamping it would pull the median down to a false zero.
     fn latency(&self) -> Value {
         if self.latencies.is_empty() {
             return Value::Null;
@@ -580,7 +586,11 @@ impl Cluster {
         let mut l = self.latencies.clone();
         l.sort_unstable();
         let at = |q: f64| l[((l.len() - 1) as f64 * q).round() as usize] as f64 / 1e6;
-        json!({ "median": at(0.5), "p95": at(0.95), "max": at(1.0), "tasks": l.len() })
+        let below_zero = l.iter().filter(|&&x| x < 0).count();
+        json!({
+            "median": at(0.5), "p95": at(0.95), "min": at(0.0), "max": at(1.0),
+            "below_zero": below_zero, "tasks": l.len(),
+        })
     }
 
     /// The Summary's lines.
