@@ -76,8 +76,9 @@ pub struct Cluster {
     states: BTreeMap<String, u64>,
     /// Each worker's CPU (%) and memory (bytes) as the scheduler last reported them.
     metrics: BTreeMap<String, (f64, u64)>,
-    /// From each task's compute end (the worker's clock, moved onto ours) to
-    /// its line reaching parlab, ns: what watching adds to what is seen.
+    /// From each task's compute end to its line reaching parlab, ns, signed:
+    /// what watching adds to what is seen. The end is on the worker's own
+    /// clock where it shares ours, else as the scheduler dated it.
     latencies: Vec<i64>,
     /// Lanes whose worker left while they ran a task.
     failures: Vec<crate::strategy::Failure>,
