@@ -12,6 +12,13 @@ use parlab::{config, headless, report, UserError};
 use std::path::Path;
 use std::process::ExitCode;
 
+/// Per-thread heaps and no lock shared between threads: with glibc's malloc,
+/// 1024 workers share its few arenas (and the UI's), so a UI frame could wait
+/// seconds on an arena lock held by a worker that the fallback scheduling
+/// (`priority`: workers under `SCHED_IDLE`) keeps off the cores.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Print to stdout; a reader that has gone (`parlab run --json | head`) ends
 /// the printing quietly, never a panic.
 macro_rules! out {

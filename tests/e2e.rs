@@ -635,13 +635,13 @@ fn drawn_wall(screen: &str) -> Option<f64> {
 }
 
 /// Without real-time priority (as a teacher runs it), beside 1024 busy
-/// threads the lab is never frozen for good (the issue saw the Summary
-/// stand at its first value for a whole 19 s run): its wall moves within
-/// 8 s, `q` is heard and the terminal restored. That it moves every second
-/// is not met yet (stalls of seconds, 3 tries in 10 here): the stall tail
-/// is `parlab bench --only frame_under_load`'s figure, not a test's. A timing check, alone on the machine: the ignored
-/// suite. How long the rare stalls last is a benchmark's figure
-/// (`parlab bench --only frame_under_load`), not a test's.
+/// threads the lab stays live: the Summary's wall, read every half second
+/// for 8 s, never stands still for 2 s (the issue saw it stand at its first
+/// value for a whole 19 s run), `q` is heard and the terminal restored. The
+/// want is every second; a stall of 1–1.5 s still comes about one try in
+/// five here (the address space's lock behind a lowered thread: README).
+/// A timing check, alone on the machine: the ignored suite. The frames'
+/// delays are `parlab bench --only frame_under_load`'s figures.
 #[test]
 #[ignore = "timing: run alone with the ignored suite"]
 fn the_lab_stays_live_beside_1024_threads_without_raised_priority() {
@@ -664,16 +664,19 @@ fn the_lab_stays_live_beside_1024_threads_without_raised_priority() {
     s.press("\r");
     s.wait_for("wall ");
     let mut last = drawn_wall(&s.contents());
-    let mut moved = 0;
+    // Half seconds in a row the wall has not moved, and the most seen.
+    let (mut still, mut longest) = (0, 0);
     for _ in 0..16 {
         std::thread::sleep(Duration::from_millis(500));
         let now = drawn_wall(&s.contents());
-        moved += usize::from(now > last);
+        still = if now > last { 0 } else { still + 1 };
+        longest = longest.max(still);
         last = now;
     }
     assert!(
-        moved >= 1,
-        "the wall stood still for 8 s:\n{}",
+        longest < 4,
+        "the wall stood still for {} ms:\n{}",
+        longest * 500,
         s.contents()
     );
     s.press("q");
