@@ -52,12 +52,17 @@ pub fn adopt_orphans() {
 /// adopted, see [`adopt_orphans`]), once the group was killed.
 pub fn reap_group(pgid: u32) {
     #[cfg(unix)]
-    for _ in 0..2 {
+    for _ in 0..10 {
         // SAFETY: waitpid on a negative pid waits for this process's
         // children in that group; ECHILD (-1) ends it when none is left.
         while unsafe { libc::waitpid(-(pgid as i32), std::ptr::null_mut(), 0) } > 0 {}
-        // One that was still dying as the last returned is adopted a moment later.
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        // SAFETY: signal 0 only asks whether any process of the group is
+        // left. None: done at once (a run's end waits for nothing).
+        if unsafe { libc::kill(-(pgid as i32), 0) } != 0 {
+            break;
+        }
+        // One still dying as the last returned is adopted a moment later.
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
     #[cfg(not(unix))]
     let _ = pgid;

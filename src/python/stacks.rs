@@ -9,10 +9,8 @@
 //! lane and puts it in the event stream.
 
 use crate::clock::Clock;
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -75,11 +73,12 @@ impl Tally {
     }
 }
 
-/// The reading thread: give it pids, take its [`Taken`]s.
+/// The reading thread: give it pids, take its [`Taken`]s. Closing the
+/// pids' channel stops it at once (it sleeps on that channel between
+/// rounds), so a run's end never waits for its next round.
 pub struct Stacks {
     pids: Sender<u32>,
     pub taken: Receiver<Taken>,
-    stop: Arc<AtomicBool>,
     handle: JoinHandle<Tally>,
 }
 
@@ -88,15 +87,12 @@ impl Stacks {
     pub fn start(hz: u32, clock: Clock) -> std::io::Result<Self> {
         let (pids, pid_rx) = crossbeam_channel::unbounded();
         let (tx, taken) = crossbeam_channel::unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
         let handle = std::thread::Builder::new()
             .name("parlab-stacks".into())
-            .spawn(move || Reader::new(clock, tx).run(hz.clamp(1, MAX_HZ), &pid_rx, &s))?;
+            .spawn(move || Reader::new(clock, tx).run(hz.clamp(1, MAX_HZ), &pid_rx))?;
         Ok(Self {
             pids,
             taken,
-            stop,
             handle,
         })
     }
@@ -108,7 +104,7 @@ impl Stacks {
 
     /// Stop reading; what it cost.
     pub fn stop(self) -> Tally {
-        self.stop.store(true, Ordering::Relaxed);
+        drop(self.pids);
         self.handle.join().unwrap_or_default()
     }
 }
@@ -156,7 +152,7 @@ impl Reader {
         }
     }
 
-    fn run(mut self, hz: u32, pids: &Receiver<u32>, stop: &AtomicBool) -> Tally {
+    fn run(mut self, hz: u32, pids: &Receiver<u32>) -> Tally {
         let cpu0 = crate::clock::thread_cpu_ns();
         let Some(mut pace) = super::pace::Pace::new(hz) else {
             return self.tally;
@@ -164,15 +160,22 @@ impl Reader {
         let mut targets: Vec<Target> = Vec::new();
         let mut first = None;
         let mut paced_for = FULL_RATE_THREADS;
-        while !stop.load(Ordering::Relaxed) {
+        // A pid said again has exec'd a new interpreter: attach afresh.
+        let add = |targets: &mut Vec<Target>, pid: u32| {
+            targets.retain(|t| t.pid != pid);
+            targets.push(Target::new(pid));
+        };
+        loop {
             for pid in pids.try_iter() {
-                // A pid said again has exec'd a new interpreter: attach afresh.
-                targets.retain(|t| t.pid != pid);
-                targets.push(Target::new(pid));
+                add(&mut targets, pid);
             }
             let now = Instant::now();
             if !pace.due(now) {
-                std::thread::sleep((pace.next - now).min(Duration::from_millis(20)));
+                match pids.recv_timeout(pace.next.saturating_duration_since(now)) {
+                    Ok(pid) => add(&mut targets, pid),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
                 continue;
             }
             self.read = 0;
