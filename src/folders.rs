@@ -1,5 +1,6 @@
-//! Where parlab keeps its own files: the platform's config folder. Below
-//! the config and the trust store, which both keep files there.
+//! Where parlab keeps its own files: the platform's config folder and its
+//! cache folder. Below the config, the trust store and the Python runs,
+//! which keep files there.
 
 use std::path::PathBuf;
 
@@ -18,4 +19,21 @@ pub fn platform_config() -> Option<PathBuf> {
         }
     };
     Some(dir.join("parlab").join("config.toml"))
+}
+
+/// `~/.cache/parlab` (Linux, `$XDG_CACHE_HOME` honoured), `~/Library/Caches/parlab`
+/// (macOS), `%LOCALAPPDATA%\parlab` (Windows): what parlab may rebuild at any time.
+pub fn platform_cache() -> Option<PathBuf> {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    let dir = if cfg!(target_os = "macos") {
+        home()?.join("Library/Caches")
+    } else if cfg!(windows) {
+        PathBuf::from(std::env::var_os("LOCALAPPDATA")?)
+    } else {
+        match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+            Some(x) => PathBuf::from(x),
+            None => home()?.join(".cache"),
+        }
+    };
+    Some(dir.join("parlab"))
 }

@@ -23,7 +23,14 @@ def _chain():
 
 if os.environ.get("PARLAB_PROBE_DIR"):
     try:
-        import _parlab_probe
+        # The probe's own bytecode is kept beside it (parlab's cache) even
+        # where the program's is not: compiling it at every start of every
+        # process costs more than the rest of its import.
+        _write, sys.dont_write_bytecode = sys.dont_write_bytecode, False
+        try:
+            import _parlab_probe
+        finally:
+            sys.dont_write_bytecode = _write
 
         _parlab_probe.install()
     except Exception as e:  # the program runs even if the probe cannot

@@ -9,6 +9,7 @@
 //! own in a folder parlab reads ([`ring`]). [`run`] turns them into events.
 
 pub mod gil;
+pub mod interpreter;
 pub mod os;
 pub mod pace;
 pub mod queues;
@@ -21,9 +22,9 @@ use crate::UserError;
 use anyhow::Result;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 pub use crate::plan::{Interpreter, Program};
+pub use interpreter::OLDEST;
 pub use run::{start, PyRun};
 
 /// The probe's files, embedded.
@@ -68,70 +69,40 @@ pub fn write_probe(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The oldest Python the probe and the lecture's programs run on.
-pub const OLDEST: (u32, u32) = (3, 9);
-
-impl Interpreter {
-    /// Ask `command` what it is; an interpreter that is missing or older
-    /// than 3.9 is a user error naming `--python` and the config key.
-    pub fn ask(command: &str) -> Result<Self> {
-        // Without `site` (-S) and without json: the answer costs the
-        // interpreter's bare start (7 ms here against 30), before every run.
-        let code = "import sys; v = sys.version_info; print(sys.executable); \
-                    print(v[0], v[1], v[2]); print(sys.implementation.name); \
-                    print(int(getattr(sys, '_is_gil_enabled', lambda: True)()))";
-        let fix = "choose one with --python EXE or [python] executable in the config";
-        let out = Command::new(command)
-            .args(["-S", "-c", code])
-            .output()
-            .map_err(|e| {
-                UserError::new(format!("--python {command}: cannot run it ({e}): {fix}"))
-            })?;
-        let parsed = out
-            .status
-            .success()
-            .then(|| parse_answer(&String::from_utf8_lossy(&out.stdout)))
-            .flatten();
-        let Some((executable, v, implementation, gil_enabled)) = parsed else {
-            return Err(UserError::new(format!(
-                "--python {command}: not a Python this can ask ({fix})"
-            ))
-            .into());
-        };
-        if (v[0], v[1]) < OLDEST {
-            return Err(UserError::new(format!(
-                "--python {command}: Python {}.{}.{} is older than {}.{}: {fix}",
-                v[0], v[1], v[2], OLDEST.0, OLDEST.1
-            ))
-            .into());
-        }
-        Ok(Self {
-            command: command.to_string(),
-            executable,
-            version: format!("{}.{}.{}", v[0], v[1], v[2]),
-            implementation,
-            gil_enabled,
-        })
-    }
+/// The probe's folder in parlab's cache, one per version of its text, so
+/// Python compiles it once and not at every start of every process (a
+/// pool's children too): about 6 ms each. Written only where a file is
+/// missing or differs (a rewrite would make Python compile it again), each
+/// through a rename, so parlabs starting together never read half a file.
+/// None where there is no cache folder to write: the run writes its own.
+pub fn cached_probe() -> Option<PathBuf> {
+    probe_in(&crate::folders::platform_cache()?)
 }
 
-/// The interpreter's answer: its executable, version, implementation and
-/// whether its GIL is on, a line each.
-fn parse_answer(text: &str) -> Option<(String, Vec<u32>, String, bool)> {
-    let mut lines = text.lines();
-    let executable = lines.next()?.to_string();
-    let v: Vec<u32> = lines
-        .next()?
-        .split_whitespace()
-        .map(|w| w.parse().ok())
-        .collect::<Option<_>>()?;
-    let implementation = lines.next()?.to_string();
-    let gil = match lines.next()? {
-        "1" => true,
-        "0" => false,
-        _ => return None,
-    };
-    (v.len() == 3 && !executable.is_empty()).then_some((executable, v, implementation, gil))
+/// The probe's folder for this version of it, in `cache`.
+fn probe_in(cache: &Path) -> Option<PathBuf> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for (name, text) in PROBE {
+        hash.update(name.as_bytes());
+        hash.update(text.as_bytes());
+    }
+    let hex: String = hash.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let dir = cache.join(format!("probe-{hex}"));
+    std::fs::create_dir_all(&dir).ok()?;
+    for (name, text) in PROBE {
+        let path = dir.join(name);
+        if std::fs::read(&path).is_ok_and(|b| b == text.as_bytes()) {
+            continue;
+        }
+        let new = dir.join(format!("{name}.{}.new", std::process::id()));
+        std::fs::write(&new, text).ok()?;
+        std::fs::rename(&new, &path).ok()?;
+    }
+    Some(dir)
 }
 
 /// Everything that defines a Python run.
@@ -207,26 +178,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_interpreters_answer_is_read_line_by_line() {
-        let a = parse_answer("/usr/bin/python3\n3 11 7\ncpython\n1\n").unwrap();
+    fn the_cached_probe_is_written_once_and_mended_where_it_differs() {
+        let cache = std::env::temp_dir().join(format!("parlab-probe-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&cache);
+        let dir = probe_in(&cache).unwrap();
+        let probe = dir.join("_parlab_probe.py");
+        let written = std::fs::metadata(&probe).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
         assert_eq!(
-            a,
-            (
-                "/usr/bin/python3".into(),
-                vec![3, 11, 7],
-                "cpython".into(),
-                true
-            )
+            probe_in(&cache).unwrap(),
+            dir,
+            "one folder per version of the probe"
         );
-        let free = parse_answer("/p/python3.13t\n3 13 1\ncpython\n0\n").unwrap();
-        assert!(!free.3);
-        for bad in [
-            "",
-            "/p\n3 x 1\ncpython\n1\n",
-            "/p\n3 11\ncpython\n1\n",
-            "/p\n3 11 7\ncpython\nyes\n",
-        ] {
-            assert_eq!(parse_answer(bad), None, "{bad:?}");
+        let again = std::fs::metadata(&probe).unwrap().modified().unwrap();
+        assert_eq!(
+            written, again,
+            "an unchanged probe is not rewritten (its bytecode stays valid)"
+        );
+        std::fs::write(&probe, "broken").unwrap();
+        probe_in(&cache).unwrap();
+        for (name, text) in PROBE {
+            assert_eq!(std::fs::read_to_string(dir.join(name)).unwrap(), text);
         }
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            left.len(),
+            PROBE.len(),
+            "no half-written files left: {left:?}"
+        );
+        std::fs::remove_dir_all(&cache).unwrap();
     }
 }

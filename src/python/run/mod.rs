@@ -58,8 +58,18 @@ fn run_dir() -> Result<PathBuf> {
         N.fetch_add(1, Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    super::write_probe(&dir.join("probe")).context("cannot make the run's folder")?;
+    std::fs::create_dir_all(&dir).context("cannot make the run's folder")?;
     Ok(dir)
+}
+
+/// The probe's folder: parlab's cached one, else one in the run's folder.
+fn probe_dir(dir: &Path) -> Result<PathBuf> {
+    if let Some(cached) = super::cached_probe() {
+        return Ok(cached);
+    }
+    let probe = dir.join("probe");
+    super::write_probe(&probe).context("cannot write the probe")?;
+    Ok(probe)
 }
 
 /// Start the program; returns once it runs (its pid known).
@@ -133,7 +143,7 @@ pub fn start(plan: PyPlan) -> Result<PyRun> {
 }
 
 fn spawn(plan: &PyPlan, script: &Path, dir: &Path) -> Result<Child> {
-    let probe = dir.join("probe");
+    let probe = probe_dir(dir)?;
     let path = match std::env::var_os("PYTHONPATH") {
         Some(old) if !old.is_empty() => {
             std::env::join_paths(std::iter::once(probe.clone()).chain(std::env::split_paths(&old)))?
