@@ -60,6 +60,9 @@ pub mod record {
     /// A thread's `threading.get_ident()` (`b`), how stacks read from
     /// outside name it.
     pub const THREAD_IDENT: u16 = 13;
+    /// The program set its switch interval (`a`, in µs): where the GIL is
+    /// looked for by it, the interval said at the start no longer holds.
+    pub const SWITCH_INTERVAL: u16 = 14;
 }
 
 /// Each lane role's number, as first given.
@@ -194,6 +197,7 @@ mod tests {
             ("CACHE", record::CACHE),
             ("QUEUE_AT", record::QUEUE_AT),
             ("THREAD_IDENT", record::THREAD_IDENT),
+            ("SWITCH_INTERVAL", record::SWITCH_INTERVAL),
         ];
         let mut seen = 0;
         for line in probe

@@ -311,6 +311,34 @@ fn sleepers_almost_never_hold_it() {
     }
 }
 
+/// A program that sets its own switch interval as it starts (as the races
+/// lesson does, before parlab has found its GIL): the GIL is still found,
+/// by the interval the program set, and read.
+#[test]
+fn a_program_that_sets_its_switch_interval_first_is_still_measured() {
+    if !python3_ok() {
+        return;
+    }
+    let script = common::script(
+        "switch_first.py",
+        "import sys, threading\nsys.setswitchinterval(0.0002)\n\
+         def spin():\n    x = 0\n    for i in range(1_500_000):\n        x += i\n\
+         ts = [threading.Thread(target=spin) for _ in range(2)]\n\
+         for t in ts: t.start()\nfor t in ts: t.join()\n",
+    );
+    for _ in 0..3 {
+        let (v, code) = py(&[script.to_str().unwrap()]);
+        assert_eq!(code, Some(0));
+        measured(&v);
+        assert_eq!(v["gil"]["switch_interval_ms"], 0.2, "{:#}", v["gil"]);
+        let held: f64 = workers(&v).iter().map(|s| s.held).sum();
+        assert!(
+            held > 0.5,
+            "the two threads held it {held:.2} of a life between them"
+        );
+    }
+}
+
 #[test]
 fn without_sampling_the_gil_is_inferred_and_says_so() {
     if !python3_ok() {

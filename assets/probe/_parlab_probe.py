@@ -34,7 +34,7 @@ VERSION = 1
 
 # Kinds.
 HELLO, THREAD_START, THREAD_END, TASK_START, TASK_END, ENTER, LEAVE = 1, 2, 3, 4, 5, 6, 7
-QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME, CACHE, QUEUE_AT, THREAD_IDENT = 8, 9, 10, 11, 12, 13
+QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME, CACHE, QUEUE_AT, THREAD_IDENT, SWITCH_INTERVAL = 8, 9, 10, 11, 12, 13, 14
 _TOTALS = struct.Struct("<QQ")
 # States, numbered as parlab's.
 LOCK_WAIT, IO, QUEUE_FULL, QUEUE_EMPTY = 2, 3, 4, 5
@@ -134,11 +134,15 @@ def _tstate():
 _thread_state = None
 
 
+def _interval_us():
+    return int(round(sys.getswitchinterval() * 1e6))
+
+
 def _interpreter():
     """Where parlab looks for the GIL: _PyRuntime (3.9-3.11 keep it there),
     this interpreter (3.12 and later); and the switch interval, in us."""
     global _thread_state
-    interval = int(round(sys.getswitchinterval() * 1e6))
+    interval = _interval_us()
     if not _GIL:
         return 0, 0, interval
     try:
@@ -415,6 +419,18 @@ def _patch_threading():
 
 
 # ---- modules patched when the program imports them ----------------------
+
+
+def _patch_switch_interval():
+    """parlab finds the GIL by the switch interval it holds: a program that
+    sets its own (the races lesson, as it starts) says the new one."""
+    real = sys.setswitchinterval
+
+    def probed_setswitchinterval(interval):
+        real(interval)
+        emit(SWITCH_INTERVAL, a=_interval_us())
+
+    sys.setswitchinterval = probed_setswitchinterval
 
 
 def _patch_time(module):
@@ -900,6 +916,8 @@ def _at_exit():
 def install():
     _hello(os.getppid())
     _patch_threading()
+    if _GIL:
+        _patch_switch_interval()
     _patch_time(time)
     _patch_functools(functools)
     for name, patch in _PATCHES.items():

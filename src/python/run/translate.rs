@@ -113,6 +113,11 @@ impl Driver {
             kind::THREAD_IDENT => {
                 self.idents.insert((pid, r.b), key);
             }
+            kind::SWITCH_INTERVAL => {
+                if let Some(i) = self.interps.get_mut(&pid) {
+                    i.interval_us = u64::from(r.a);
+                }
+            }
             kind::TASK_START | kind::TASK_END => self.task_record(key, r, t),
             kind::ENTER | kind::LEAVE => {
                 let Some(th) = self.threads.get_mut(&key) else {
