@@ -49,7 +49,7 @@ pub fn measure(scale: Scale) -> Result<Value> {
     let cases = cases.into_iter().map(|(n, a)| (n, a, None, 5));
     for (name, args, budget, full) in cases.chain(sync_cases(scale)) {
         let pairs = if scale.quick { 1 } else { full };
-        let mut r = Vec::new();
+        let (mut r, mut plains) = (Vec::new(), Vec::new());
         for i in 0..pairs {
             let (mut probed, mut plain) = (0.0, 0.0);
             for under in if i % 2 == 0 {
@@ -65,8 +65,17 @@ pub fn measure(scale: Scale) -> Result<Value> {
                 *(if under { &mut probed } else { &mut plain }) = ms;
             }
             r.push(probed / plain);
+            plains.push(plain);
         }
-        let mut row = json!({ "min_max": min_max(&r), "median": median(r), "pairs": pairs });
+        // The noise floor: how far plain runs alone stray from their median.
+        let mid = median(plains.clone());
+        let alone: Vec<f64> = plains.iter().map(|p| p / mid).collect();
+        let mut row = json!({
+            "min_max": min_max(&r),
+            "median": median(r),
+            "pairs": pairs,
+            "plain_spread": min_max(&alone),
+        });
         if let Some(b) = budget {
             row["budget"] = json!(b);
         }
@@ -88,12 +97,13 @@ pub fn measure(scale: Scale) -> Result<Value> {
 }
 
 /// Programs that lock and queue a lot, with the ratio each must stay
-/// within, measured in 7 pairs: what the probe costs is the lock's and the
-/// queue's own path (parlab reads their waits and depths from outside).
+/// within, measured in 11 pairs (their own walls vary by a quarter from run
+/// to run on two cores, plain too): what the probe costs is the lock's and
+/// the queue's own path (parlab reads their waits and depths from outside).
 fn sync_cases(scale: Scale) -> Vec<(String, Vec<&'static str>, Option<f64>, usize)> {
     let q = scale.quick;
     let case = |name: &str, args: Vec<&'static str>, budget: f64| {
-        (name.to_string(), args, Some(budget), 7)
+        (name.to_string(), args, Some(budget), 11)
     };
     vec![
         case(

@@ -82,11 +82,13 @@ fn python_lines(v: &Value) -> String {
                 let m = |p: &str| r.pointer(p).and_then(Value::as_f64).unwrap_or(f64::NAN);
                 match r["budget"].as_f64() {
                     Some(b) => format!(
-                        "{k} {:.3} ({:.3}-{:.3}, {} pairs; budget {b:.2})",
+                        "{k} {:.3} ({:.3}-{:.3}, {} pairs; budget {b:.2}; plain alone {:.2}-{:.2} of its median)",
                         m("/median"),
                         m("/min_max/0"),
                         m("/min_max/1"),
-                        r["pairs"]
+                        r["pairs"],
+                        m("/plain_spread/0"),
+                        m("/plain_spread/1"),
                     ),
                     None => format!("{k} {:.3}", m("/median")),
                 }
