@@ -128,12 +128,31 @@ fn find_command(command: &str) -> Option<PathBuf> {
     if named.components().count() > 1 {
         return named.is_file().then(|| named.to_path_buf());
     }
-    let exts: &[&str] = if cfg!(windows) { &["exe", ""] } else { &[""] };
-    std::env::split_paths(&std::env::var_os("PATH")?).find_map(|dir| {
-        exts.iter()
-            .map(|ext| dir.join(command).with_extension(ext))
-            .find(|p| p.is_file())
+    on_path(command, &std::env::var_os("PATH")?)
+}
+
+/// The first file named `command` the OS would run in the folders of `path`.
+fn on_path(command: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
+    // Appended, never replacing: `python3.11` is not `python3`.
+    let suffixes: &[&str] = if cfg!(windows) { &[".exe", ""] } else { &[""] };
+    std::env::split_paths(path).find_map(|dir| {
+        suffixes
+            .iter()
+            .map(|s| dir.join(format!("{command}{s}")))
+            .find(|p| runnable(p))
     })
+}
+
+/// A file the OS would run (Unix: one with an execute bit).
+fn runnable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    let runs = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
+    #[cfg(not(unix))]
+    let runs = true;
+    meta.is_file() && runs
 }
 
 /// Where the answer for `key` is kept.
@@ -219,6 +238,17 @@ mod tests {
         );
         assert_eq!(read_answer(&file, &changed), None);
         assert_eq!(answer_key(dir.join("missing").to_str().unwrap()), None);
+        // Found on the PATH by its whole name: `python3.11` is not `python3`.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let versioned = dir.join("python3.11");
+            std::fs::copy(&binary, &versioned).unwrap();
+            std::fs::set_permissions(&versioned, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let path = std::env::join_paths([&dir]).unwrap();
+            assert_eq!(on_path("python3.11", &path), Some(versioned));
+            assert_eq!(on_path("python3", &path), None, "no execute bit: not run");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
