@@ -25,7 +25,10 @@ if os.environ.get("PARLAB_PROBE_DIR"):
     try:
         # The probe's own bytecode is kept beside it (parlab's cache) even
         # where the program's is not: compiling it at every start of every
-        # process costs more than the rest of its import.
+        # process costs more than the rest of its import. The library it
+        # imports is imported first, under the program's own setting.
+        import functools, itertools, struct, threading  # noqa: F401,E401
+
         _write, sys.dont_write_bytecode = sys.dont_write_bytecode, False
         try:
             import _parlab_probe
