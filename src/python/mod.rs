@@ -92,6 +92,9 @@ fn probe_in(cache: &Path) -> Option<PathBuf> {
         .map(|b| format!("{b:02x}"))
         .collect();
     let dir = cache.join(format!("probe-{hex}"));
+    if !dir.is_dir() {
+        forget_old_probes(cache);
+    }
     std::fs::create_dir_all(&dir).ok()?;
     for (name, text) in PROBE {
         let path = dir.join(name);
@@ -103,6 +106,22 @@ fn probe_in(cache: &Path) -> Option<PathBuf> {
         std::fs::rename(&new, &path).ok()?;
     }
     Some(dir)
+}
+
+/// Remove the folders of earlier versions of the probe (another parlab's),
+/// once a week old: a parlab still running one is unlikely to start new
+/// processes from it after so long.
+fn forget_old_probes(cache: &Path) {
+    let week = std::time::Duration::from_secs(7 * 24 * 3600);
+    for e in std::fs::read_dir(cache).into_iter().flatten().flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > week));
+        if old && e.file_name().to_string_lossy().starts_with("probe-") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Everything that defines a Python run.
@@ -200,6 +219,17 @@ mod tests {
         for (name, text) in PROBE {
             assert_eq!(std::fs::read_to_string(dir.join(name)).unwrap(), text);
         }
+        // An earlier version's folder, a week old, goes when a new one is made.
+        let old = cache.join("probe-000000000000");
+        std::fs::create_dir_all(&old).unwrap();
+        let week_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(8 * 24 * 3600);
+        std::fs::File::open(&old)
+            .unwrap()
+            .set_modified(week_ago)
+            .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        probe_in(&cache).unwrap();
+        assert!(!old.exists() && dir.is_dir());
         let left: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
