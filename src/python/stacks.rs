@@ -9,8 +9,10 @@
 //! lane and puts it in the event stream.
 
 use crate::clock::Clock;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -73,12 +75,13 @@ impl Tally {
     }
 }
 
-/// The reading thread: give it pids, take its [`Taken`]s. Closing the
-/// pids' channel stops it at once (it sleeps on that channel between
-/// rounds), so a run's end never waits for its next round.
+/// The reading thread: give it pids, take its [`Taken`]s. It sleeps
+/// parked between rounds, so stopping it (a flag, then an unpark) ends it
+/// at once: a run's end never waits for its next round.
 pub struct Stacks {
     pids: Sender<u32>,
     pub taken: Receiver<Taken>,
+    stop: Arc<AtomicBool>,
     handle: JoinHandle<Tally>,
 }
 
@@ -87,12 +90,15 @@ impl Stacks {
     pub fn start(hz: u32, clock: Clock) -> std::io::Result<Self> {
         let (pids, pid_rx) = crossbeam_channel::unbounded();
         let (tx, taken) = crossbeam_channel::unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
         let handle = std::thread::Builder::new()
             .name("parlab-stacks".into())
-            .spawn(move || Reader::new(clock, tx).run(hz.clamp(1, MAX_HZ), &pid_rx))?;
+            .spawn(move || Reader::new(clock, tx).run(hz.clamp(1, MAX_HZ), &pid_rx, &s))?;
         Ok(Self {
             pids,
             taken,
+            stop,
             handle,
         })
     }
@@ -104,7 +110,8 @@ impl Stacks {
 
     /// Stop reading; what it cost.
     pub fn stop(self) -> Tally {
-        drop(self.pids);
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.thread().unpark();
         self.handle.join().unwrap_or_default()
     }
 }
@@ -152,7 +159,7 @@ impl Reader {
         }
     }
 
-    fn run(mut self, hz: u32, pids: &Receiver<u32>) -> Tally {
+    fn run(mut self, hz: u32, pids: &Receiver<u32>, stop: &AtomicBool) -> Tally {
         let cpu0 = crate::clock::thread_cpu_ns();
         let Some(mut pace) = super::pace::Pace::new(hz) else {
             return self.tally;
@@ -160,22 +167,15 @@ impl Reader {
         let mut targets: Vec<Target> = Vec::new();
         let mut first = None;
         let mut paced_for = FULL_RATE_THREADS;
-        // A pid said again has exec'd a new interpreter: attach afresh.
-        let add = |targets: &mut Vec<Target>, pid: u32| {
-            targets.retain(|t| t.pid != pid);
-            targets.push(Target::new(pid));
-        };
-        loop {
+        while !stop.load(Ordering::Relaxed) {
             for pid in pids.try_iter() {
-                add(&mut targets, pid);
+                // A pid said again has exec'd a new interpreter: attach afresh.
+                targets.retain(|t| t.pid != pid);
+                targets.push(Target::new(pid));
             }
             let now = Instant::now();
             if !pace.due(now) {
-                match pids.recv_timeout(pace.next.saturating_duration_since(now)) {
-                    Ok(pid) => add(&mut targets, pid),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
+                std::thread::park_timeout((pace.next - now).min(Duration::from_millis(20)));
                 continue;
             }
             self.read = 0;
