@@ -8,7 +8,6 @@
 use crate::plan::Interpreter;
 use crate::UserError;
 use anyhow::Result;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,14 +24,9 @@ impl Interpreter {
                     print(v[0], v[1], v[2]); print(sys.implementation.name); \
                     print(int(getattr(sys, '_is_gil_enabled', lambda: True)()))";
         let fix = "choose one with --python EXE or [python] executable in the config";
-        let key = answer_key(command);
-        let file = key.as_deref().and_then(answer_file);
-        let kept = key
-            .as_deref()
-            .zip(file.as_deref())
-            .and_then(|(k, f)| read_answer(f, k));
-        let was_kept = kept.is_some();
-        let answer = match kept {
+        // A kept answer, else the interpreter's own (kept if it parses).
+        let kept_at = answer_key(command).and_then(|k| Some((answer_file(&k)?, k)));
+        let answer = match kept_at.as_ref().and_then(|(f, k)| read_answer(f, k)) {
             Some(a) => Some(a),
             None => {
                 let out = Command::new(command)
@@ -42,15 +36,16 @@ impl Interpreter {
                         UserError::new(format!("--python {command}: cannot run it ({e}): {fix}"))
                     })?;
                 let text = String::from_utf8_lossy(&out.stdout).into_owned();
-                out.status.success().then_some(text)
+                let answer = out.status.success().then_some(text);
+                if let (Some((file, key)), Some(text)) = (&kept_at, &answer) {
+                    if parse_answer(text).is_some() {
+                        keep_answer(file, key, text);
+                    }
+                }
+                answer
             }
         };
         let parsed = answer.as_deref().and_then(parse_answer);
-        if let (Some(key), Some(file), Some(text), Some(_)) = (&key, &file, &answer, &parsed) {
-            if !was_kept {
-                keep_answer(file, key, text);
-            }
-        }
         let Some((executable, v, implementation, gil_enabled)) = parsed else {
             return Err(UserError::new(format!(
                 "--python {command}: not a Python this can ask ({fix})"
@@ -157,10 +152,7 @@ fn runnable(path: &Path) -> bool {
 
 /// Where the answer for `key` is kept.
 fn answer_file(key: &str) -> Option<PathBuf> {
-    let hex: String = Sha256::digest(key.as_bytes())[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = &crate::trust::digest(key.as_bytes())[..24];
     Some(crate::folders::platform_cache()?.join("python").join(hex))
 }
 

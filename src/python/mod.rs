@@ -81,17 +81,13 @@ pub fn cached_probe() -> Option<PathBuf> {
 
 /// The probe's folder for this version of it, in `cache`.
 fn probe_in(cache: &Path) -> Option<PathBuf> {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    for (name, text) in PROBE {
-        hash.update(name.as_bytes());
-        hash.update(text.as_bytes());
-    }
-    let hex: String = hash.finalize()[..6]
+    let all: Vec<u8> = PROBE
         .iter()
-        .map(|b| format!("{b:02x}"))
+        .flat_map(|(name, text)| [name.as_bytes(), text.as_bytes()])
+        .flatten()
+        .copied()
         .collect();
-    let dir = cache.join(format!("probe-{hex}"));
+    let dir = cache.join(format!("probe-{}", &crate::trust::digest(&all)[..12]));
     if !dir.is_dir() {
         forget_old_probes(cache);
     }
