@@ -636,13 +636,10 @@ fn drawn_wall(screen: &str) -> Option<f64> {
 
 /// Without real-time priority (as a teacher runs it), beside 1024 busy
 /// threads the lab stays live: the Summary's wall, read every half second
-/// for 8 s, never stands still for 2 s (the issue saw it stand at its first
-/// value for a whole 19 s run), `q` is heard and the terminal restored. The
-/// want is every second: held here in 10 of 11 tries; a 1–1.5 s stall
-/// still comes about one try in ten (a page fault of the frame loop behind
-/// a lowered thread: README), too often for CI to hold it. A timing check,
-/// alone on the machine: the ignored suite. The frames' delays are
-/// `parlab bench --only frame_under_load`'s figures.
+/// for 8 s, moves at least once a second (the issue saw it stand at its
+/// first value for a whole 19 s run), `q` is heard and the terminal
+/// restored. A timing check, alone on the machine: the ignored suite. The
+/// frames' delays are `parlab bench --only frame_under_load`'s figures.
 #[test]
 #[ignore = "timing: run alone with the ignored suite"]
 fn the_lab_stays_live_beside_1024_threads_without_raised_priority() {
@@ -675,7 +672,7 @@ fn the_lab_stays_live_beside_1024_threads_without_raised_priority() {
         last = now;
     }
     assert!(
-        longest < 4,
+        longest < 2,
         "the wall stood still for {} ms:\n{}",
         longest * 500,
         s.contents()
