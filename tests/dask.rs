@@ -8,6 +8,7 @@ mod common;
 use common::BIN;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -261,20 +262,36 @@ fn a_worker_joins_and_one_killed_mid_task_ends_its_lane_failed() {
     let mut client = cluster
         .python(
             "def f(i):\n    t = time.time()\n    while time.time() - t < 0.25: pass\n    return i\n\
-             print(sorted(c.gather(c.map(f, range(30)))) == list(range(30)))",
+             print(sorted(c.gather(c.map(f, range(60)))) == list(range(60)))",
         )
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     cluster.add_worker();
     cluster.wait_for("len(c.scheduler_info()['workers']) >= 3");
-    // The victim is mid-task: it is told to run tasks of 250 ms back to back.
-    cluster.wait_for(&format!(
-        "any(p == {victim} and c.run(lambda dask_worker: len(dask_worker.active_threads), workers=[a])[a] \
-         for a, p in c.run(__import__('os').getpid).items())"
-    ));
-    // SAFETY: a signal to our own child.
-    unsafe { libc::kill(victim as i32, libc::SIGKILL) };
+    // The victim kills itself mid-task: a task it has run for 30 ms (so its
+    // start has left the worker) and that runs on, checked on its own event
+    // loop a moment before the signal, not from a client a process exit away.
+    let killed = cluster
+        .python(&format!(
+            "import asyncio, os, signal\n\
+             async def doom(dask_worker):\n\
+             \x20   t = time.time()\n\
+             \x20   while time.time() - t < 20:\n\
+             \x20       keys = set(dask_worker.active_threads.values())\n\
+             \x20       await asyncio.sleep(0.03)\n\
+             \x20       if keys & set(dask_worker.active_threads.values()):\n\
+             \x20           os.kill(os.getpid(), signal.SIGKILL)\n\
+             \x20       await asyncio.sleep(0.005)\n\
+             [victim] = [a for a, p in c.run(os.getpid).items() if p == {victim}]\n\
+             try:\n    c.run(doom, workers=[victim])\n    sys.exit('the victim ran no task for 20 s')\n\
+             except Exception:\n    pass"
+        ))
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = cluster.workers[0].wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
     let start = Instant::now();
     let all_back = client.wait().unwrap().success();
     assert!(all_back && start.elapsed() < Duration::from_secs(60));
@@ -305,7 +322,7 @@ fn a_worker_joins_and_one_killed_mid_task_ends_its_lane_failed() {
         .find(|l| l["name"].as_str().unwrap().starts_with(dead))
         .unwrap();
     assert!(lane["state_ms"]["failed"].as_f64().unwrap() > 0.0, "{lane}");
-    assert_eq!(run["dask"]["tasks"]["by_prefix"]["f"], 30);
+    assert_eq!(run["dask"]["tasks"]["by_prefix"]["f"], 60);
 }
 
 /// An address where no scheduler answers is one line, exit 2, within 5 s.
