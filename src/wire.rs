@@ -63,6 +63,9 @@ pub mod record {
     /// The program set its switch interval (`a`, in µs): where the GIL is
     /// looked for by it, the interval said at the start no longer holds.
     pub const SWITCH_INTERVAL: u16 = 14;
+    /// Where a queue's condition keeps its waiters (`b`), the wait a thread
+    /// there is in (`state`), and the offsets to read them by (text bytes).
+    pub const WAITERS_AT: u16 = 15;
 }
 
 /// Each lane role's number, as first given.
@@ -198,6 +201,7 @@ mod tests {
             ("QUEUE_AT", record::QUEUE_AT),
             ("THREAD_IDENT", record::THREAD_IDENT),
             ("SWITCH_INTERVAL", record::SWITCH_INTERVAL),
+            ("WAITERS_AT", record::WAITERS_AT),
         ];
         let mut seen = 0;
         for line in probe

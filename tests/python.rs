@@ -499,6 +499,54 @@ common::on_pythons!(
     lock_waits_are_seen_from_outside
 );
 
+/// A producer faster than its consumer waits on a full queue, a consumer
+/// on an empty one: each shown in its state, read from outside on Linux
+/// (the queue's conditions keep CPython's own `wait`, no Python of parlab's
+/// on the path), recorded by the probe elsewhere.
+fn queue_waits_are_seen_from_outside(python: &str) {
+    let script = std::env::temp_dir().join(format!(
+        "parlab-qwait-{}-{}.py",
+        std::process::id(),
+        python.len()
+    ));
+    std::fs::write(
+        &script,
+        "import json, queue, threading, time\n\
+         q = queue.Queue(maxsize=1)\n\
+         def producer():\n    for i in range(40):\n        q.put(i)\n\
+         def consumer():\n    for i in range(40):\n        time.sleep(0.004)\n        q.get()\n    time.sleep(0.02)\n    q.get()\n\
+         def late():\n    time.sleep(0.3)\n    q.put(None)\n\
+         ts = [threading.Thread(target=f, name=f.__name__) for f in (producer, consumer, late)]\n\
+         [t.start() for t in ts]\n[t.join() for t in ts]\n\
+         own = [n for n in ('not_full', 'not_empty') if 'wait' in vars(getattr(q, n))]\n\
+         print(json.dumps({'wrapped': own}))\n",
+    )
+    .unwrap();
+    let (v, code) = py(&["--python", python, script.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&script);
+    assert_eq!(code, Some(0), "{python}: {}", v["failures"]);
+    let state_ms = |name: &str, state: &str| {
+        let lane = lanes(&v).iter().find(|l| l["name"] == name).cloned();
+        let lane = lane.unwrap_or_else(|| panic!("{python}: a lane {name}"));
+        lane["state_ms"][state].as_f64().unwrap_or(0.0)
+    };
+    // 40 puts a consumer's 4 ms apart: the producer is blocked most of 160 ms.
+    let full = state_ms("producer", "queue_full");
+    assert!(full >= 40.0, "{python}: {full} ms queue_full: {v}");
+    // The consumer's last get waits for `late`, about 100 ms.
+    let empty = state_ms("consumer", "queue_empty");
+    assert!(empty >= 30.0, "{python}: {empty} ms queue_empty: {v}");
+    if cfg!(target_os = "linux") {
+        assert_eq!(v["result"]["wrapped"], serde_json::json!([]), "{python}");
+    }
+}
+
+common::on_pythons!(
+    queue_waits_are_seen_from_outside_on_python3,
+    queue_waits_are_seen_from_outside_on_every_installed_cpython,
+    queue_waits_are_seen_from_outside
+);
+
 common::on_pythons!(
     every_bundled_program_runs_under_the_probe,
     every_bundled_program_runs_under_the_probe_on_every_installed_cpython,

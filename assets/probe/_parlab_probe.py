@@ -34,7 +34,7 @@ VERSION = 1
 
 # Kinds.
 HELLO, THREAD_START, THREAD_END, TASK_START, TASK_END, ENTER, LEAVE = 1, 2, 3, 4, 5, 6, 7
-QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME, CACHE, QUEUE_AT, THREAD_IDENT, SWITCH_INTERVAL = 8, 9, 10, 11, 12, 13, 14
+QUEUE_NEW, QUEUE_DEPTH, PROCESS_NAME, CACHE, QUEUE_AT, THREAD_IDENT, SWITCH_INTERVAL, WAITERS_AT = 8, 9, 10, 11, 12, 13, 14, 15
 _TOTALS = struct.Struct("<QQ")
 # States, numbered as parlab's.
 LOCK_WAIT, IO, QUEUE_FULL, QUEUE_EMPTY = 2, 3, 4, 5
@@ -524,16 +524,70 @@ def _traffic(container):
     return (count + size) // 2, (count - size) // 2
 
 
+_WAITERS = None
+
+
+def _waiter_words():
+    """Where parlab finds, from outside, whose futexes a condition's waiters
+    sleep on: a deque's length, first block and first index, where a block's
+    items begin, and where a lock keeps its semaphore (the futex), as byte
+    offsets. Checked here on a deque and a lock of this interpreter, and
+    tried only on the versions whose layouts were read (3.9-3.13: a lock
+    keeps a semaphore); () elsewhere."""
+    global _WAITERS
+    if _WAITERS is None:
+        _WAITERS = ()
+        try:
+            if sys.implementation.name == "cpython" and (3, 9) <= sys.version_info < (3, 14) and _deque_words():
+                _WAITERS = _check_waiter_words()
+        except Exception:
+            pass
+    return _WAITERS
+
+
+def _check_waiter_words():
+    import collections
+    import ctypes
+
+    def word(at):
+        return ctypes.c_uint64.from_address(at).value
+
+    lock = _real_lock()
+    d = collections.deque([lock])
+    length_at, block_at, index_at, item_at, sem_at = _DEQUE[0], 24, 40, 8, 16
+    block, index = word(id(d) + block_at), word(id(d) + index_at)
+    if word(id(d) + length_at) != 1 or block < 4096 or index >= 64 or word(block + item_at + 8 * index) != id(lock):
+        return ()
+    sem = word(id(lock) + sem_at)
+    if sem < 4096 or sem % 4:
+        return ()
+
+    def count():
+        return ctypes.c_uint32.from_address(sem).value
+
+    before = count()
+    lock.acquire()
+    held = count()
+    lock.release()
+    # A semaphore counts 1 free, 0 taken: then its address is the futex.
+    return (length_at, block_at, index_at, item_at, sem_at) if (before, held, count()) == (1, 0, 1) else ()
+
+
 def _tag_conditions(q):
     """A wait on the queue's conditions is the queue's: empty or full. Read
-    from outside, the wait goes in the thread's slot (two byte writes); else
-    the condition is tagged for the recorded wait."""
+    from outside, parlab is told once where each condition keeps its waiters
+    (or, where their layout is not known, the wait goes in the thread's slot:
+    two byte writes around each); else the condition is tagged for the
+    recorded wait."""
     for name, state in (("not_empty", QUEUE_EMPTY), ("not_full", QUEUE_FULL)):
         cond = getattr(q, name, None)
         if cond is None:
             continue
+        waiters = getattr(cond, "_waiters", None)
         try:
-            if _OUTSIDE:
+            if _OUTSIDE and _waiter_words() and type(waiters).__name__ == "deque":
+                emit(WAITERS_AT, b=id(waiters), state=state, text=bytes(_waiter_words()))
+            elif _OUTSIDE:
                 cond.wait = _slotted(cond.wait, state)  # wait_for calls it too
             else:
                 cond._parlab_state = state

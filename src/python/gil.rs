@@ -165,6 +165,48 @@ pub fn read_memory(pid: u32, addr: u64, buf: &mut [u8]) -> std::io::Result<usize
     }
 }
 
+/// One word (8 bytes, native order) at each of `addrs` in process `pid`, in
+/// one system call; fewer than asked where the reading stopped.
+#[cfg(target_os = "linux")]
+pub fn read_words(pid: u32, addrs: &[u64]) -> std::io::Result<Vec<u64>> {
+    let mut words = vec![0u64; addrs.len()];
+    let local = libc::iovec {
+        iov_base: words.as_mut_ptr().cast(),
+        iov_len: words.len() * 8,
+    };
+    let remote: Vec<libc::iovec> = addrs
+        .iter()
+        .map(|&a| libc::iovec {
+            iov_base: a as usize as *mut libc::c_void,
+            iov_len: 8,
+        })
+        .collect();
+    // SAFETY: `local` covers `words`, which lives across the call; the
+    // remote ranges are only read by the kernel, checked against the other
+    // process. IOV_MAX (1024) bounds how many one call takes: callers ask few.
+    let n = unsafe {
+        libc::process_vm_readv(
+            pid as libc::pid_t,
+            &local,
+            1,
+            remote.as_ptr(),
+            remote.len() as libc::c_ulong,
+            0,
+        )
+    };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    words.truncate(n as usize / 8);
+    Ok(words)
+}
+
+/// Elsewhere, another process's memory is not read.
+#[cfg(not(target_os = "linux"))]
+pub fn read_words(_pid: u32, _addrs: &[u64]) -> std::io::Result<Vec<u64>> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
 /// Elsewhere, another process's memory is not read (macOS needs an
 /// entitlement): the GIL is inferred.
 #[cfg(not(target_os = "linux"))]

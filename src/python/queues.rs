@@ -10,10 +10,16 @@
 //! queues whose container keeps no count (a `LifoQueue`'s or a
 //! `PriorityQueue`'s list, a multiprocessing queue), the probe records each
 //! put and get.
+//!
+//! Who is blocked on a queue is read from outside too ([`Waiters`]): a
+//! thread in `get` on an empty queue (or `put` on a full one) sleeps on a
+//! lock of its own that it has put in the queue's condition's list of
+//! waiters; the OS names the futex it sleeps on, and the list says whose
+//! futexes those are. No Python runs for it in the program.
 
-use super::gil::read_memory;
+use super::gil::{read_memory, read_words};
 use super::ring::Record;
-use crate::event::LaneId;
+use crate::event::{LaneId, WorkerState};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -88,6 +94,72 @@ impl Watched {
             ));
         }
         Ok(Traffic::of_deque(length as u64, changes as u64))
+    }
+}
+
+/// One condition of a queue (`not_empty` or `not_full`), read from outside:
+/// the futexes its waiting threads sleep on. The probe says where its list
+/// of waiters (a deque of locks) lies and, as byte offsets checked on the
+/// program's interpreter, where the deque keeps its length, first block and
+/// first index, where a block's items begin, and where a lock keeps its
+/// semaphore (whose address is the futex a waiting thread sleeps on).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiters {
+    pub pid: u32,
+    /// A thread waiting here is in this state (empty or full).
+    pub state: WorkerState,
+    addr: u64,
+    length_at: u64,
+    block_at: u64,
+    index_at: u64,
+    item_at: u64,
+    sem_at: u64,
+}
+
+/// Items in a deque's block (CPython's `BLOCKLEN`): the waiters read are
+/// those in the first block, which a queue's few waiters never outgrow.
+const BLOCK_ITEMS: u64 = 64;
+
+impl Waiters {
+    /// From the probe's `WAITERS_AT` record: `b` the deque, `state` the
+    /// wait, the offsets in the text's first five bytes.
+    pub fn from_record(pid: u32, r: &Record) -> Option<Self> {
+        let state = u8::try_from(r.state).ok().and_then(crate::wire::state_of)?;
+        let at = |i: usize| u64::from(r.raw[i]);
+        Some(Self {
+            pid,
+            state,
+            addr: r.b,
+            length_at: at(0),
+            block_at: at(1),
+            index_at: at(2),
+            item_at: at(3),
+            sem_at: at(4),
+        })
+    }
+
+    /// Whether a thread asleep on `futex` waits here: three reads at most
+    /// (the deque's words, its waiters, their semaphores).
+    pub fn has(&self, futex: u64) -> std::io::Result<bool> {
+        let head = [self.length_at, self.block_at, self.index_at].map(|o| self.addr + o);
+        let [length, block, index] = read_words(self.pid, &head)?[..] else {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        };
+        if length == 0 {
+            return Ok(false);
+        }
+        if length > BLOCK_ITEMS * 16 || index >= BLOCK_ITEMS {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "no longer reads as a condition's waiters",
+            ));
+        }
+        let items = (index..(index + length).min(BLOCK_ITEMS))
+            .map(|i| block + self.item_at + 8 * i)
+            .collect::<Vec<_>>();
+        let locks = read_words(self.pid, &items)?;
+        let sems = locks.iter().map(|l| l + self.sem_at).collect::<Vec<_>>();
+        Ok(read_words(self.pid, &sems)?.contains(&futex))
     }
 }
 
@@ -190,6 +262,49 @@ mod tests {
             }
         );
         assert_eq!(Traffic::of_deque(0, 0), Traffic::default());
+    }
+
+    /// A condition's waiters laid out as CPython lays them (a deque of
+    /// locks, each with its semaphore), in this process: the futex of a
+    /// waiter is found, any other is not.
+    #[test]
+    fn a_futex_is_a_queue_wait_when_a_waiter_of_its_condition_sleeps_on_it() {
+        let sems = [0u64; 2];
+        let sem = |i: usize| std::ptr::addr_of!(sems[i]) as u64;
+        // Two locks: their semaphore's address at 16.
+        let locks = [[0, 0, sem(0)], [0, 0, sem(1)]];
+        let mut block = [0u64; 66];
+        block[1 + 40] = locks[0].as_ptr() as u64;
+        block[1 + 41] = locks[1].as_ptr() as u64;
+        let mut deque = [0u64; 8];
+        deque[2] = 2; // length
+        deque[3] = block.as_ptr() as u64; // first block
+        deque[5] = 40; // first index
+        let mut raw = [0u8; 24];
+        raw[..5].copy_from_slice(&[16, 24, 40, 8, 16]);
+        let r = Record {
+            t: 0,
+            tid: 0,
+            kind: super::super::ring::kind::WAITERS_AT,
+            state: u16::from(crate::wire::state_code(WorkerState::QueueFull)),
+            a: 0,
+            b: deque.as_ptr() as u64,
+            text: String::new(),
+            raw,
+        };
+        let w = Waiters::from_record(std::process::id(), &r).unwrap();
+        assert_eq!(w.state, WorkerState::QueueFull);
+        if !cfg!(target_os = "linux") {
+            assert!(w.has(sem(0)).is_err());
+            return;
+        }
+        assert!(w.has(sem(0)).unwrap());
+        assert!(w.has(sem(1)).unwrap());
+        assert!(!w.has(sem(1) + 64).unwrap());
+        // Once they are woken (the list empty), no futex is this wait's.
+        // SAFETY: a write to our own array, volatile as only the kernel reads it.
+        unsafe { std::ptr::write_volatile(&mut deque[2], 0) };
+        assert!(!w.has(sem(0)).unwrap());
     }
 
     #[test]

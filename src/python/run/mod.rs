@@ -378,6 +378,8 @@ struct Driver {
     queue_stats: queues::Stats,
     /// Queues read from outside.
     watched: Vec<queues::Watched>,
+    /// Their conditions' waiters, read when a thread sleeps on a futex.
+    waiters: Vec<queues::Waiters>,
     batch: Batch,
     sent: u64,
     last_stdout: Option<String>,
@@ -433,6 +435,7 @@ impl Driver {
             first_queue: None,
             queue_stats: queues::Stats::default(),
             watched: Vec::new(),
+            waiters: Vec::new(),
             batch: Vec::new(),
             sent: 0,
             last_stdout: None,

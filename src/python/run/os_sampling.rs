@@ -69,7 +69,14 @@ impl Driver {
                         on_cpu,
                         on_gil: os.on_gil(gil),
                         io: os.io(),
-                        locked: lock_wait(&self.rings, key.0, th.slot, os, Some(gil)),
+                        locked: lock_wait(
+                            &self.rings,
+                            &self.waiters,
+                            key.0,
+                            th.slot,
+                            os,
+                            Some(gil),
+                        ),
                     },
                 ));
             }
@@ -159,7 +166,7 @@ impl Driver {
                     on_cpu,
                     on_gil: false,
                     io: os.io(),
-                    locked: lock_wait(&self.rings, key.0, th.slot, os, None),
+                    locked: lock_wait(&self.rings, &self.waiters, key.0, th.slot, os, None),
                 },
             ));
             self.waited(key, t, waited);
@@ -174,9 +181,11 @@ impl Driver {
 }
 
 /// What a thread the OS finds asleep on a futex (not the GIL's) waits in:
-/// the wait its ring slot names (a queue's condition), else a lock.
+/// a queue's condition whose waiters hold that futex, or the wait its ring
+/// slot names (where the probe marks a queue's waits itself), else a lock.
 pub(super) fn lock_wait(
     rings: &HashMap<u32, Ring>,
+    waiters: &[queues::Waiters],
     pid: u32,
     slot: Option<u32>,
     os: OsState,
@@ -185,11 +194,22 @@ pub(super) fn lock_wait(
     if !os.on_lock(gil) {
         return None;
     }
-    let named = slot
-        .and_then(|i| rings.get(&pid)?.slot(i))
-        .filter(|&b| b != 0)
-        .and_then(crate::wire::state_of);
-    Some(named.unwrap_or(WorkerState::LockWait))
+    let OsState::Blocked { arg: futex, .. } = os else {
+        return None;
+    };
+    let on_queue = || {
+        waiters
+            .iter()
+            .filter(|w| w.pid == pid)
+            .find(|w| w.has(futex).unwrap_or(false))
+            .map(|w| w.state)
+    };
+    let named = || {
+        slot.and_then(|i| rings.get(&pid)?.slot(i))
+            .filter(|&b| b != 0)
+            .and_then(crate::wire::state_of)
+    };
+    Some(on_queue().or_else(named).unwrap_or(WorkerState::LockWait))
 }
 
 /// Read a thread's `/proc` file `name` with `read`: the file kept open in

@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// Conditions whose waiters a process keeps read: a queue has two, so the
+/// newest eight queues' (a thread asleep on a futex costs a read of each).
+const WAITERS_KEPT: usize = 16;
+
 impl Driver {
     /// A reading, applied at `t`.
     pub(super) fn apply(&mut self, seen: Seen, t: u64) {
@@ -135,6 +139,7 @@ impl Driver {
                 self.show(key, t);
             }
             kind::QUEUE_NEW | kind::QUEUE_AT | kind::QUEUE_DEPTH => self.queue_record(key, &r, t),
+            kind::WAITERS_AT => self.waiters_at(pid, &r),
             kind::CACHE => {
                 let Some(lane) = self.threads.get(&key).map(|th| th.lane) else {
                     return;
@@ -231,6 +236,22 @@ impl Driver {
                 self.push(t, lane, EventKind::TaskEnd { task, ok: r.b == 1 });
             }
         }
+    }
+
+    /// Where a queue's condition keeps its waiters. A process keeps its
+    /// newest [`WAITERS_KEPT`] (each is read when one of its threads sleeps
+    /// on a futex): a wait on an older queue's condition shows as a lock wait.
+    fn waiters_at(&mut self, pid: u32, r: &Record) {
+        let Some(w) = queues::Waiters::from_record(pid, r) else {
+            return;
+        };
+        let kept = self.waiters.iter().filter(|w| w.pid == pid).count();
+        if kept >= WAITERS_KEPT {
+            if let Some(at) = self.waiters.iter().position(|w| w.pid == pid) {
+                self.waiters.remove(at);
+            }
+        }
+        self.waiters.push(w);
     }
 
     /// A record about a queue: made (its bound), where to read it from
