@@ -771,45 +771,52 @@ fn parlab_py_leaves_no_process_of_its_own_behind() {
 }
 
 /// Programs that lock and queue a lot under `parlab py` against plain
-/// `python`, alternating pairs, the program's own wall: a guard against the
-/// probe's old cost (3-9x) on every installed CPython. The budgets (1.05,
-/// 1.10) are `parlab bench --only python`'s: two shared cores are too noisy
-/// for a timed test to hold them, so this one prints the medians and fails
-/// only past a guard: 2x, and 4x where two threads contend for one lock (a
-/// lock convoy's own wall varies 2-4x from run to run on CPython 3.9; it
-/// was 7-10x under the old probe).
+/// `python`, 11 alternating pairs, the program's own wall, on every
+/// installed CPython. Each case's median, the interval where its median lies
+/// (90 %, whatever the distribution) and its verdict against the budget of
+/// `parlab bench --only python` (1.05 uncontended, 1.10 otherwise) are
+/// printed: met, over, or not told apart. Not every budget is met yet (issue
+/// #27: `races --lock` and `producer_consumer` were shown 10-20 % over on
+/// CPython 3.11 here), so a case fails only past a guard against the old
+/// probe's cost (3-9x): its interval entirely above 2x, or 4x where two
+/// threads contend for one lock (a lock convoy's own wall varies 2-4x from
+/// run to run on CPython 3.9).
 #[test]
 #[ignore = "long: timing on every installed CPython, in the ignored suite"]
 fn locks_and_queues_cost_the_program_little_on_every_installed_cpython() {
     let dir = std::env::temp_dir().join(format!("parlab-sync-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let cases: [(&str, &[&str], f64); 5] = [
-        ("races", &["--lock", "--increments", "100000"], 4.0),
+    let cases: [(&str, &[&str], f64, f64); 5] = [
+        ("races", &["--lock", "--increments", "100000"], 1.10, 4.0),
         (
             "locks",
             &["--demo", "lock", "--threads", "2", "--rounds", "300000"],
+            1.10,
             4.0,
         ),
         (
             "locks",
             &["--demo", "lock", "--threads", "1", "--rounds", "600000"],
+            1.05,
             2.0,
         ),
         (
             "locks",
             &["--demo", "queue", "--threads", "1", "--rounds", "100000"],
+            1.10,
             2.0,
         ),
         (
             "producer_consumer",
             &["--rate", "0", "--work-ms", "0", "--items", "20000"],
+            1.10,
             2.0,
         ),
     ];
     let wall = |v: &Value| v["wall_ms"].as_f64().expect("wall_ms");
     let mut over = Vec::new();
     for exe in common::installed_cpythons() {
-        for (name, args, guard) in cases {
+        for (name, args, budget, guard) in cases {
             let path = dir.join(format!("{name}.py"));
             std::fs::write(&path, parlab::lecture::find(name).unwrap().source).unwrap();
             let plain = || {
@@ -831,7 +838,7 @@ fn locks_and_queues_cost_the_program_little_on_every_installed_cpython() {
                 all.extend_from_slice(args);
                 wall(&py(&all).0["result"])
             };
-            let mut ratios: Vec<f64> = (0..5)
+            let mut ratios: Vec<f64> = (0..11)
                 .map(|i| {
                     if i % 2 == 0 {
                         let p = probed();
@@ -843,9 +850,16 @@ fn locks_and_queues_cost_the_program_little_on_every_installed_cpython() {
                 })
                 .collect();
             ratios.sort_by(f64::total_cmp);
-            let median = ratios[2];
-            eprintln!("{exe} {name} {args:?}: median {median:.3} of {ratios:.3?}");
-            if median > guard {
+            let median = parlab::repeat::median(&ratios);
+            let interval =
+                parlab::repeat::median_interval(&ratios, parlab::bench::CONFIDENCE).unwrap();
+            eprintln!(
+                "{exe} {name} {args:?}: median {median:.3}, 90% in {:.3}-{:.3}, budget {budget}: {} (of {ratios:.3?})",
+                interval[0],
+                interval[1],
+                parlab::bench::verdict(Some(interval), budget)
+            );
+            if interval[0] > guard {
                 over.push(format!("{exe} {name} {args:?}: {ratios:.3?}"));
             }
         }

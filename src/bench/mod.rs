@@ -24,6 +24,7 @@ mod python;
 mod recording;
 mod table;
 
+pub use python::{verdict, CONFIDENCE};
 pub use table::table;
 
 /// The bundled CPython script (same Collatz, threading and ProcessPoolExecutor).

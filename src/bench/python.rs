@@ -72,12 +72,15 @@ pub fn measure(scale: Scale) -> Result<Value> {
         let alone: Vec<f64> = plains.iter().map(|p| p / mid).collect();
         let mut row = json!({
             "min_max": min_max(&r),
-            "median": median(r),
+            "median": median(r.clone()),
             "pairs": pairs,
             "plain_spread": min_max(&alone),
         });
         if let Some(b) = budget {
             row["budget"] = json!(b);
+            let interval = crate::repeat::median_interval(&r, CONFIDENCE);
+            row["median_interval"] = json!(interval);
+            row["verdict"] = json!(verdict(interval, b));
         }
         ratios.insert(name, row);
     }
@@ -94,6 +97,20 @@ pub fn measure(scale: Scale) -> Result<Value> {
         "event_ns": event_cost(&dir, if scale.quick { 20_000 } else { 500_000 })?,
         "reader": reader,
     }))
+}
+
+/// How sure a verdict on a budget is: the median ratio lies in the interval
+/// said with at least this confidence.
+pub const CONFIDENCE: f64 = 0.9;
+
+/// A budget against the interval where the median ratio lies: met (all of
+/// it within), over (all of it above), or not told apart at this noise.
+pub fn verdict(interval: Option<[f64; 2]>, budget: f64) -> &'static str {
+    match interval {
+        Some([_, hi]) if hi <= budget => "met",
+        Some([lo, _]) if lo > budget => "over",
+        _ => "not told apart",
+    }
 }
 
 /// Programs that lock and queue a lot, with the ratio each must stay

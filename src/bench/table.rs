@@ -82,11 +82,21 @@ fn python_lines(v: &Value) -> String {
                 let m = |p: &str| r.pointer(p).and_then(Value::as_f64).unwrap_or(f64::NAN);
                 match r["budget"].as_f64() {
                     Some(b) => format!(
-                        "{k} {:.3} ({:.3}-{:.3}, {} pairs; budget {b:.2}; plain alone {:.2}-{:.2} of its median)",
+                        "{k} {:.3} ({:.3}-{:.3}, {} pairs; budget {b:.2}: {}; plain alone {:.2}-{:.2} of its median)",
                         m("/median"),
                         m("/min_max/0"),
                         m("/min_max/1"),
                         r["pairs"],
+                        match r["median_interval"].is_null() {
+                            true => "too few pairs to tell".to_string(),
+                            false => format!(
+                                "{}, the median in {:.3}-{:.3} at {:.0}%",
+                                r["verdict"].as_str().unwrap_or("?"),
+                                m("/median_interval/0"),
+                                m("/median_interval/1"),
+                                100.0 * super::python::CONFIDENCE
+                            ),
+                        },
                         m("/plain_spread/0"),
                         m("/plain_spread/1"),
                     ),
