@@ -279,7 +279,11 @@ fn a_lesson_prepared_in_advance_checks_the_same_from_its_recording() {
 }
 
 /// On a quiet machine every bundled lesson's claims hold at full size; a
-/// disturbed run is retried once.
+/// lesson with a disturbed step, or a claim that did not hold, is checked
+/// once more (a shared VM's host can slow one run by a third with nothing
+/// on this machine to show for it: the timing lesson's three sequential runs
+/// took 1285, 1735 and 1336 ms here with others using 1-2 % of a core and no
+/// steal time). A claim that fails twice fails the test.
 #[test]
 #[ignore = "timing: run alone with the ignored suite"]
 fn every_bundled_lesson_holds_on_this_machine_when_quiet() {
@@ -288,7 +292,11 @@ fn every_bundled_lesson_holds_on_this_machine_when_quiet() {
     }
     for name in NINE {
         let (mut v, mut code) = check_json(&[name]);
-        if v["disturbed"] != 0 {
+        if v["disturbed"] != 0 || v["not_held"] != 0 {
+            eprintln!(
+                "{name}: checked again ({} disturbed, {} not held)",
+                v["disturbed"], v["not_held"]
+            );
             (v, code) = check_json(&[name]);
         }
         well_formed(&v);
