@@ -87,15 +87,16 @@ fn python_lines(v: &Value) -> String {
                         m("/min_max/0"),
                         m("/min_max/1"),
                         r["pairs"],
-                        match r["median_interval"].is_null() {
-                            true => "too few pairs to tell".to_string(),
-                            false => format!(
+                        if r["median_interval"].is_null() {
+                            "too few pairs to tell".to_string()
+                        } else {
+                            format!(
                                 "{}, the median in {:.3}-{:.3} at {:.0}%",
                                 r["verdict"].as_str().unwrap_or("?"),
                                 m("/median_interval/0"),
                                 m("/median_interval/1"),
                                 100.0 * super::python::CONFIDENCE
-                            ),
+                            )
                         },
                         m("/plain_spread/0"),
                         m("/plain_spread/1"),

@@ -147,58 +147,57 @@ pub fn read_word(pid: u32, addr: u64) -> std::io::Result<Word> {
 /// Copy `buf.len()` bytes of another process's memory from `addr`.
 #[cfg(target_os = "linux")]
 pub fn read_memory(pid: u32, addr: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-    let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: addr as usize as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
-    // SAFETY: `local` covers `buf`, which lives across the call; `remote` is
-    // only read by the kernel, which checks it against the other process.
-    let n = unsafe { libc::process_vm_readv(pid as libc::pid_t, &local, 1, &remote, 1, 0) };
-    if n < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    let len = buf.len();
+    vm_readv(pid, buf, &[remote(addr, len)])
 }
 
 /// One word (8 bytes, native order) at each of `addrs` in process `pid`, in
 /// one system call; fewer than asked where the reading stopped.
 #[cfg(target_os = "linux")]
 pub fn read_words(pid: u32, addrs: &[u64]) -> std::io::Result<Vec<u64>> {
-    let mut words = vec![0u64; addrs.len()];
+    let mut bytes = vec![0u8; addrs.len() * 8];
+    let remotes: Vec<libc::iovec> = addrs.iter().map(|&a| remote(a, 8)).collect();
+    let n = vm_readv(pid, &mut bytes, &remotes)?;
+    let words = bytes[..n - n % 8].chunks_exact(8);
+    Ok(words
+        .map(|w| u64::from_ne_bytes(w.try_into().expect("8 bytes")))
+        .collect())
+}
+
+#[cfg(target_os = "linux")]
+fn remote(addr: u64, len: usize) -> libc::iovec {
+    libc::iovec {
+        iov_base: addr as usize as *mut libc::c_void,
+        iov_len: len,
+    }
+}
+
+/// Fill `local` from the `remotes` ranges of process `pid`, in order: the
+/// bytes copied (fewer where a range could not be read).
+#[cfg(target_os = "linux")]
+fn vm_readv(pid: u32, local: &mut [u8], remotes: &[libc::iovec]) -> std::io::Result<usize> {
     let local = libc::iovec {
-        iov_base: words.as_mut_ptr().cast(),
-        iov_len: words.len() * 8,
+        iov_base: local.as_mut_ptr().cast(),
+        iov_len: local.len(),
     };
-    let remote: Vec<libc::iovec> = addrs
-        .iter()
-        .map(|&a| libc::iovec {
-            iov_base: a as usize as *mut libc::c_void,
-            iov_len: 8,
-        })
-        .collect();
-    // SAFETY: `local` covers `words`, which lives across the call; the
-    // remote ranges are only read by the kernel, checked against the other
-    // process. IOV_MAX (1024) bounds how many one call takes: callers ask few.
+    // SAFETY: `local` covers the caller's buffer, which lives across the
+    // call; the remote ranges are only read by the kernel, which checks them
+    // against the other process. Callers pass few ranges (IOV_MAX is 1024).
     let n = unsafe {
         libc::process_vm_readv(
             pid as libc::pid_t,
             &local,
             1,
-            remote.as_ptr(),
-            remote.len() as libc::c_ulong,
+            remotes.as_ptr(),
+            remotes.len() as libc::c_ulong,
             0,
         )
     };
     if n < 0 {
-        return Err(std::io::Error::last_os_error());
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
     }
-    words.truncate(n as usize / 8);
-    Ok(words)
 }
 
 /// Elsewhere, another process's memory is not read.

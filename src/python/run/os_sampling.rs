@@ -181,8 +181,9 @@ impl Driver {
 }
 
 /// What a thread the OS finds asleep on a futex (not the GIL's) waits in:
-/// a queue's condition whose waiters hold that futex, or the wait its ring
-/// slot names (where the probe marks a queue's waits itself), else a lock.
+/// the wait its ring slot names (where the probe marks a queue's waits
+/// itself: no memory to read), or a queue's condition whose waiters hold
+/// that futex, else a lock.
 pub(super) fn lock_wait(
     rings: &HashMap<u32, Ring>,
     waiters: &[queues::Waiters],
@@ -209,7 +210,7 @@ pub(super) fn lock_wait(
             .filter(|&b| b != 0)
             .and_then(crate::wire::state_of)
     };
-    Some(on_queue().or_else(named).unwrap_or(WorkerState::LockWait))
+    Some(named().or_else(on_queue).unwrap_or(WorkerState::LockWait))
 }
 
 /// Read a thread's `/proc` file `name` with `read`: the file kept open in
