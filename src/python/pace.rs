@@ -9,6 +9,9 @@
 use crate::workload::SplitMix64;
 use std::time::{Duration, Instant};
 
+/// The slowest a reader under a budget may be set to: a sample every 10 s.
+pub const MIN_HZ: f64 = 0.1;
+
 /// When to read next: `hz` with ±25 % jitter, so the samples never
 /// lock step with the interpreter's own 5 ms switch interval. When the
 /// program keeps every core busy, wake-ups come late; while the samples
@@ -41,8 +44,8 @@ impl Pace {
 
     /// Sample at `hz` from now on (a reader under a budget); the rate owed
     /// is counted afresh.
-    pub fn set_hz(&mut self, hz: u32) {
-        self.hz = hz.max(1) as f64;
+    pub fn set_hz(&mut self, hz: f64) {
+        self.hz = hz.max(MIN_HZ);
         self.period = Duration::from_secs_f64(1.0 / self.hz);
         self.next = self.next.min(Instant::now() + self.period);
         self.first = None;

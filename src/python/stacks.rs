@@ -20,11 +20,20 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_HZ: u32 = 100;
 /// The highest rate one may ask for.
 pub const MAX_HZ: u32 = 1000;
-/// Threads read at the full rate asked: beyond them, rounds come less
-/// often so that the stacks read a second stay what this many threads
-/// cost (a round reads every thread: at 100 Hz the reader took 3 % of a
-/// core for 8 threads and a main thread, 12 % for 64; capped, about 4 %).
-pub const FULL_RATE_THREADS: usize = 10;
+/// The share of one core the reader may use at the default rate or below:
+/// a round's cost is measured (its thread's own CPU), and rounds come less
+/// often when they cost more, whatever makes them dear: many threads,
+/// deep stacks, or a machine whose cross-process reads are slow (the same
+/// 8 threads took 3.5 % of a core at 100 Hz on one day of this VM, 17 %
+/// on another).
+pub const CORE_SHARE: f64 = 0.03;
+/// A rate asked above the default may cost proportionally more, to this.
+const MOST_SHARE: f64 = 0.25;
+
+/// The share of a core the reader may use when asked for `hz`.
+pub fn core_share(hz: u32) -> f64 {
+    (CORE_SHARE * hz.max(DEFAULT_HZ) as f64 / DEFAULT_HZ as f64).min(MOST_SHARE)
+}
 
 /// How long a process has to become readable (its interpreter set up)
 /// before parlab says its stacks could not be read.
@@ -66,6 +75,9 @@ pub struct Tally {
     pub cpu_ns: u64,
     /// The most threads read in one round.
     pub most_threads: usize,
+    /// The lowest rate the reader set itself to under its share of a
+    /// core (none: it never had to).
+    pub slowed_to: Option<f64>,
 }
 
 impl Tally {
@@ -144,8 +156,9 @@ struct Reader {
     tx: Sender<Taken>,
     frames: HashMap<(String, String, i32), u32>,
     tally: Tally,
-    /// Stacks read in the round under way.
+    /// Stacks read in the round under way, and the CPU it took.
     read: usize,
+    spent_ns: u64,
 }
 
 impl Reader {
@@ -156,6 +169,7 @@ impl Reader {
             frames: HashMap::new(),
             tally: Tally::default(),
             read: 0,
+            spent_ns: 0,
         }
     }
 
@@ -166,7 +180,7 @@ impl Reader {
         };
         let mut targets: Vec<Target> = Vec::new();
         let mut first = None;
-        let mut paced_for = FULL_RATE_THREADS;
+        let mut budget = Budget::new(hz);
         while !stop.load(Ordering::Relaxed) {
             for pid in pids.try_iter() {
                 // A pid said again has exec'd a new interpreter: attach afresh.
@@ -178,19 +192,16 @@ impl Reader {
                 std::thread::park_timeout((pace.next - now).min(Duration::from_millis(20)));
                 continue;
             }
-            self.read = 0;
+            (self.read, self.spent_ns) = (0, 0);
             targets.retain_mut(|t| self.round(t));
             if !targets.iter().any(|t| t.spy.is_some()) {
                 continue;
             }
-            // A budget of stacks a second, whatever the threads: many
-            // threads are read less often, never a bigger share of a core.
-            let threads = self.read.max(FULL_RATE_THREADS);
             self.tally.most_threads = self.tally.most_threads.max(self.read);
-            if threads.abs_diff(paced_for) * 10 > paced_for {
-                paced_for = threads;
-                let budget = hz as usize * FULL_RATE_THREADS;
-                pace.set_hz((budget / threads).max(1) as u32);
+            if let Some(rate) = budget.after_round(self.spent_ns) {
+                pace.set_hz(rate);
+                self.tally.slowed_to = (rate < f64::from(hz))
+                    .then(|| self.tally.slowed_to.map_or(rate, |s| s.min(rate)));
             }
             let f = *first.get_or_insert(now);
             self.tally.rounds += 1;
@@ -209,7 +220,10 @@ impl Reader {
             return false;
         };
         let t = self.clock.now();
-        match spy.get_stack_traces() {
+        let cpu = crate::clock::thread_cpu_ns();
+        let traces = spy.get_stack_traces();
+        self.spent_ns += crate::clock::thread_cpu_ns().saturating_sub(cpu);
+        match traces {
             Ok(traces) => {
                 target.failing = None;
                 self.read += traces.len();
@@ -308,6 +322,47 @@ impl Reader {
     }
 }
 
+/// The reader's share of a core, kept by its rate: what a round costs is
+/// followed as it changes (threads come and go), and the rate is set anew
+/// when the rate the share allows moves by more than a tenth.
+struct Budget {
+    asked: u32,
+    share: f64,
+    /// A round's CPU: the dearest lately, eased down over a few rounds.
+    round_ns: Option<f64>,
+    rate: f64,
+}
+
+impl Budget {
+    fn new(asked: u32) -> Self {
+        Self {
+            asked,
+            share: core_share(asked),
+            round_ns: None,
+            rate: asked as f64,
+        }
+    }
+
+    /// The rate to read at from now on, if it changes, after a round that
+    /// took `spent_ns` of CPU.
+    fn after_round(&mut self, spent_ns: u64) -> Option<f64> {
+        // A dearer round counts at once (threads were started); a cheaper
+        // one lowers the cost gently (one round can be cheap by chance).
+        let spent = spent_ns as f64;
+        let cost = match self.round_ns {
+            Some(c) if spent < c => c + 0.2 * (spent - c),
+            _ => spent,
+        };
+        self.round_ns = Some(cost);
+        let allowed =
+            (self.share * 1e9 / cost.max(1.0)).clamp(super::pace::MIN_HZ, self.asked as f64);
+        ((allowed - self.rate).abs() * 10.0 > self.rate).then(|| {
+            self.rate = allowed;
+            allowed
+        })
+    }
+}
+
 /// A frame of parlab's probe (`PROBE`'s files, in the run's folder).
 fn is_probe(file: &str) -> bool {
     let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
@@ -336,5 +391,42 @@ fn alive(pid: u32) -> bool {
     {
         let _ = pid;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_keeps_the_readers_share_of_a_core_whatever_a_round_costs() {
+        let mut b = Budget::new(DEFAULT_HZ);
+        // Rounds of 0.1 ms fit 3 % of a core at the full 100 Hz.
+        assert_eq!(b.after_round(100_000), None);
+        // Rounds of 1 ms (threads were started): 30 a second, at once.
+        let rate = b.after_round(1_000_000).expect("slowed");
+        assert!((rate - 30.0).abs() < 1e-9, "{rate}");
+        // One cheap round eases it back only a little: no change yet.
+        assert_eq!(b.after_round(800_000), None);
+        // Cheap rounds for long: back to within a tenth of the rate asked
+        // (it moves in steps of a tenth), never above it.
+        let last = (0..40).filter_map(|_| b.after_round(100_000)).last();
+        assert!(
+            last.is_some_and(|r| (90.0..=100.0).contains(&r)),
+            "{last:?}"
+        );
+        // A round of 10 s: the slowest rate, never none.
+        assert_eq!(
+            b.after_round(10_000_000_000),
+            Some(super::super::pace::MIN_HZ)
+        );
+    }
+
+    #[test]
+    fn a_rate_asked_above_the_default_may_cost_more_up_to_a_quarter_core() {
+        assert_eq!(core_share(10), CORE_SHARE);
+        assert_eq!(core_share(DEFAULT_HZ), CORE_SHARE);
+        assert!((core_share(500) - 5.0 * CORE_SHARE).abs() < 1e-12);
+        assert_eq!(core_share(MAX_HZ), MOST_SHARE);
     }
 }

@@ -100,13 +100,12 @@ impl Driver {
             .map(|(pid, why)| json!({ "pid": pid, "why": why }))
             .collect();
         let hz = tally.hz().map(|h| (h * 10.0).round() / 10.0);
-        let budgeted = tally.most_threads > crate::python::stacks::FULL_RATE_THREADS;
         let mut summary = vec![match hz {
-            Some(h) if budgeted => format!(
-                "stacks read {h:.0} times a second (asked {}; {} threads share a budget of {} stacks a second)",
+            Some(h) if tally.slowed_to.is_some() => format!(
+                "stacks read {h:.0} times a second (asked {}; slowed so reading {} threads takes at most {:.0} % of a core)",
                 self.profile_hz,
                 tally.most_threads,
-                self.profile_hz as usize * crate::python::stacks::FULL_RATE_THREADS
+                100.0 * crate::python::stacks::core_share(self.profile_hz)
             ),
             Some(h) => format!(
                 "stacks read {h:.0} times a second (asked {})",
@@ -125,6 +124,8 @@ impl Driver {
                 "hz": self.profile_hz,
                 "hz_achieved": hz,
                 "most_threads": tally.most_threads,
+                "core_share_percent": 100.0 * crate::python::stacks::core_share(self.profile_hz),
+                "slowed_to_hz": tally.slowed_to.map(|h| (h * 10.0).round() / 10.0),
                 "reader_cpu_ms": crate::clock::ms(tally.cpu_ns),
                 "torn": tally.torn,
                 "unread": unread,
