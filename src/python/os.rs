@@ -158,6 +158,15 @@ impl TaskFile {
             .map_or(OsState::Unknown, OsState::parse)
     }
 
+    /// Whether it is runnable, on a CPU or waiting for one (its `stat` file:
+    /// the state follows the command's closing parenthesis; the first 256
+    /// bytes hold it, a command being at most 16).
+    pub fn runnable(&self) -> Option<bool> {
+        let mut buf = [0u8; 256];
+        let (_, rest) = self.read(&mut buf)?.rsplit_once(')')?;
+        Some(rest.trim_start().starts_with('R'))
+    }
+
     /// Its time on a CPU and waiting for one so far, ns (its `schedstat` file).
     pub fn schedstat(&self) -> Option<(u64, u64)> {
         self.read(&mut [0u8; 256])
@@ -206,5 +215,27 @@ mod tests {
         }
         waiter.join().unwrap();
         assert!(seen.polling(), "{seen:?}");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_thread_reading_its_own_stat_is_runnable_and_a_sleeper_is_not() {
+        // SAFETY: gettid only returns the calling thread's id.
+        let own = unsafe { libc::gettid() } as u64;
+        let file = TaskFile::open(std::process::id(), own, "stat");
+        assert_eq!(file.runnable(), Some(true));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sleeper = std::thread::spawn(move || {
+            tx.send(unsafe { libc::gettid() } as u64).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        });
+        let file = TaskFile::open(std::process::id(), rx.recv().unwrap(), "stat");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(250);
+        let mut seen = file.runnable();
+        while std::time::Instant::now() < deadline && seen != Some(false) {
+            seen = file.runnable();
+        }
+        sleeper.join().unwrap();
+        assert_eq!(seen, Some(false));
     }
 }

@@ -210,6 +210,8 @@ struct Thread {
     main: bool,
     /// Its system call, read while it does not hold the GIL.
     os: Option<TaskFile>,
+    /// Its stat file: runnable or not, where its GIL is not read.
+    stat: Option<TaskFile>,
     /// Its time on a CPU and waiting for one, read while the OS says it
     /// runs, and the last reading.
     sched: Option<TaskFile>,
@@ -235,6 +237,7 @@ impl Thread {
             tasks: 0,
             main: false,
             os: None,
+            stat: None,
             sched: None,
             last_sched: None,
             ready: false,
@@ -247,6 +250,12 @@ impl Thread {
     /// syscall file, kept open while fewer than `MAX_OPEN` are.
     fn syscall(&mut self, key: (u32, u64), open_files: &mut usize) -> OsState {
         kept(&mut self.os, key, "syscall", open_files, TaskFile::state)
+    }
+
+    /// Whether the OS has it runnable (on a CPU or waiting for one), through
+    /// its stat file, kept open like its syscall file; none once it is gone.
+    fn runnable(&mut self, key: (u32, u64), open_files: &mut usize) -> Option<bool> {
+        kept(&mut self.stat, key, "stat", open_files, TaskFile::runnable)
     }
 
     /// How long it waited for a core since its last reading (none: this is

@@ -140,17 +140,11 @@ impl Driver {
             .collect();
         keys.sort_unstable();
         for &key in &keys {
-            let path = format!("/proc/{}/task/{}/stat", key.0, key.1);
-            let Ok(stat) = std::fs::read_to_string(path) else {
-                continue;
-            };
-            // The state follows the command's closing parenthesis.
-            let on_cpu = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.trim_start().chars().next())
-                == Some('R');
             let files = &mut self.open_files;
             let Some(th) = self.threads.get_mut(&key) else {
+                continue;
+            };
+            let Some(on_cpu) = th.runnable(key, files) else {
                 continue;
             };
             let os = if !on_cpu && th.waits.is_empty() {

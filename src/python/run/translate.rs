@@ -202,7 +202,7 @@ impl Driver {
         if let Some(th) = self.threads.get_mut(&key).filter(|th| !th.ended) {
             th.ended = true;
             self.roster = None;
-            self.open_files -= [th.os.take(), th.sched.take()]
+            self.open_files -= [th.os.take(), th.stat.take(), th.sched.take()]
                 .iter()
                 .filter(|f| f.is_some())
                 .count();
