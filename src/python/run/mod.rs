@@ -376,6 +376,9 @@ struct Driver {
     clock: Clock,
     tx: Outbox,
     dir: PathBuf,
+    /// The folder's modification time at the last look, and when that look
+    /// began: a folder unchanged since well before it is not read again.
+    looked: Option<(std::time::SystemTime, std::time::SystemTime)>,
     root: u32,
     rings: HashMap<u32, Ring>,
     threads: HashMap<(u32, u64), Thread>,
@@ -435,6 +438,7 @@ impl Driver {
             clock,
             tx,
             dir,
+            looked: None,
             root,
             rings: HashMap::new(),
             threads: HashMap::new(),
@@ -522,7 +526,7 @@ impl Driver {
             last_tick = now;
             if last_scan.elapsed() >= SCAN {
                 last_scan = Instant::now();
-                let clusters = self.scan();
+                let clusters = self.scan_if_changed();
                 self.find_clusters(clusters);
             }
             self.sample_when_due(&mut last_sample);
@@ -577,6 +581,25 @@ impl Driver {
         self.flush();
         self.reader_cpu_ns = crate::clock::thread_cpu_ns().saturating_sub(cpu0);
         self.outcome(t0, end, status.code(), cancelled, timed_out)
+    }
+
+    /// [`Self::scan`], where the folder may have changed since the last
+    /// look: one `stat` a tick instead of reading the folder. Modification
+    /// times are coarse (a clock tick, a few ms), so a folder is taken as
+    /// unchanged only if the last look began well after its last change.
+    fn scan_if_changed(&mut self) -> Vec<PathBuf> {
+        const SETTLED: Duration = Duration::from_millis(100);
+        let now = std::time::SystemTime::now();
+        let modified = std::fs::metadata(&self.dir).and_then(|m| m.modified());
+        let settled = |(seen, at): (std::time::SystemTime, std::time::SystemTime)| {
+            modified.as_ref().is_ok_and(|m| *m == seen)
+                && at.duration_since(seen).is_ok_and(|d| d >= SETTLED)
+        };
+        if self.looked.is_some_and(settled) {
+            return Vec::new();
+        }
+        self.looked = modified.ok().map(|m| (m, now));
+        self.scan()
     }
 
     /// Open the rings of processes that have appeared; the files naming a
