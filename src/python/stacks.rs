@@ -187,6 +187,10 @@ impl Reader {
                 targets.retain(|t| t.pid != pid);
                 targets.push(Target::new(pid));
             }
+            // A process not yet attached is tried every 20 ms whatever the
+            // pace (a slowed reader would otherwise try it once in seconds
+            // and give up on an interpreter still starting).
+            targets.retain_mut(|t| t.spy.is_some() || self.attach(t));
             let now = Instant::now();
             if !pace.due(now) {
                 std::thread::park_timeout((pace.next - now).min(Duration::from_millis(20)));
