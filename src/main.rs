@@ -43,6 +43,9 @@ fn emit(text: &str) {
 }
 
 fn main() -> ExitCode {
+    // Kept before any thread changes its own (a reader's finer slack, a
+    // raised UI's none): what children are given.
+    parlab::priority::timer_slack_ns();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some((r, parsed)) = parlab::cli::source_cmd(&argv, parlab::source::REGISTERED) {
         return match parsed {

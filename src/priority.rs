@@ -36,7 +36,30 @@ pub const NO_RAISE_ENV: &str = "PARLAB_NO_RAISE";
 /// Raise the calling thread (one of the UI's) above normal, where the OS
 /// allows it; whether it was raised.
 pub fn raise_this_thread() -> bool {
+    timer_slack_ns(); // kept before any thread loses it by being raised
     std::env::var_os(NO_RAISE_ENV).is_none() && raise()
+}
+
+/// The timer slack parlab was started with, ns (Linux; it was kept before
+/// any thread was raised, or is read now): what threads and processes
+/// started from a raised thread are given back, since a real-time thread
+/// has none and passes none on.
+pub fn timer_slack_ns() -> u64 {
+    static SLACK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SLACK.get_or_init(|| {
+        #[cfg(target_os = "linux")]
+        // SAFETY: PR_GET_TIMERSLACK only reads the calling thread's slack.
+        let slack = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK) };
+        #[cfg(not(target_os = "linux"))]
+        let slack = 0;
+        // A thread already without any (parlab started by a real-time
+        // parent): Linux's default.
+        if slack > 0 {
+            slack as u64
+        } else {
+            50_000
+        }
+    })
 }
 
 /// Whether workers started from now on run below normal (the fallback).
@@ -73,11 +96,15 @@ fn raise() -> bool {
 #[cfg(target_os = "linux")]
 fn normal() {
     let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: pid 0 is the calling thread; the parameter lives across the call.
+    // SAFETY: pid 0 is the calling thread; the parameter lives across the
+    // call. A real-time thread has no timer slack and passes none to the
+    // threads it starts, not even as their default: a worker's sleeps would
+    // end sooner than a normal program's, so parlab's own is set back.
     unsafe {
         if libc::sched_getscheduler(0) & !libc::SCHED_RESET_ON_FORK != libc::SCHED_OTHER {
             libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
         }
+        libc::prctl(libc::PR_SET_TIMERSLACK, timer_slack_ns() as libc::c_ulong);
     }
 }
 
@@ -154,6 +181,23 @@ mod tests {
         set_workers_yield(false);
         assert!(nice >= WORKER_NICE, "nice {nice}");
         assert_eq!(policy, libc::SCHED_IDLE);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_worker_started_by_a_thread_without_timer_slack_gets_parlabs_back() {
+        let want = timer_slack_ns();
+        let got = std::thread::spawn(|| {
+            // SAFETY: sets and reads the calling thread's own timer slack.
+            unsafe {
+                libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
+                lower_this_thread();
+                libc::prctl(libc::PR_GET_TIMERSLACK)
+            }
+        })
+        .join()
+        .unwrap();
+        assert_eq!(got as u64, want);
     }
 
     #[test]
