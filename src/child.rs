@@ -8,10 +8,11 @@ use std::process::{Child, Command, Stdio};
 
 /// Start `cmd` as the leader of a process group of its own; on Linux it gets
 /// `signal` when the thread that started it (or parlab) dies unannounced,
-/// and the default timer slack whatever its starter's: a child of the
-/// lab's real-time UI thread inherited none, and CPython's 1 µs GIL waits
-/// (`races`, which sets that switch interval) then spun instead of
-/// sleeping: `races --lock` took 4-9 s in the lab against 0.3 s headless.
+/// and the timer slack parlab was started with, whatever its starter's: a
+/// child of the lab's real-time UI thread inherited none, and CPython's
+/// 1 µs GIL waits (`races`, which sets that switch interval) then spun
+/// instead of sleeping: `races --lock` took 3.5-9 s in the lab against
+/// 0.3 s headless.
 pub fn in_own_group(cmd: &mut Command, signal: i32) {
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(cmd, 0);
