@@ -42,11 +42,13 @@ LOCK_WAIT, IO, QUEUE_FULL, QUEUE_EMPTY = 2, 3, 4, 5
 # The GIL, read from outside (parlab's `--gil-sample-hz`): each thread's
 # PyThreadState address, so parlab maps the GIL's holder to a lane.
 _GIL = os.environ.get("PARLAB_GIL") == "1"
-# Where parlab reads the GIL it also reads, from outside, what the probe
+# Where the OS can be asked (Linux), parlab reads from outside what the probe
 # would otherwise pay for on every operation: which thread sleeps on a lock
 # (the OS names the futex) and a queue's length and traffic (its deque's
-# words). Elsewhere the probe records them from inside.
-_OUTSIDE = _GIL and sys.platform.startswith("linux")
+# words), whether it reads the GIL or infers it. A Python frame on every
+# `with lock:` alone made `races --lock` 12x slower. Elsewhere (macOS) the
+# probe records them from inside.
+_OUTSIDE = sys.platform.startswith("linux")
 _ADDRS = struct.Struct("<QQQ")
 
 # Python's own library: where `os` came from (as sysconfig says, without

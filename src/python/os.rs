@@ -17,8 +17,9 @@ pub enum OsState {
     /// On a CPU or ready for one.
     OnCpu,
     /// Blocked in system call `nr` whose first argument is `arg` (a futex
-    /// wait names the futex).
-    Blocked { nr: i64, arg: u64 },
+    /// wait names the futex); `timed`: its fourth (a futex wait's timeout)
+    /// is given.
+    Blocked { nr: i64, arg: u64, timed: bool },
     /// Not known (gone, or not readable).
     Unknown,
 }
@@ -31,15 +32,17 @@ impl OsState {
         match words.next() {
             Some("running") => OsState::OnCpu,
             Some(nr) if nr.starts_with('-') => OsState::OnCpu, // preempted outside a call
-            Some(nr) => match (
-                nr.parse::<i64>(),
-                words
-                    .next()
-                    .and_then(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok()),
-            ) {
-                (Ok(nr), Some(arg)) => OsState::Blocked { nr, arg },
-                _ => OsState::Unknown,
-            },
+            Some(nr) => {
+                let mut args = words.map(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16));
+                match (nr.parse::<i64>(), args.next(), args.nth(2)) {
+                    (Ok(nr), Some(Ok(arg)), fourth) => OsState::Blocked {
+                        nr,
+                        arg,
+                        timed: !matches!(fourth, Some(Ok(0))),
+                    },
+                    _ => OsState::Unknown,
+                }
+            }
             None => OsState::Unknown,
         }
     }
@@ -54,6 +57,13 @@ impl OsState {
     pub fn on_lock(self, gil: Option<u64>) -> bool {
         matches!(self, OsState::Blocked { nr, .. } if FUTEX.contains(&nr))
             && !gil.is_some_and(|g| self.on_gil(g))
+    }
+
+    /// Asleep on a futex with no timeout: never the GIL's, which CPython
+    /// waits for one switch interval at a time (whatever the version); a
+    /// lock or a condition waited on without a timeout.
+    pub fn untimed_futex(self) -> bool {
+        matches!(self, OsState::Blocked { nr, timed: false, .. } if FUTEX.contains(&nr))
     }
 
     /// Blocked waiting for I/O on file descriptors: `select`, `poll`,
@@ -186,9 +196,15 @@ mod tests {
             s,
             OsState::Blocked {
                 nr: 202,
-                arg: 0x7f0a10
+                arg: 0x7f0a10,
+                timed: false
             }
         );
+        assert_eq!(s.untimed_futex(), cfg!(target_os = "linux"));
+        // A timed wait (a GIL's, an `acquire(timeout=…)`) names its timeout.
+        let timed =
+            OsState::parse("202 0x7f0a10 0x189 0x0 0x7ffd10 0x0 0xffffffff 0x7ffd 0x7f00\n");
+        assert!(!timed.untimed_futex());
         assert!(s.on_gil(0x7f0a00));
         assert!(!s.on_gil(0x7f0b00));
         assert!(!s.polling());

@@ -201,6 +201,9 @@ struct Thread {
     /// Asleep on a futex not the GIL's, as the OS says: a lock, or the
     /// wait its slot names (a queue's condition).
     locked: Option<WorkerState>,
+    /// Asleep on a futex with no timeout: surely not on the GIL, even
+    /// where the GIL's address is not known.
+    untimed: bool,
     /// Its slot in its process's ring, as the probe said.
     slot: Option<u32>,
     /// Tasks it is in (a thread's target, a pool's call), and whether it is
@@ -233,6 +236,7 @@ impl Thread {
             on_gil: false,
             io: false,
             locked: None,
+            untimed: false,
             slot: None,
             tasks: 0,
             main: false,
@@ -345,6 +349,8 @@ enum Seen {
         on_gil: bool,
         io: bool,
         locked: Option<WorkerState>,
+        /// Asleep on a futex with no timeout (never the GIL's).
+        untimed: bool,
     },
     /// A queue's traffic since the last reading (the first queue's).
     Queue {
@@ -797,6 +803,16 @@ mod tests {
     /// Its main thread on a CPU, Thread-1 off it (and, with a GIL, the
     /// inference asked for): the states the lab is sent.
     fn one_on_cpu_one_off(d: &mut Driver, rx: &mut crate::event::Inbox) -> Vec<WorkerState> {
+        one_on_cpu_one_asleep(d, rx, None)
+    }
+
+    /// The same, Thread-1 asleep on a lock (`untimed`: with no timeout) or
+    /// in no wait known (`None`).
+    fn one_on_cpu_one_asleep(
+        d: &mut Driver,
+        rx: &mut crate::event::Inbox,
+        lock: Option<bool>,
+    ) -> Vec<WorkerState> {
         let pid = 4_000_000;
         d.pending.push((
             1,
@@ -806,6 +822,7 @@ mod tests {
                 on_gil: false,
                 io: false,
                 locked: None,
+                untimed: false,
             },
         ));
         d.pending.push((
@@ -815,7 +832,8 @@ mod tests {
                 on_cpu: false,
                 on_gil: false,
                 io: false,
-                locked: None,
+                locked: lock.map(|_| WorkerState::LockWait),
+                untimed: lock == Some(true),
             },
         ));
         // The fake pid has no /proc: sampling only asks for the inference
@@ -866,6 +884,23 @@ mod tests {
         );
     }
 
+    /// Inferring the GIL, a thread asleep on a futex with no timeout waits
+    /// on a lock (CPython waits for the GIL an interval at a time); one
+    /// with a timeout may be the GIL's, and is taken to wait for it while
+    /// another thread runs Python.
+    #[test]
+    fn inferring_an_untimed_futex_wait_is_a_lock_wait_not_the_gils() {
+        for (untimed, shown) in [(true, WorkerState::LockWait), (false, WorkerState::GilWait)] {
+            let (mut d, mut rx) = driver(1);
+            // In a task: a lock wait is the program's (not a pool's idle).
+            d.record(4_000_000, record(kind::TASK_START, 7, 0, [0; 3], "work"));
+            let states = one_on_cpu_one_asleep(&mut d, &mut rx, Some(untimed));
+            assert_eq!(states.last(), Some(&shown), "untimed {untimed}: {states:?}");
+            let gil = states.contains(&WorkerState::GilWait);
+            assert_eq!(gil, !untimed, "{states:?}");
+        }
+    }
+
     /// A thread the OS finds waiting in a selector (an event loop between
     /// its callbacks) is io, not idle; once it runs again, running.
     #[test]
@@ -881,6 +916,7 @@ mod tests {
                     on_gil: false,
                     io,
                     locked: None,
+                    untimed: false,
                 },
             ));
         }

@@ -77,6 +77,7 @@ impl Driver {
                             os,
                             Some(gil),
                         ),
+                        untimed: os.untimed_futex(),
                     },
                 ));
             }
@@ -130,6 +131,10 @@ impl Driver {
             return;
         }
         let t = self.clock.now();
+        if self.pace.is_none() {
+            // Not reading the GIL: the queues are read at this pace instead.
+            self.read_queues(t);
+        }
         // Where the GIL is read, its readings say more, and more often.
         let measured = |pid: &u32| self.interps.get(pid).is_some_and(|i| i.gil.is_some());
         let mut keys: Vec<(u32, u64)> = self
@@ -161,6 +166,7 @@ impl Driver {
                     on_gil: false,
                     io: os.io(),
                     locked: lock_wait(&self.rings, &self.waiters, key.0, th.slot, os, None),
+                    untimed: os.untimed_futex(),
                 },
             ));
             self.waited(key, t, waited);

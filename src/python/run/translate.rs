@@ -35,9 +35,11 @@ impl Driver {
                 on_gil,
                 io,
                 locked,
+                untimed,
             } => {
                 if let Some(th) = self.threads.get_mut(&key) {
                     (th.on_cpu, th.on_gil, th.io, th.locked) = (on_cpu, on_gil, io, locked);
+                    th.untimed = untimed;
                 }
                 self.show(key, t);
             }
@@ -67,8 +69,10 @@ impl Driver {
             }
             Seen::Stack { key, frames, held } => self.stack_seen(key, frames, held, t),
             Seen::Infer { pid } => {
-                // One thread running Python code while another, runnable,
-                // is off the CPU: that one is taken to wait for the GIL.
+                // One thread running Python code while another is off the
+                // CPU in no wait the probe or the OS names (a futex wait
+                // with no timeout is a lock's): that one is taken to wait
+                // for the GIL.
                 let keys = self.live_threads(pid);
                 let python = |th: &Thread| th.on_cpu && th.waits.is_empty();
                 let busy = keys
@@ -77,7 +81,7 @@ impl Driver {
                     .count();
                 for key in keys {
                     if let Some(th) = self.threads.get_mut(&key) {
-                        th.on_gil = busy > 0 && !th.on_cpu && th.waits.is_empty();
+                        th.on_gil = busy > 0 && !th.on_cpu && th.waits.is_empty() && !th.untimed;
                     }
                     self.show(key, t);
                 }
