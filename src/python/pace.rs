@@ -79,6 +79,56 @@ impl Pace {
     }
 }
 
+/// A reader kept to a share of one core whatever its work costs: the CPU
+/// its units of work take (a round of stacks, one thread's OS read) is
+/// measured, and the rate of units the share allows follows it. A dearer
+/// unit counts at once (threads were started, the machine's reads grew
+/// slow); a cheaper one eases the cost down over a few (one can be cheap
+/// by chance). The rate is set anew when it moves by more than a tenth.
+pub struct Share {
+    share: f64,
+    most: f64,
+    /// A unit's CPU, ns: the dearest lately, eased down.
+    unit_ns: Option<f64>,
+    rate: f64,
+}
+
+impl Share {
+    /// `share` of a core, at up to `most` units a second.
+    pub fn new(share: f64, most: f64) -> Self {
+        Self {
+            share,
+            most,
+            unit_ns: None,
+            rate: most,
+        }
+    }
+
+    /// The share of a core kept to.
+    pub fn share(&self) -> f64 {
+        self.share
+    }
+
+    /// The rate to keep from now on, units a second, if it changes, after
+    /// `units` took `spent_ns` of CPU (never below [`MIN_HZ`]).
+    pub fn after(&mut self, spent_ns: u64, units: u32) -> Option<f64> {
+        if units == 0 {
+            return None;
+        }
+        let spent = spent_ns as f64 / units as f64;
+        let cost = match self.unit_ns {
+            Some(c) if spent < c => c + 0.2 * (spent - c),
+            _ => spent,
+        };
+        self.unit_ns = Some(cost);
+        let allowed = (self.share * 1e9 / cost.max(1.0)).clamp(MIN_HZ, self.most);
+        ((allowed - self.rate).abs() * 10.0 > self.rate).then(|| {
+            self.rate = allowed;
+            allowed
+        })
+    }
+}
+
 /// A seed of its own for each pace, so two samplers never draw the same jitter.
 fn seed() -> u64 {
     let nanos = std::time::SystemTime::now()
@@ -109,5 +159,27 @@ mod tests {
         assert!(distinct.len() > 1000, "a fixed period aliases");
         let rate = p.rate().unwrap();
         assert!((495.0..=510.0).contains(&rate), "{rate}");
+    }
+
+    #[test]
+    fn a_share_keeps_the_readers_cpu_whatever_a_unit_costs() {
+        let mut b = Share::new(0.03, 100.0);
+        // Units of 0.1 ms fit 3 % of a core at the full 100 a second.
+        assert_eq!(b.after(100_000, 1), None);
+        // Units of 1 ms (threads were started): 30 a second, at once.
+        let rate = b.after(2_000_000, 2).expect("slowed");
+        assert!((rate - 30.0).abs() < 1e-9, "{rate}");
+        // One cheap unit eases it back only a little: no change yet.
+        assert_eq!(b.after(800_000, 1), None);
+        // Cheap units for long: back to within a tenth of the most (it
+        // moves in steps of a tenth), never above it.
+        let last = (0..40).filter_map(|_| b.after(100_000, 1)).last();
+        assert!(
+            last.is_some_and(|r| (90.0..=100.0).contains(&r)),
+            "{last:?}"
+        );
+        // A unit of 10 s: the slowest rate, never none; no units, no news.
+        assert_eq!(b.after(10_000_000_000, 1), Some(MIN_HZ));
+        assert_eq!(b.after(5, 0), None);
     }
 }

@@ -1,17 +1,24 @@
-//! Which threads' OS state to read at a GIL reading: a budget of reads a
-//! second, whatever the number of threads, shared round-robin, with the
-//! threads that just changed (the GIL's last and new holder) read first.
+//! Which threads' OS state to read at a GIL reading: a budget of reads,
+//! whatever the number of threads, shared round-robin, with the threads
+//! that just changed (the GIL's last and new holder) read first.
 //!
 //! Reading one thread's `/proc` file costs a system call; reading every
 //! thread at every GIL reading (1 kHz) cost 7 % of a core at 8 threads and
 //! 15 % at 64. With a budget, each thread is read less often as threads
 //! grow; its time in each state stays right in aggregate (the readings are
 //! spread evenly over the threads and over time), and the rate achieved is
-//! reported (`gil.thread_read_hz`).
+//! reported (`gil.thread_read_hz`). The budget is a share of a core, each
+//! turn's reads timed (the same reads cost 10 µs on one day of a VM and
+//! five times that on another), up to [`READS_PER_S`].
 
-/// Reads a second, all threads together. Two CPU-bound threads are still
-/// read about a thousand times a second each, as before the budget.
+use super::pace::Share;
+
+/// Reads a second at most, all threads together. Two CPU-bound threads are
+/// read about a thousand times a second each where reads are cheap.
 pub const READS_PER_S: f64 = 1000.0;
+
+/// The share of one core the reads may take (measured: each turn's CPU).
+pub const CORE_SHARE: f64 = 0.02;
 
 /// Below this per-thread rate the Summary says how often threads were read.
 pub const SAY_BELOW_HZ: f64 = 100.0;
@@ -21,7 +28,8 @@ pub const SAY_BELOW_HZ: f64 = 100.0;
 pub fn rate_words(thread_hz: f64) -> Option<String> {
     (thread_hz < SAY_BELOW_HZ).then(|| {
         format!(
-            "each thread's OS state read {thread_hz:.0} times a second (a budget of {READS_PER_S:.0} reads a second shared by all)"
+            "each thread's OS state read {thread_hz:.0} times a second (at most {READS_PER_S:.0} reads a second, within {:.0} % of a core, shared by all)",
+            CORE_SHARE * 100.0
         )
     })
 }
@@ -33,6 +41,9 @@ const MAX_CREDIT_S: f64 = 0.005;
 /// The rota: whose turn it is, and the reads left to spend.
 pub struct Rota<K> {
     per_s: f64,
+    share: Share,
+    /// The lowest reads a second the share allowed (none: never below the most).
+    slowed_to: Option<f64>,
     credit: f64,
     last_ns: Option<u64>,
     cursor: usize,
@@ -43,10 +54,12 @@ pub struct Rota<K> {
 }
 
 impl<K: Copy + PartialEq> Rota<K> {
-    /// A rota spending `per_s` reads a second.
-    pub fn new(per_s: f64) -> Self {
+    /// A rota spending up to `per_s` reads a second, within `share` of a core.
+    pub fn new(per_s: f64, share: f64) -> Self {
         Self {
             per_s,
+            share: Share::new(share, per_s),
+            slowed_to: None,
             credit: 0.0,
             last_ns: None,
             cursor: 0,
@@ -72,7 +85,9 @@ impl<K: Copy + PartialEq> Rota<K> {
         self.last_ns = Some(now_ns);
         let live = roster.iter().filter(|k| eligible(k)).count();
         self.thread_ns += live as f64 * dt * 1e9;
-        self.credit = (self.credit + self.per_s * dt).min(self.per_s * MAX_CREDIT_S);
+        // At least one read's credit builds up, however few a second.
+        let most = (self.per_s * MAX_CREDIT_S).max(1.0);
+        self.credit = (self.credit + self.per_s * dt).min(most);
         let want = (self.credit.max(0.0) as usize).min(live);
         // The just-changed first, within the budget too: the rest wait for
         // the next turn (unbudgeted, they would starve everyone else).
@@ -101,9 +116,22 @@ impl<K: Copy + PartialEq> Rota<K> {
         chosen
     }
 
-    /// `reads` system calls were spent on the threads of the last turn.
-    pub fn spent(&mut self, reads: u32) {
+    /// `reads` system calls were spent on the threads of the last turn,
+    /// taking `cpu_ns` of the reading thread's CPU.
+    pub fn spent(&mut self, reads: u32, cpu_ns: u64) {
         self.credit -= reads as f64;
+        if let Some(rate) = self.share.after(cpu_ns, reads) {
+            self.per_s = rate;
+            if rate < READS_PER_S {
+                self.slowed_to = Some(self.slowed_to.map_or(rate, |s| s.min(rate)));
+            }
+        }
+    }
+
+    /// The share of a core the reads keep to, and the lowest reads a
+    /// second it allowed (none: never below the most).
+    pub fn share(&self) -> (f64, Option<f64>) {
+        (self.share.share(), self.slowed_to)
     }
 
     /// Each thread's OS state was read this many times a second, on average
@@ -117,25 +145,46 @@ impl<K: Copy + PartialEq> Rota<K> {
 mod tests {
     use super::*;
 
-    /// A rota driven for a second at 1 kHz over `threads`, each visit one read.
-    fn second(threads: u32) -> (Rota<u32>, Vec<u64>) {
+    /// A rota driven for a second at 1 kHz over `threads`, each visit one
+    /// read costing `read_ns` of CPU.
+    fn second(threads: u32, read_ns: u64) -> (Rota<u32>, Vec<u64>) {
         let roster: Vec<u32> = (0..threads).collect();
-        let mut rota = Rota::new(READS_PER_S);
+        let mut rota = Rota::new(READS_PER_S, CORE_SHARE);
         let mut seen = vec![0u64; threads as usize];
         for ms in 0..=1000u64 {
             let chosen = rota.turn(ms * 1_000_000, &roster, |_| true);
             for &k in &chosen {
                 seen[k as usize] += 1;
             }
-            rota.spent(chosen.len() as u32);
+            rota.spent(chosen.len() as u32, chosen.len() as u64 * read_ns);
         }
         (rota, seen)
+    }
+
+    /// Reads of 50 µs (a slow day): the share, 2 % of a core, allows 400
+    /// a second, whatever the threads; shared evenly still.
+    #[test]
+    fn dear_reads_are_kept_to_the_share_of_a_core() {
+        for threads in [2, 8, 64] {
+            let (rota, seen) = second(threads, 50_000);
+            let reads: u64 = seen.iter().sum();
+            assert!(
+                (385..=415).contains(&reads),
+                "{threads} threads: {reads} reads"
+            );
+            let (lo, hi) = (seen.iter().min().unwrap(), seen.iter().max().unwrap());
+            assert!(hi - lo <= 1, "{threads} threads: {lo}..{hi}");
+            let slowed = rota.share().1.expect("slowed");
+            assert!((slowed - 400.0).abs() < 1.0, "{slowed}");
+        }
     }
 
     #[test]
     fn reads_stay_within_the_budget_whatever_the_threads() {
         for threads in [2, 8, 64, 256] {
-            let (rota, seen) = second(threads);
+            // Reads of 10 µs: the share allows more than the most.
+            let (rota, seen) = second(threads, 10_000);
+            assert_eq!(rota.share().1, None);
             let reads: u64 = seen.iter().sum();
             assert!(
                 reads as f64 <= READS_PER_S * 1.01,
@@ -153,7 +202,7 @@ mod tests {
     #[test]
     fn a_thread_that_just_changed_is_read_first() {
         let roster = [1u32, 2, 3, 4];
-        let mut rota = Rota::new(READS_PER_S);
+        let mut rota = Rota::new(READS_PER_S, CORE_SHARE);
         rota.turn(0, &roster, |_| true);
         rota.soon(4);
         let chosen = rota.turn(1_000_000, &roster, |_| true);

@@ -180,7 +180,7 @@ impl Reader {
         };
         let mut targets: Vec<Target> = Vec::new();
         let mut first = None;
-        let mut budget = Budget::new(hz);
+        let mut budget = super::pace::Share::new(core_share(hz), hz as f64);
         while !stop.load(Ordering::Relaxed) {
             for pid in pids.try_iter() {
                 // A pid said again has exec'd a new interpreter: attach afresh.
@@ -202,7 +202,7 @@ impl Reader {
                 continue;
             }
             self.tally.most_threads = self.tally.most_threads.max(self.read);
-            if let Some(rate) = budget.after_round(self.spent_ns) {
+            if let Some(rate) = budget.after(self.spent_ns, 1) {
                 pace.set_hz(rate);
                 self.tally.slowed_to = (rate < f64::from(hz))
                     .then(|| self.tally.slowed_to.map_or(rate, |s| s.min(rate)));
@@ -326,47 +326,6 @@ impl Reader {
     }
 }
 
-/// The reader's share of a core, kept by its rate: what a round costs is
-/// followed as it changes (threads come and go), and the rate is set anew
-/// when the rate the share allows moves by more than a tenth.
-struct Budget {
-    asked: u32,
-    share: f64,
-    /// A round's CPU: the dearest lately, eased down over a few rounds.
-    round_ns: Option<f64>,
-    rate: f64,
-}
-
-impl Budget {
-    fn new(asked: u32) -> Self {
-        Self {
-            asked,
-            share: core_share(asked),
-            round_ns: None,
-            rate: asked as f64,
-        }
-    }
-
-    /// The rate to read at from now on, if it changes, after a round that
-    /// took `spent_ns` of CPU.
-    fn after_round(&mut self, spent_ns: u64) -> Option<f64> {
-        // A dearer round counts at once (threads were started); a cheaper
-        // one lowers the cost gently (one round can be cheap by chance).
-        let spent = spent_ns as f64;
-        let cost = match self.round_ns {
-            Some(c) if spent < c => c + 0.2 * (spent - c),
-            _ => spent,
-        };
-        self.round_ns = Some(cost);
-        let allowed =
-            (self.share * 1e9 / cost.max(1.0)).clamp(super::pace::MIN_HZ, self.asked as f64);
-        ((allowed - self.rate).abs() * 10.0 > self.rate).then(|| {
-            self.rate = allowed;
-            allowed
-        })
-    }
-}
-
 /// A frame of parlab's probe (`PROBE`'s files, in the run's folder).
 fn is_probe(file: &str) -> bool {
     let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
@@ -401,30 +360,6 @@ fn alive(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_rate_keeps_the_readers_share_of_a_core_whatever_a_round_costs() {
-        let mut b = Budget::new(DEFAULT_HZ);
-        // Rounds of 0.1 ms fit 3 % of a core at the full 100 Hz.
-        assert_eq!(b.after_round(100_000), None);
-        // Rounds of 1 ms (threads were started): 30 a second, at once.
-        let rate = b.after_round(1_000_000).expect("slowed");
-        assert!((rate - 30.0).abs() < 1e-9, "{rate}");
-        // One cheap round eases it back only a little: no change yet.
-        assert_eq!(b.after_round(800_000), None);
-        // Cheap rounds for long: back to within a tenth of the rate asked
-        // (it moves in steps of a tenth), never above it.
-        let last = (0..40).filter_map(|_| b.after_round(100_000)).last();
-        assert!(
-            last.is_some_and(|r| (90.0..=100.0).contains(&r)),
-            "{last:?}"
-        );
-        // A round of 10 s: the slowest rate, never none.
-        assert_eq!(
-            b.after_round(10_000_000_000),
-            Some(super::super::pace::MIN_HZ)
-        );
-    }
 
     #[test]
     fn a_rate_asked_above_the_default_may_cost_more_up_to_a_quarter_core() {

@@ -468,7 +468,7 @@ impl Driver {
             open_files: 0,
             samples: 0,
             applied_to: 0,
-            rota: Rota::new(rota::READS_PER_S),
+            rota: Rota::new(rota::READS_PER_S, rota::CORE_SHARE),
             roster: None,
             holders: HashMap::new(),
             clusters: clusters::Clusters::default(),

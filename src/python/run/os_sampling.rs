@@ -39,6 +39,12 @@ impl Driver {
             live
         });
         let turn = self.rota.turn(t, roster, |k| read.contains_key(&k.0));
+        if turn.is_empty() {
+            return;
+        }
+        // Timed: the reads keep to a share of a core (two clock reads a
+        // turn against one read of /proc or more).
+        let cpu = crate::clock::thread_cpu_ns();
         let (mut reads, mut waits) = (0, Vec::new());
         for key in turn {
             let Some(th) = self.threads.get_mut(&key).filter(|th| !th.ended) else {
@@ -82,7 +88,8 @@ impl Driver {
                 ));
             }
         }
-        self.rota.spent(reads);
+        self.rota
+            .spent(reads, crate::clock::thread_cpu_ns().saturating_sub(cpu));
         for (key, w) in waits {
             self.waited(key, t, w);
         }

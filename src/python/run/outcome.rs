@@ -147,7 +147,10 @@ impl Driver {
             .then(|| self.rota.thread_hz())
             .flatten();
         if let Some(hz) = thread_hz {
+            let (share, slowed) = self.rota.share();
             json["thread_read_hz"] = json!((hz * 10.0).round() / 10.0);
+            json["thread_read_core_share_percent"] = json!(share * 100.0);
+            json["thread_reads_slowed_to_per_s"] = json!(slowed.map(|r| r.round()));
         }
         let mut summary = vec![match rate {
             Some(hz) if method == Method::Measured => {
