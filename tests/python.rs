@@ -891,3 +891,104 @@ fn locks_and_queues_cost_the_program_little_on_every_installed_cpython() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(over.is_empty(), "{over:#?}");
 }
+
+/// The program does what it does without parlab: a locked counter is
+/// exact; the updates a race loses are as many, within noise (10 runs each
+/// way, alternating; they spread from none to 165,000 of 200,000 on this
+/// VM, so the two are compared by rank: a Mann-Whitney test that a shift
+/// would fail at 0.1 %); a `PriorityQueue` serves smallest first and a
+/// `LifoQueue` newest first, as plain.
+fn the_program_behaves_as_it_does_without_parlab(python: &str) {
+    let dir = std::env::temp_dir().join(format!(
+        "parlab-same-{}-{}",
+        std::process::id(),
+        python.len()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let races = dir.join("races.py");
+    std::fs::write(&races, parlab::lecture::find("races").unwrap().source).unwrap();
+    let plain = |script: &std::path::Path, args: &[&str]| -> Value {
+        let out = std::process::Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap()
+    };
+    let probed = |script: &std::path::Path, args: &[&str]| -> Value {
+        let all = [&["--python", python, script.to_str().unwrap(), "--"], args].concat();
+        py(&all).0["result"].clone()
+    };
+    let locked = ["--lock", "--increments", "20000"];
+    let r = probed(&races, &locked);
+    assert_eq!(
+        (r["lost"].as_u64(), r["counter"].as_u64()),
+        (Some(0), Some(80_000)),
+        "{r}"
+    );
+    let race = ["--update", "call", "--increments", "50000"];
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..10 {
+        a.push(plain(&races, &race)["lost"].as_f64().unwrap());
+        b.push(probed(&races, &race)["lost"].as_f64().unwrap());
+    }
+    let z = mann_whitney_z(&a, &b);
+    assert!(
+        z.abs() < 3.29,
+        "{python}: lost plain {a:?}, under parlab {b:?}: z {z:.2}"
+    );
+    let queues = dir.join("queues.py");
+    std::fs::write(
+        &queues,
+        "import json, queue, random\n\
+         random.seed(7)\n\
+         items = random.sample(range(1000), 50)\n\
+         out = {}\n\
+         for name in ('PriorityQueue', 'LifoQueue', 'Queue'):\n    q = getattr(queue, name)()\n    for i in items:\n        q.put(i)\n    out[name] = [q.get() for _ in items]\n\
+         print(json.dumps(out))\n",
+    )
+    .unwrap();
+    let (p, q) = (plain(&queues, &[]), probed(&queues, &[]));
+    assert_eq!(p, q, "{python}");
+    let served: Vec<u64> = q["PriorityQueue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert!(served.windows(2).all(|w| w[0] < w[1]), "{served:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// How far apart two samples' ranks are, in standard deviations (the
+/// normal approximation of Mann-Whitney's U, ties counted half): beyond
+/// ±3.29, one is shifted from the other at 0.1 %.
+fn mann_whitney_z(a: &[f64], b: &[f64]) -> f64 {
+    let u: f64 = a
+        .iter()
+        .flat_map(|x| b.iter().map(move |y| (x, y)))
+        .map(|(x, y)| match x.total_cmp(y) {
+            std::cmp::Ordering::Greater => 1.0,
+            std::cmp::Ordering::Equal => 0.5,
+            std::cmp::Ordering::Less => 0.0,
+        })
+        .sum();
+    let (n, m) = (a.len() as f64, b.len() as f64);
+    (u - n * m / 2.0) / (n * m * (n + m + 1.0) / 12.0).sqrt()
+}
+
+#[test]
+fn a_shifted_sample_is_told_apart_by_rank_and_a_shuffled_one_is_not() {
+    let a: Vec<f64> = (0..10).map(f64::from).collect();
+    let shifted: Vec<f64> = a.iter().map(|x| x + 10.0).collect();
+    let mixed: Vec<f64> = a.iter().map(|x| x + 0.5).collect();
+    assert!(mann_whitney_z(&a, &shifted) < -3.29);
+    assert!(mann_whitney_z(&a, &mixed).abs() < 1.0);
+}
+
+common::on_pythons!(
+    the_program_behaves_as_it_does_without_parlab_on_python3,
+    the_program_behaves_as_it_does_without_parlab_on_every_installed_cpython,
+    the_program_behaves_as_it_does_without_parlab
+);
