@@ -1,4 +1,4 @@
-//! Each thread's run state as the OS keeps it (on a CPU, waiting for one, asleep on a lock or the GIL, in a selector): read from `/proc` under a budget of reads a second.
+//! Each thread's run state as the OS keeps it (on a CPU, waiting for one, asleep on a lock or the GIL, in a selector): read from `/proc` under a budget of reads (at most 1000 a second, within a share of a core).
 
 use super::*;
 
