@@ -91,6 +91,8 @@ pub struct Share {
     /// A unit's CPU, ns: the dearest lately, eased down.
     unit_ns: Option<f64>,
     rate: f64,
+    /// The lowest rate it allowed below `most` (none: never below it).
+    slowed_to: Option<f64>,
 }
 
 impl Share {
@@ -101,12 +103,18 @@ impl Share {
             most,
             unit_ns: None,
             rate: most,
+            slowed_to: None,
         }
     }
 
     /// The share of a core kept to.
     pub fn share(&self) -> f64 {
         self.share
+    }
+
+    /// The lowest rate it allowed below the most (none: never below it).
+    pub fn slowed_to(&self) -> Option<f64> {
+        self.slowed_to
     }
 
     /// The rate to keep from now on, units a second, if it changes, after
@@ -124,6 +132,9 @@ impl Share {
         let allowed = (self.share * 1e9 / cost.max(1.0)).clamp(MIN_HZ, self.most);
         ((allowed - self.rate).abs() * 10.0 > self.rate).then(|| {
             self.rate = allowed;
+            if allowed < self.most {
+                self.slowed_to = Some(self.slowed_to.map_or(allowed, |s| s.min(allowed)));
+            }
             allowed
         })
     }
@@ -181,5 +192,7 @@ mod tests {
         // A unit of 10 s: the slowest rate, never none; no units, no news.
         assert_eq!(b.after(10_000_000_000, 1), Some(MIN_HZ));
         assert_eq!(b.after(5, 0), None);
+        // The lowest it allowed is kept, whatever came after.
+        assert_eq!(b.slowed_to(), Some(MIN_HZ));
     }
 }

@@ -42,8 +42,6 @@ const MAX_CREDIT_S: f64 = 0.005;
 pub struct Rota<K> {
     per_s: f64,
     share: Share,
-    /// The lowest reads a second the share allowed (none: never below the most).
-    slowed_to: Option<f64>,
     credit: f64,
     last_ns: Option<u64>,
     cursor: usize,
@@ -59,7 +57,6 @@ impl<K: Copy + PartialEq> Rota<K> {
         Self {
             per_s,
             share: Share::new(share, per_s),
-            slowed_to: None,
             credit: 0.0,
             last_ns: None,
             cursor: 0,
@@ -122,16 +119,13 @@ impl<K: Copy + PartialEq> Rota<K> {
         self.credit -= reads as f64;
         if let Some(rate) = self.share.after(cpu_ns, reads) {
             self.per_s = rate;
-            if rate < READS_PER_S {
-                self.slowed_to = Some(self.slowed_to.map_or(rate, |s| s.min(rate)));
-            }
         }
     }
 
     /// The share of a core the reads keep to, and the lowest reads a
     /// second it allowed (none: never below the most).
     pub fn share(&self) -> (f64, Option<f64>) {
-        (self.share.share(), self.slowed_to)
+        (self.share.share(), self.share.slowed_to())
     }
 
     /// Each thread's OS state was read this many times a second, on average

@@ -204,8 +204,7 @@ impl Reader {
             self.tally.most_threads = self.tally.most_threads.max(self.read);
             if let Some(rate) = budget.after(self.spent_ns, 1) {
                 pace.set_hz(rate);
-                self.tally.slowed_to = (rate < f64::from(hz))
-                    .then(|| self.tally.slowed_to.map_or(rate, |s| s.min(rate)));
+                self.tally.slowed_to = budget.slowed_to();
             }
             let f = *first.get_or_insert(now);
             self.tally.rounds += 1;
